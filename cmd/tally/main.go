@@ -1,0 +1,190 @@
+// Command tally is the Tally server and its administration commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/tally-analytics/tally/internal/auth"
+	"github.com/tally-analytics/tally/internal/billing"
+	"github.com/tally-analytics/tally/internal/config"
+	"github.com/tally-analytics/tally/internal/server"
+	"github.com/tally-analytics/tally/internal/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `Tally: subscription analytics that speaks ChartMogul's v1 API.
+
+Usage:
+  tally serve   [--addr 127.0.0.1:8080] [--db PATH|sqlite:PATH|postgres://…]
+  tally migrate [--db …]
+  tally apikey create [--db …] [--account NAME] [--read]
+  tally apikey list   [--db …] [--account NAME]
+  tally apikey revoke [--db …] PREFIX
+  tally version
+
+Environment: TALLY_API_KEY makes serve ensure that key exists with full
+access on the default account; TALLY_DB and TALLY_ADDR set --db and --addr.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(ctx, args[1:], getenv, stdout, stderr)
+	case "migrate":
+		err = migrate(ctx, args[1:], getenv, stdout, stderr)
+	case "apikey":
+		err = apikey(ctx, args[1:], getenv, stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "tally", version)
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "tally: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "tally:", err)
+		return 1
+	}
+	return 0
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.Load("serve", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	var h slog.Handler = slog.NewTextHandler(stderr, nil)
+	if cfg.LogFormat == "json" {
+		h = slog.NewJSONHandler(stderr, nil)
+	}
+	return server.Run(ctx, cfg, stdout, slog.New(h), nil)
+}
+
+// dbFlag adds --db to an admin command's flags.
+func dbFlag(fs *flag.FlagSet, getenv func(string) string) *string {
+	def := getenv("TALLY_DB")
+	if def == "" {
+		def = config.DefaultDB
+	}
+	return fs.String("db", def, "database: a SQLite file path, sqlite:PATH, or a postgres:// URL")
+}
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := dbFlag(fs, getenv)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	s, err := server.OpenStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	fmt.Fprintln(stdout, "migrations applied to", s.Dialect(), "database")
+	return nil
+}
+
+func apikey(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("apikey: want create, list or revoke")
+	}
+	fs := flag.NewFlagSet("apikey "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := dbFlag(fs, getenv)
+	accountName := fs.String("account", "", "account name (create: default "+server.DefaultAccount+"; list: all accounts)")
+	read := fs.Bool("read", false, "create a read-only key")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	open := func() (*store.Store, error) { return server.OpenStore(ctx, *db) }
+	switch args[0] {
+	case "create":
+		s, err := open()
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		name := *accountName
+		if name == "" {
+			name = server.DefaultAccount
+		}
+		acct, _, err := s.EnsureAccount(ctx, name)
+		if err != nil {
+			return err
+		}
+		access := billing.AccessFull
+		if *read {
+			access = billing.AccessRead
+		}
+		key := auth.NewKey()
+		if err := s.CreateAPIKey(ctx, acct.ID, auth.Prefix(key), auth.Hash(key), access); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, key)
+		return nil
+	case "list":
+		s, err := open()
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		keys, err := s.ListAPIKeys(ctx, *accountName)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "PREFIX\tACCOUNT\tACCESS\tCREATED\tSTATE")
+		for _, k := range keys {
+			state := "active"
+			if k.RevokedAt != nil {
+				state = "revoked " + k.RevokedAt.Format("2006-01-02 15:04")
+			}
+			fmt.Fprintf(tw, "%s…\t%s\t%s\t%s\t%s\n", k.Prefix, k.AccountName, k.Access, k.CreatedAt.Format("2006-01-02 15:04"), state)
+		}
+		return tw.Flush()
+	case "revoke":
+		if fs.NArg() != 1 {
+			return errors.New("apikey revoke: give the key's prefix (as `tally apikey list` shows it) or the key")
+		}
+		s, err := open()
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		prefix := auth.Prefix(fs.Arg(0))
+		if err := s.RevokeAPIKey(ctx, prefix); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "revoked", prefix+"…")
+		return nil
+	}
+	return fmt.Errorf("apikey: unknown subcommand %q (want create, list or revoke)", args[0])
+}

@@ -1,0 +1,399 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tally-analytics/tally/internal/billing"
+	"github.com/tally-analytics/tally/internal/store"
+)
+
+// customerIn is a customer body of POST, PATCH or PUT. Read-only keys that
+// clients echo back (uuid, mrr, …) are ignored.
+type customerIn struct {
+	DataSourceUUID     optString        `json:"data_source_uuid"`
+	ExternalID         optString        `json:"external_id"`
+	Name               optString        `json:"name"`
+	Email              optString        `json:"email"`
+	Company            optString        `json:"company"`
+	Country            optString        `json:"country"`
+	State              optString        `json:"state"`
+	City               optString        `json:"city"`
+	Zip                optString        `json:"zip"`
+	WebsiteURL         optString        `json:"website_url"`
+	Owner              optString        `json:"owner"`
+	LeadCreatedAt      optString        `json:"lead_created_at"`
+	FreeTrialStartedAt optString        `json:"free_trial_started_at"`
+	Attributes         *customerAttrsIn `json:"attributes"`
+}
+
+type customerAttrsIn struct {
+	Tags   *[]string       `json:"tags"`
+	Custom json.RawMessage `json:"custom"`
+}
+
+// apply copies the fields that were sent onto c and returns what is wrong.
+func (in *customerIn) apply(c *billing.Customer) billing.FieldErrors {
+	errs := billing.FieldErrors{}
+	setText := func(o optString, dst *string) {
+		if o.Set {
+			*dst = strings.TrimSpace(o.Value)
+		}
+	}
+	setPtr := func(o optString, dst **string) {
+		if o.Set {
+			*dst = o.ptr()
+		}
+	}
+	setText(in.Name, &c.Name)
+	setText(in.Email, &c.Email)
+	setText(in.Company, &c.Company)
+	setText(in.City, &c.City)
+	setPtr(in.State, &c.State)
+	setPtr(in.Zip, &c.Zip)
+	setPtr(in.WebsiteURL, &c.WebsiteURL)
+	setPtr(in.Owner, &c.Owner)
+	if in.Country.Set {
+		c.Country = in.Country.ptr()
+		if c.Country != nil {
+			up := strings.ToUpper(strings.TrimSpace(*c.Country))
+			c.Country = &up
+		}
+	}
+	setDate := func(field string, o optString, dst **time.Time) {
+		if !o.Set {
+			return
+		}
+		if o.ptr() == nil {
+			*dst = nil
+			return
+		}
+		t, err := billing.ParseDate(o.Value)
+		if err != nil {
+			errs[field] = "The date is not valid: use RFC 3339, YYYY-MM-DD HH:MM:SS or YYYY-MM-DD."
+			return
+		}
+		*dst = &t
+	}
+	setDate("lead_created_at", in.LeadCreatedAt, &c.LeadCreatedAt)
+	setDate("free_trial_started_at", in.FreeTrialStartedAt, &c.FreeTrialStartedAt)
+	if in.Attributes != nil {
+		if in.Attributes.Tags != nil {
+			c.Tags = addTags(nil, *in.Attributes.Tags)
+		}
+		if len(in.Attributes.Custom) > 0 && string(in.Attributes.Custom) != "null" {
+			if c.Custom == nil {
+				c.Custom = map[string]billing.CustomAttribute{}
+			}
+			if err := applyCustom(c.Custom, in.Attributes.Custom, "attributes.custom"); err != nil {
+				maps(errs, err)
+			}
+		}
+	}
+	billing.ValidateCustomer(c, errs)
+	return errs
+}
+
+func maps(dst, src billing.FieldErrors) {
+	for k, v := range src {
+		dst[k] = v
+	}
+}
+
+// addTags appends the new tags that are not there yet, keeping order.
+func addTags(have, add []string) []string {
+	out := slices.Clone(have)
+	for _, t := range add {
+		t = strings.TrimSpace(t)
+		if t != "" && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}
+
+// applyCustom merges custom attributes into have. raw is either the list
+// form `[{"type","key","value","source"}]` (create, POST attributes) or the
+// object form `{"key": value | {"value":…,"source":…}}` (PATCH, PUT).
+func applyCustom(have map[string]billing.CustomAttribute, raw json.RawMessage, field string) billing.FieldErrors {
+	errs := billing.FieldErrors{}
+	var list []struct {
+		Type   string `json:"type"`
+		Key    string `json:"key"`
+		Value  any    `json:"value"`
+		Source string `json:"source"`
+	}
+	if err := unmarshalNumbers(raw, &list); err == nil {
+		for i, item := range list {
+			a, err := billing.NormalizeCustomAttribute(item.Key, billing.CustomAttribute{Type: item.Type, Value: jsonValue(item.Value), Source: item.Source})
+			if err != nil {
+				errs[field+"["+itoa(int64(i))+"]"] = err.Error()
+				continue
+			}
+			have[strings.TrimSpace(item.Key)] = a
+		}
+		return errs
+	}
+	var obj map[string]any
+	if err := unmarshalNumbers(raw, &obj); err != nil {
+		errs[field] = "must be a list of {type, key, value} or an object of key: value"
+		return errs
+	}
+	for key, v := range obj {
+		source := ""
+		if m, ok := v.(map[string]any); ok {
+			v = m["value"]
+			source, _ = m["source"].(string)
+		}
+		v = jsonValue(v)
+		typ := billing.InferAttributeType(v)
+		if old, ok := have[key]; ok {
+			typ = old.Type
+		}
+		a, err := billing.NormalizeCustomAttribute(key, billing.CustomAttribute{Type: typ, Value: v, Source: source})
+		if err != nil {
+			errs[field+"."+key] = err.Error()
+			continue
+		}
+		have[key] = a
+	}
+	return errs
+}
+
+func unmarshalNumbers(raw []byte, v any) error {
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
+// jsonValue turns json.Number into int64 when integral, else float64.
+func jsonValue(v any) any {
+	n, ok := v.(json.Number)
+	if !ok {
+		return v
+	}
+	if i, err := n.Int64(); err == nil {
+		return i
+	}
+	f, _ := n.Float64()
+	return f
+}
+
+type addressOut struct {
+	Country *string `json:"country"`
+	State   *string `json:"state"`
+	City    string  `json:"city"`
+	Zip     *string `json:"address_zip"`
+}
+
+type attributesOut struct {
+	Tags     []string       `json:"tags"`
+	Stripe   map[string]any `json:"stripe"`
+	Clearbit map[string]any `json:"clearbit"`
+	Custom   map[string]any `json:"custom"`
+}
+
+// customerOut is the one representation of POST, GET and PATCH
+// (api-reference.md §2.4), hyphenated keys included.
+type customerOut struct {
+	ID                 int64         `json:"id"`
+	UUID               string        `json:"uuid"`
+	ExternalID         string        `json:"external_id"`
+	Name               string        `json:"name"`
+	Email              string        `json:"email"`
+	Status             string        `json:"status"`
+	CustomerSince      *string       `json:"customer-since"`
+	Attributes         attributesOut `json:"attributes"`
+	DataSourceUUID     string        `json:"data_source_uuid"`
+	DataSourceUUIDs    []string      `json:"data_source_uuids"`
+	ExternalIDs        []string      `json:"external_ids"`
+	Company            string        `json:"company"`
+	Country            *string       `json:"country"`
+	State              *string       `json:"state"`
+	City               string        `json:"city"`
+	Zip                *string       `json:"zip"`
+	LeadCreatedAt      *string       `json:"lead_created_at"`
+	FreeTrialStartedAt *string       `json:"free_trial_started_at"`
+	Address            addressOut    `json:"address"`
+	MRR                int64         `json:"mrr"`
+	ARR                int64         `json:"arr"`
+	BillingSystemURL   *string       `json:"billing-system-url"`
+	ChartMogulURL      *string       `json:"chartmogul-url"`
+	BillingSystemType  string        `json:"billing-system-type"`
+	Currency           string        `json:"currency"`
+	CurrencySign       string        `json:"currency-sign"`
+	Owner              *string       `json:"owner"`
+	WebsiteURL         *string       `json:"website_url"`
+}
+
+func importTimePtr(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := billing.FormatImportTime(*t)
+	return &s
+}
+
+func customAttributeValues(c map[string]billing.CustomAttribute) map[string]any {
+	out := make(map[string]any, len(c))
+	for k, a := range c {
+		out[k] = a.Value
+	}
+	return out
+}
+
+func attributesWire(c billing.Customer) attributesOut {
+	tags := c.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	return attributesOut{Tags: tags, Stripe: map[string]any{}, Clearbit: map[string]any{}, Custom: customAttributeValues(c.Custom)}
+}
+
+func customerWire(c billing.Customer, acct billing.Account) customerOut {
+	return customerOut{
+		ID: c.ID, UUID: c.UUID, ExternalID: c.ExternalID, Name: c.Name, Email: c.Email, Status: c.Status,
+		CustomerSince: importTimePtr(c.CustomerSince), Attributes: attributesWire(c),
+		DataSourceUUID: c.DataSourceUUID, DataSourceUUIDs: []string{c.DataSourceUUID}, ExternalIDs: []string{c.ExternalID},
+		Company: c.Company, Country: c.Country, State: c.State, City: c.City, Zip: c.Zip,
+		LeadCreatedAt: importTimePtr(c.LeadCreatedAt), FreeTrialStartedAt: importTimePtr(c.FreeTrialStartedAt),
+		Address: addressOut{Country: c.Country, State: c.State, City: c.City, Zip: c.Zip},
+		MRR:     c.MRR, ARR: 12 * c.MRR, BillingSystemType: c.DataSourceSystem,
+		Currency: acct.Currency, CurrencySign: currencySign(acct.Currency), Owner: c.Owner, WebsiteURL: c.WebsiteURL,
+	}
+}
+
+var currencySigns = map[string]string{
+	"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "¥", "INR": "₹", "AUD": "A$", "CAD": "C$",
+	"CHF": "CHF", "SEK": "kr", "NOK": "kr", "DKK": "kr", "BRL": "R$", "PLN": "zł", "KRW": "₩", "RUB": "₽",
+}
+
+func currencySign(code string) string {
+	if s, ok := currencySigns[code]; ok {
+		return s
+	}
+	return code
+}
+
+func (a *API) createCustomer(w http.ResponseWriter, r *http.Request) error {
+	var in customerIn
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	c := billing.Customer{DataSourceUUID: strings.TrimSpace(in.DataSourceUUID.Value), ExternalID: strings.TrimSpace(in.ExternalID.Value)}
+	errs := in.apply(&c)
+	if c.DataSourceUUID == "" {
+		errs["data_source_uuid"] = "A data source UUID is required for each customer."
+	}
+	if len(errs) > 0 {
+		return errInvalid(errs)
+	}
+	err := a.store.CreateCustomer(r.Context(), account(r).ID, &c)
+	if err != nil {
+		return customerWriteError(err)
+	}
+	writeJSON(w, http.StatusCreated, customerWire(c, account(r)))
+	return nil
+}
+
+// customerWriteError names the field a store error is about.
+func customerWriteError(err error) error {
+	var missing *store.MissingError
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return errField("external_id", billing.MsgDuplicateCustomer)
+	case errors.As(err, &missing) && missing.What == "data source":
+		return errField("data_source_uuid", "No data source with this UUID exists in the account.")
+	}
+	return err
+}
+
+type customerList struct {
+	Entries []customerOut `json:"entries"`
+	pageMeta
+}
+
+func (a *API) writeCustomers(w http.ResponseWriter, r *http.Request, f store.CustomerFilter, pr pageRequest, notFound error) error {
+	l, err := a.store.ListCustomers(r.Context(), account(r).ID, f, pr.page)
+	if err != nil {
+		return err
+	}
+	if notFound != nil && l.Total == 0 {
+		return notFound
+	}
+	out := customerList{Entries: make([]customerOut, len(l.Items)), pageMeta: newPageMeta(pr, l)}
+	for i, c := range l.Items {
+		out.Entries[i] = customerWire(c, account(r))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (a *API) listCustomers(w http.ResponseWriter, r *http.Request) error {
+	pr, err := parsePage(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	f := store.CustomerFilter{DataSourceUUID: q.Get("data_source_uuid"), ExternalID: q.Get("external_id"),
+		Status: q.Get("status"), System: q.Get("system")}
+	return a.writeCustomers(w, r, f, pr, nil)
+}
+
+func errNoCustomerWithEmail(email string) *Error {
+	return coded(http.StatusNotFound, `Can't find any customers with email: "`+email+`"`, "email")
+}
+
+func (a *API) searchCustomers(w http.ResponseWriter, r *http.Request) error {
+	pr, err := parsePage(r)
+	if err != nil {
+		return err
+	}
+	email := strings.TrimSpace(r.URL.Query().Get("email"))
+	if email == "" {
+		return errBadRequest("The email parameter is required.", "email")
+	}
+	return a.writeCustomers(w, r, store.CustomerFilter{Email: email}, pr, errNoCustomerWithEmail(email))
+}
+
+func (a *API) getCustomer(w http.ResponseWriter, r *http.Request) error {
+	c, err := a.store.Customer(r.Context(), account(r).ID, r.PathValue("uuid"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, customerWire(c, account(r)))
+	return nil
+}
+
+func (a *API) updateCustomer(w http.ResponseWriter, r *http.Request) error {
+	var in customerIn
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	c, err := a.store.UpdateCustomer(r.Context(), account(r).ID, r.PathValue("uuid"), func(c *billing.Customer) error {
+		if errs := in.apply(c); len(errs) > 0 {
+			return errInvalid(errs)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, customerWire(c, account(r)))
+	return nil
+}
+
+func (a *API) deleteCustomer(w http.ResponseWriter, r *http.Request) error {
+	if err := a.store.DeleteCustomer(r.Context(), account(r).ID, r.PathValue("uuid")); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}

@@ -1,0 +1,191 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/tally-analytics/tally/internal/auth"
+	"github.com/tally-analytics/tally/internal/billing"
+	"github.com/tally-analytics/tally/internal/store"
+)
+
+type requestIDKey struct{}
+type loggerKey struct{}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// statusWriter remembers the status for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// edge is the outermost layer: a request id, the access log, panic
+// recovery and the body limit. Logging happens here once.
+func (a *API) edge(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		b := make([]byte, 8)
+		_, _ = rand.Read(b)
+		id := hex.EncodeToString(b)
+		log := a.log.With("request_id", id)
+		ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey{}, id), loggerKey{}, log)
+		r = r.WithContext(ctx)
+		w.Header().Set("X-Request-Id", id)
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", p)
+				if sw.status == 0 {
+					writeJSON(sw, http.StatusInternalServerError, errInternal(id).Body)
+				}
+			}
+			log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+				"duration_ms", time.Since(start).Milliseconds())
+		}()
+		r.Body = http.MaxBytesReader(sw, r.Body, a.opts.MaxBodyBytes)
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// authenticate resolves the API key (api.md rule 2), refuses writes from
+// read keys and applies the per-key rate limit (rule 6).
+func (a *API) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key, ok := auth.FromRequest(r)
+		if !ok {
+			writeError(w, r, errUnauthorized())
+			return
+		}
+		k, acct, err := a.store.KeyByHash(r.Context(), auth.Hash(key))
+		if errors.Is(err, store.ErrNotFound) {
+			writeError(w, r, errUnauthorized())
+			return
+		}
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		p := auth.Principal{Key: k, Account: acct}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !p.CanWrite() {
+			writeError(w, r, errReadOnly())
+			return
+		}
+		if lim := a.limiter(k.ID); lim != nil {
+			if res := lim.Reserve(); res.Delay() > 0 {
+				res.Cancel()
+				w.Header().Set("Retry-After", strconv.Itoa(max(1, int(res.Delay().Seconds()+0.999))))
+				writeError(w, r, errRateLimited())
+				return
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(auth.With(r.Context(), p)))
+	})
+}
+
+// limiters holds one token bucket per API key.
+type limiters struct {
+	mu sync.Mutex
+	m  map[int64]*rate.Limiter
+}
+
+func (a *API) limiter(keyID int64) *rate.Limiter {
+	if a.opts.RateLimit <= 0 {
+		return nil
+	}
+	a.limits.mu.Lock()
+	defer a.limits.mu.Unlock()
+	l, ok := a.limits.m[keyID]
+	if !ok {
+		l = rate.NewLimiter(rate.Limit(a.opts.RateLimit), a.opts.RateBurst)
+		a.limits.m[keyID] = l
+	}
+	return l
+}
+
+// jsonMux answers the mux's own 404 and 405 in ChartMogul's JSON instead of
+// the mux's plain text.
+func jsonMux(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		probe := &statusProbe{header: w.Header()}
+		h.ServeHTTP(probe, r)
+		switch probe.status {
+		case http.StatusMethodNotAllowed:
+			writeError(w, r, errMethodNotAllowed(r.Method))
+		case http.StatusNotFound, 0:
+			writeError(w, r, errRouteNotFound(r.URL.Path))
+		default: // redirects to the clean path
+			w.WriteHeader(probe.status)
+		}
+	})
+}
+
+// statusProbe runs the mux's fallback handler to learn its status (and
+// keep headers such as Allow and Location) while dropping its text body.
+type statusProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *statusProbe) Header() http.Header { return p.header }
+func (p *statusProbe) WriteHeader(code int) {
+	if p.status == 0 {
+		p.status = code
+	}
+}
+func (p *statusProbe) Write(b []byte) (int, error) {
+	if p.status == 0 {
+		p.status = http.StatusOK
+	}
+	return len(b), nil
+}
+
+// principal is the authenticated caller; authenticate guarantees it.
+func principal(r *http.Request) auth.Principal {
+	p, _ := auth.From(r.Context())
+	return p
+}
+
+func account(r *http.Request) billing.Account { return principal(r).Account }
+
+// handler adapts a handler that returns an error.
+type handler func(w http.ResponseWriter, r *http.Request) error
+
+func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := h(w, r); err != nil {
+		writeError(w, r, err)
+	}
+}

@@ -1,0 +1,99 @@
+package api
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/tally-analytics/tally/internal/store"
+)
+
+// maxPerPage is ChartMogul's cap; larger values are clamped, not refused
+// (api-reference.md §1.6).
+const maxPerPage = 200
+
+// pageRequest is a list request's position: the cursor's row and page
+// number, or the legacy page parameter.
+type pageRequest struct {
+	page    store.Page
+	number  int // 1-based page number, for the legacy fields
+	perPage int
+}
+
+// parsePage reads per_page (or Go's per-page), cursor and the legacy page.
+func parsePage(r *http.Request) (pageRequest, error) {
+	q := r.URL.Query()
+	pr := pageRequest{perPage: maxPerPage, number: 1}
+	raw := q.Get("per_page")
+	if raw == "" {
+		raw = q.Get("per-page")
+	}
+	if raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 {
+			return pr, errBadRequest("per_page must be a whole number of at least 1.", "per_page")
+		}
+		pr.perPage = min(n, maxPerPage)
+	}
+	pr.page.Limit = pr.perPage
+	if c := q.Get("cursor"); c != "" {
+		number, after, ok := decodeCursor(c)
+		if !ok {
+			return pr, errBadRequest("The cursor is not valid: pass the cursor of the previous page unchanged.", "cursor")
+		}
+		pr.number, pr.page.AfterID = number, after
+		return pr, nil
+	}
+	if p := q.Get("page"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 {
+			return pr, errBadRequest("page must be a whole number of at least 1.", "page")
+		}
+		pr.number, pr.page.Offset = n, (n-1)*pr.perPage
+	}
+	return pr, nil
+}
+
+// Cursors are opaque to clients: the next page number and the last row's id.
+func encodeCursor(number int, lastID int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(number) + "&" + strconv.FormatInt(lastID, 10)))
+}
+
+func decodeCursor(c string) (number int, after int64, ok bool) {
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(c, "="))
+	if err != nil {
+		return 0, 0, false
+	}
+	n, id, found := strings.Cut(string(b), "&")
+	if !found {
+		return 0, 0, false
+	}
+	number, err1 := strconv.Atoi(n)
+	after, err2 := strconv.ParseInt(id, 10, 64)
+	if err1 != nil || err2 != nil || number < 1 || after < 0 {
+		return 0, 0, false
+	}
+	return number, after, true
+}
+
+// pageMeta is the paging part of a list answer: the cursor fields and the
+// legacy offset fields real responses still carry.
+type pageMeta struct {
+	Cursor      *string `json:"cursor"`
+	HasMore     bool    `json:"has_more"`
+	PerPage     int     `json:"per_page"`
+	Page        int     `json:"page"`
+	CurrentPage int     `json:"current_page"`
+	TotalPages  int     `json:"total_pages"`
+}
+
+func newPageMeta[T any](pr pageRequest, l store.Listed[T]) pageMeta {
+	m := pageMeta{HasMore: l.HasMore, PerPage: pr.perPage, Page: pr.number, CurrentPage: pr.number,
+		TotalPages: (l.Total + pr.perPage - 1) / pr.perPage}
+	if l.HasMore {
+		c := encodeCursor(pr.number+1, l.LastID)
+		m.Cursor = &c
+	}
+	return m
+}

@@ -1,0 +1,99 @@
+package api
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+
+	"golang.org/x/time/rate"
+
+	"github.com/tally-analytics/tally/internal/store"
+)
+
+// Options configure the API.
+type Options struct {
+	Logger *slog.Logger
+	// MaxBodyBytes bounds a request body (413 above it); default 16 MiB.
+	MaxBodyBytes int64
+	// RateLimit is requests per second per key (0 turns limiting off);
+	// RateBurst the bucket size.
+	RateLimit float64
+	RateBurst int
+}
+
+// DefaultOptions are api.md's defaults: 16 MiB bodies, 200 requests/s per
+// key with a burst of 400.
+func DefaultOptions() Options {
+	return Options{MaxBodyBytes: 16 << 20, RateLimit: 200, RateBurst: 400}
+}
+
+// API serves ChartMogul's v1 REST API over a store.
+type API struct {
+	store  *store.Store
+	opts   Options
+	log    *slog.Logger
+	limits limiters
+}
+
+// New returns the whole API as one handler, middleware included.
+func New(s *store.Store, opts Options) http.Handler {
+	return newAPI(s, opts).handler()
+}
+
+func newAPI(s *store.Store, opts Options) *API {
+	def := DefaultOptions()
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = def.MaxBodyBytes
+	}
+	if opts.RateBurst <= 0 {
+		opts.RateBurst = max(1, int(2*opts.RateLimit))
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &API{store: s, opts: opts, log: log, limits: limiters{m: map[int64]*rate.Limiter{}}}
+}
+
+func (a *API) handler() http.Handler {
+	return a.edge(a.authenticate(jsonMux(a.routes())))
+}
+
+// routes lists every route of the API.
+func (a *API) routes() *http.ServeMux {
+	m := http.NewServeMux()
+	m.Handle("GET /v1/ping", handler(a.ping))
+	m.Handle("GET /v1/account", handler(a.getAccount))
+
+	m.Handle("POST /v1/data_sources", handler(a.createDataSource))
+	m.Handle("GET /v1/data_sources", handler(a.listDataSources))
+	m.Handle("GET /v1/data_sources/{uuid}", handler(a.getDataSource))
+	m.Handle("DELETE /v1/data_sources/{uuid}", handler(a.deleteDataSource))
+	m.Handle("DELETE /v1/data_sources/{uuid}/all", handler(a.emptyDataSource))
+	m.Handle("DELETE /v1/data_sources/{uuid}/dependent", handler(a.purgeDataSource))
+
+	m.Handle("POST /v1/customers", handler(a.createCustomer))
+	m.Handle("GET /v1/customers", handler(a.listCustomers))
+	m.Handle("GET /v1/customers/search", handler(a.searchCustomers))
+	m.Handle("GET /v1/customers/{uuid}", handler(a.getCustomer))
+	m.Handle("PATCH /v1/customers/{uuid}", handler(a.updateCustomer))
+	m.Handle("PUT /v1/customers/{uuid}", handler(a.updateCustomer))
+	m.Handle("DELETE /v1/customers/{uuid}", handler(a.deleteCustomer))
+
+	m.Handle("GET /v1/customers/{uuid}/attributes", handler(a.getAttributes))
+	m.Handle("POST /v1/customers/{uuid}/attributes/tags", handler(a.addTags))
+	m.Handle("DELETE /v1/customers/{uuid}/attributes/tags", handler(a.removeTags))
+	m.Handle("POST /v1/customers/attributes/tags", handler(a.addTagsByEmail))
+	m.Handle("POST /v1/customers/{uuid}/attributes/custom", handler(a.addCustom))
+	m.Handle("PUT /v1/customers/{uuid}/attributes/custom", handler(a.updateCustom))
+	m.Handle("DELETE /v1/customers/{uuid}/attributes/custom", handler(a.removeCustom))
+	m.Handle("POST /v1/customers/attributes/custom", handler(a.addCustomByEmail))
+
+	m.Handle("POST /v1/plans", handler(a.createPlan))
+	m.Handle("GET /v1/plans", handler(a.listPlans))
+	m.Handle("GET /v1/plans/{uuid}", handler(a.getPlan))
+	m.Handle("PATCH /v1/plans/{uuid}", handler(a.updatePlan))
+	m.Handle("PUT /v1/plans/{uuid}", handler(a.updatePlan))
+	m.Handle("DELETE /v1/plans/{uuid}", handler(a.deletePlan))
+	return m
+}

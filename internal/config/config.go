@@ -1,0 +1,63 @@
+// Package config reads Tally's settings from command-line flags and the
+// environment. It holds no globals: Load returns a Config.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"time"
+)
+
+// DefaultDB is where `tally serve` keeps its data with no set-up.
+const DefaultDB = "./tally-data/tally.db"
+
+// Config is the server's configuration.
+type Config struct {
+	Addr string
+	// DB is a SQLite file path, "sqlite:PATH" or a postgres:// URL.
+	DB string
+	// BootstrapKey (TALLY_API_KEY) is made sure to exist with full access
+	// on the default account.
+	BootstrapKey    string
+	MaxBodyBytes    int64
+	RateLimit       float64
+	RateBurst       int
+	ShutdownTimeout time.Duration
+	LogFormat       string
+}
+
+// Load parses serve's flags; getenv supplies the environment.
+func Load(name string, args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	c := Config{}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Addr, "addr", envOr(getenv, "TALLY_ADDR", "127.0.0.1:8080"), "address to listen on (TALLY_ADDR)")
+	fs.StringVar(&c.DB, "db", envOr(getenv, "TALLY_DB", DefaultDB), "database: a SQLite file path, sqlite:PATH, or a postgres:// URL (TALLY_DB)")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body", 16<<20, "largest request body in bytes; larger ones get 413")
+	fs.Float64Var(&c.RateLimit, "rate-limit", 200, "requests per second per API key (0 turns limiting off)")
+	fs.IntVar(&c.RateBurst, "rate-burst", 400, "burst size of the per-key rate limit")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to let requests in flight finish on SIGINT/SIGTERM")
+	fs.StringVar(&c.LogFormat, "log", "text", "log format: text or json")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("%s: unexpected argument %q", name, fs.Arg(0))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return c, fmt.Errorf("%s: -log must be text or json", name)
+	}
+	if c.MaxBodyBytes <= 0 {
+		return c, fmt.Errorf("%s: -max-body must be positive", name)
+	}
+	c.BootstrapKey = getenv("TALLY_API_KEY")
+	return c, nil
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}

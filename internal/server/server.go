@@ -1,0 +1,118 @@
+// Package server wires Tally together and runs it: it opens and migrates
+// the store, sets up the default account, serves the API and shuts down
+// gracefully. It holds no business logic.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/tally-analytics/tally/internal/api"
+	"github.com/tally-analytics/tally/internal/auth"
+	"github.com/tally-analytics/tally/internal/billing"
+	"github.com/tally-analytics/tally/internal/config"
+	"github.com/tally-analytics/tally/internal/store"
+)
+
+// DefaultAccount is the account `serve` creates on first start.
+const DefaultAccount = "default"
+
+// OpenStore opens and migrates the configured database.
+func OpenStore(ctx context.Context, dsn string) (*store.Store, error) {
+	s, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Bootstrap makes sure the default account exists. On first start it
+// creates a full-access key and returns it (shown once); with bootstrapKey
+// set it makes sure that key exists with full access.
+func Bootstrap(ctx context.Context, s *store.Store, bootstrapKey string) (newKey string, err error) {
+	n, err := s.CountAccounts(ctx)
+	if err != nil {
+		return "", fmt.Errorf("bootstrap: %w", err)
+	}
+	acct, _, err := s.EnsureAccount(ctx, DefaultAccount)
+	if err != nil {
+		return "", fmt.Errorf("bootstrap: %w", err)
+	}
+	if bootstrapKey != "" {
+		if err := s.EnsureAPIKey(ctx, acct.ID, auth.Prefix(bootstrapKey), auth.Hash(bootstrapKey), billing.AccessFull); err != nil {
+			return "", fmt.Errorf("bootstrap TALLY_API_KEY: %w", err)
+		}
+	}
+	if n > 0 || bootstrapKey != "" {
+		return "", nil
+	}
+	key := auth.NewKey()
+	if err := s.CreateAPIKey(ctx, acct.ID, auth.Prefix(key), auth.Hash(key), billing.AccessFull); err != nil {
+		return "", fmt.Errorf("bootstrap: %w", err)
+	}
+	return key, nil
+}
+
+// Run serves until ctx is cancelled, then stops accepting, lets requests
+// in flight finish and closes the store. ready, if not nil, receives the
+// listening address once the server accepts connections.
+func Run(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger, ready func(addr string)) error {
+	s, err := OpenStore(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	key, err := Bootstrap(ctx, s, cfg.BootstrapKey)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	addr := ln.Addr().String()
+	if key != "" {
+		fmt.Fprintf(out, "Created the default account. Its API key (shown only this once):\n\n    %s\n\n", key)
+		fmt.Fprintf(out, "Try it:\n\n    curl -u %s: http://%s/v1/ping\n\n", key, addr)
+	}
+	h := api.New(s, api.Options{Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst})
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("tally listening", "addr", addr, "db", s.Dialect())
+	if ready != nil {
+		ready(addr)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

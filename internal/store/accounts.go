@@ -1,0 +1,162 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/tally-analytics/tally/internal/billing"
+)
+
+const accountCols = `id, uuid, name, currency, time_zone, week_start_on, churn_recognition, activity_grouping_minutes, created_at`
+
+func scanAccount(row interface{ Scan(...any) error }) (billing.Account, error) {
+	var a billing.Account
+	var created int64
+	err := row.Scan(&a.ID, &a.UUID, &a.Name, &a.Currency, &a.TimeZone, &a.WeekStartOn, &a.ChurnRecognition, &a.ActivityGroupingMinutes, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, fmt.Errorf("account: %w", ErrNotFound)
+	}
+	a.CreatedAt = fromMillis(created)
+	return a, err
+}
+
+// EnsureAccount returns the account called name, creating it with the
+// default settings (api.md rule 10) if it does not exist.
+func (s *Store) EnsureAccount(ctx context.Context, name string) (acct billing.Account, created bool, err error) {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		acct, err = scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE name = $1`, name))
+		if err == nil || !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		created = true
+		acct, err = scanAccount(tx.QueryRowContext(ctx,
+			`INSERT INTO accounts (uuid, name, created_at) VALUES ($1, $2, $3) RETURNING `+accountCols,
+			NewUUID("acc_"), name, millis(now())))
+		return err
+	})
+	if err != nil {
+		return acct, false, fmt.Errorf("ensure account %q: %w", name, err)
+	}
+	return acct, created, nil
+}
+
+// AccountByName finds an account by its name.
+func (s *Store) AccountByName(ctx context.Context, name string) (billing.Account, error) {
+	return scanAccount(s.r.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE name = $1`, name))
+}
+
+// CountAccounts tells whether the server has been set up.
+func (s *Store) CountAccounts(ctx context.Context) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM accounts`).Scan(&n)
+	return n, err
+}
+
+// CreateAPIKey stores a new key's hash for the account.
+func (s *Store) CreateAPIKey(ctx context.Context, accountID int64, prefix, hash string, access billing.Access) error {
+	_, err := s.w.ExecContext(ctx,
+		`INSERT INTO api_keys (account_id, prefix, hash, access, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		accountID, prefix, hash, string(access), millis(now()))
+	if isUnique(err) {
+		return &ConflictError{Field: "key"}
+	}
+	if err != nil {
+		return fmt.Errorf("create api key: %w", err)
+	}
+	return nil
+}
+
+// EnsureAPIKey makes sure the key with this hash exists on the account,
+// unrevoked and with the given access. It is how TALLY_API_KEY bootstraps a
+// server; a key of another account is a conflict, never moved.
+func (s *Store) EnsureAPIKey(ctx context.Context, accountID int64, prefix, hash string, access billing.Access) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var owner int64
+		err := tx.QueryRowContext(ctx, `SELECT account_id FROM api_keys WHERE hash = $1`, hash).Scan(&owner)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			_, err = tx.ExecContext(ctx,
+				`INSERT INTO api_keys (account_id, prefix, hash, access, created_at) VALUES ($1, $2, $3, $4, $5)`,
+				accountID, prefix, hash, string(access), millis(now()))
+			return err
+		case err != nil:
+			return fmt.Errorf("ensure api key: %w", err)
+		case owner != accountID:
+			return &ConflictError{Field: "key"}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = NULL, access = $2 WHERE hash = $1`, hash, string(access))
+		return err
+	})
+}
+
+// KeyByHash returns the live key with this hash and its account.
+func (s *Store) KeyByHash(ctx context.Context, hash string) (billing.APIKey, billing.Account, error) {
+	var k billing.APIKey
+	var access string
+	var kc int64
+	var a billing.Account
+	var ac int64
+	err := s.r.QueryRowContext(ctx, `
+		SELECT k.id, k.prefix, k.access, k.created_at,
+		       a.id, a.uuid, a.name, a.currency, a.time_zone, a.week_start_on, a.churn_recognition, a.activity_grouping_minutes, a.created_at
+		FROM api_keys k JOIN accounts a ON a.id = k.account_id
+		WHERE k.hash = $1 AND k.revoked_at IS NULL`, hash).Scan(
+		&k.ID, &k.Prefix, &access, &kc,
+		&a.ID, &a.UUID, &a.Name, &a.Currency, &a.TimeZone, &a.WeekStartOn, &a.ChurnRecognition, &a.ActivityGroupingMinutes, &ac)
+	if errors.Is(err, sql.ErrNoRows) {
+		return k, a, fmt.Errorf("api key: %w", ErrNotFound)
+	}
+	if err != nil {
+		return k, a, fmt.Errorf("look up api key: %w", err)
+	}
+	k.AccountID, k.AccountName, k.Access, k.CreatedAt = a.ID, a.Name, billing.Access(access), fromMillis(kc)
+	a.CreatedAt = fromMillis(ac)
+	return k, a, nil
+}
+
+// ListAPIKeys lists keys (never their secrets), of one account when
+// accountName is not empty.
+func (s *Store) ListAPIKeys(ctx context.Context, accountName string) ([]billing.APIKey, error) {
+	rows, err := s.r.QueryContext(ctx, `
+		SELECT k.id, k.account_id, a.name, k.prefix, k.access, k.created_at, k.revoked_at
+		FROM api_keys k JOIN accounts a ON a.id = k.account_id
+		WHERE $1 = '' OR a.name = $1 ORDER BY k.id`, accountName)
+	if err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	defer rows.Close()
+	var keys []billing.APIKey
+	for rows.Next() {
+		var k billing.APIKey
+		var access string
+		var created int64
+		var revoked sql.NullInt64
+		if err := rows.Scan(&k.ID, &k.AccountID, &k.AccountName, &k.Prefix, &access, &created, &revoked); err != nil {
+			return nil, err
+		}
+		k.Access, k.CreatedAt, k.RevokedAt = billing.Access(access), fromMillis(created), timePtr(revoked)
+		keys = append(keys, k)
+	}
+	return keys, rows.Err()
+}
+
+// RevokeAPIKey revokes the one live key whose prefix matches. It fails with
+// ErrNotFound when none matches and ErrConflict when several do.
+func (s *Store) RevokeAPIKey(ctx context.Context, prefix string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM api_keys WHERE prefix = $1 AND revoked_at IS NULL`, prefix).Scan(&n); err != nil {
+			return fmt.Errorf("revoke api key: %w", err)
+		}
+		switch {
+		case n == 0:
+			return fmt.Errorf("api key %s: %w", prefix, ErrNotFound)
+		case n > 1:
+			return fmt.Errorf("api key prefix %s matches %d keys: %w", prefix, n, ErrConflict)
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $2 WHERE prefix = $1 AND revoked_at IS NULL`, prefix, millis(now()))
+		return err
+	})
+}

@@ -1,0 +1,175 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/tally-analytics/tally/internal/billing"
+)
+
+const customerCols = `c.id, c.uuid, ds.uuid, ds.system, c.external_id, c.name, c.email, c.company, c.country, c.state,
+	c.city, c.zip, c.website_url, c.owner, c.lead_created_at, c.free_trial_started_at, c.tags, c.custom,
+	c.status, c.mrr, c.customer_since, c.created_at`
+
+const customerFrom = ` FROM customers c JOIN data_sources ds ON ds.id = c.data_source_id `
+
+func scanCustomer(row interface{ Scan(...any) error }) (billing.Customer, error) {
+	var c billing.Customer
+	var country, state, zip, website, owner sql.NullString
+	var lead, trial, since sql.NullInt64
+	var tags, custom string
+	var created int64
+	err := row.Scan(&c.ID, &c.UUID, &c.DataSourceUUID, &c.DataSourceSystem, &c.ExternalID, &c.Name, &c.Email, &c.Company,
+		&country, &state, &c.City, &zip, &website, &owner, &lead, &trial, &tags, &custom,
+		&c.Status, &c.MRR, &since, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, &MissingError{What: "customer"}
+	}
+	if err != nil {
+		return c, err
+	}
+	c.Country, c.State, c.Zip, c.WebsiteURL, c.Owner = strPtr(country), strPtr(state), strPtr(zip), strPtr(website), strPtr(owner)
+	c.LeadCreatedAt, c.FreeTrialStartedAt, c.CustomerSince = timePtr(lead), timePtr(trial), timePtr(since)
+	c.CreatedAt = fromMillis(created)
+	if err := json.Unmarshal([]byte(tags), &c.Tags); err != nil {
+		return c, fmt.Errorf("decode tags of %s: %w", c.UUID, err)
+	}
+	if err := json.Unmarshal([]byte(custom), &c.Custom); err != nil {
+		return c, fmt.Errorf("decode custom attributes of %s: %w", c.UUID, err)
+	}
+	return c, nil
+}
+
+func encodeAttributes(c *billing.Customer) (tags, custom string, err error) {
+	if c.Tags == nil {
+		c.Tags = []string{}
+	}
+	if c.Custom == nil {
+		c.Custom = map[string]billing.CustomAttribute{}
+	}
+	t, err := json.Marshal(c.Tags)
+	if err != nil {
+		return "", "", err
+	}
+	cu, err := json.Marshal(c.Custom)
+	return string(t), string(cu), err
+}
+
+// CreateCustomer stores a new customer under the data source with UUID
+// c.DataSourceUUID; (data source, external_id) is unique.
+func (s *Store) CreateCustomer(ctx context.Context, acct int64, c *billing.Customer) error {
+	tags, custom, err := encodeAttributes(c)
+	if err != nil {
+		return fmt.Errorf("create customer: %w", err)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		dsID, err := dataSourceID(ctx, tx, acct, c.DataSourceUUID)
+		if err != nil {
+			return err
+		}
+		c.UUID, c.CreatedAt, c.Status = NewUUID("cus_"), now(), billing.StatusNewLead
+		err = tx.QueryRowContext(ctx, `INSERT INTO customers (account_id, data_source_id, uuid, external_id, name, email,
+			company, country, state, city, zip, website_url, owner, lead_created_at, free_trial_started_at, tags, custom,
+			status, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id`,
+			acct, dsID, c.UUID, c.ExternalID, c.Name, c.Email, c.Company, nullStr(c.Country), nullStr(c.State), c.City,
+			nullStr(c.Zip), nullStr(c.WebsiteURL), nullStr(c.Owner), nullMillis(c.LeadCreatedAt), nullMillis(c.FreeTrialStartedAt),
+			tags, custom, c.Status, millis(c.CreatedAt)).Scan(&c.ID)
+		if isUnique(err) {
+			return &ConflictError{Field: "external_id"}
+		}
+		if err != nil {
+			return fmt.Errorf("create customer: %w", err)
+		}
+		return tx.QueryRowContext(ctx, `SELECT system FROM data_sources WHERE id = $1`, dsID).Scan(&c.DataSourceSystem)
+	})
+}
+
+// CustomerFilter narrows a customer list; empty fields do not filter.
+type CustomerFilter struct {
+	DataSourceUUID string
+	ExternalID     string
+	Status         string
+	System         string
+	Email          string
+}
+
+// ListCustomers lists the account's customers in creation order.
+func (s *Store) ListCustomers(ctx context.Context, acct int64, f CustomerFilter, p Page) (Listed[billing.Customer], error) {
+	where := `WHERE c.account_id = $1 AND ($2 = '' OR ds.uuid = $2) AND ($3 = '' OR c.external_id = $3)
+		AND ($4 = '' OR c.status = $4) AND ($5 = '' OR ds.system = $5) AND ($6 = '' OR lower(c.email) = lower($6))`
+	args := []any{acct, f.DataSourceUUID, f.ExternalID, f.Status, f.System, f.Email}
+	var total int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*)`+customerFrom+where, args...).Scan(&total); err != nil {
+		return Listed[billing.Customer]{}, fmt.Errorf("count customers: %w", err)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+customerCols+customerFrom+where+` AND c.id > $7 ORDER BY c.id LIMIT $8 OFFSET $9`,
+		append(args, p.AfterID, p.Limit+1, p.Offset)...)
+	if err != nil {
+		return Listed[billing.Customer]{}, fmt.Errorf("list customers: %w", err)
+	}
+	defer rows.Close()
+	var items []billing.Customer
+	var ids []int64
+	for rows.Next() {
+		c, err := scanCustomer(rows)
+		if err != nil {
+			return Listed[billing.Customer]{}, fmt.Errorf("list customers: %w", err)
+		}
+		items, ids = append(items, c), append(ids, c.ID)
+	}
+	if err := rows.Err(); err != nil {
+		return Listed[billing.Customer]{}, fmt.Errorf("list customers: %w", err)
+	}
+	return trim(items, ids, p.Limit, total), nil
+}
+
+// Customer finds one customer of the account by UUID.
+func (s *Store) Customer(ctx context.Context, acct int64, uuid string) (billing.Customer, error) {
+	return scanCustomer(s.r.QueryRowContext(ctx, `SELECT `+customerCols+customerFrom+`WHERE c.account_id = $1 AND c.uuid = $2`, acct, uuid))
+}
+
+// UpdateCustomer reads the customer, lets change edit it and writes the
+// editable fields back, all in one transaction. An error from change
+// aborts the update and is returned as is.
+func (s *Store) UpdateCustomer(ctx context.Context, acct int64, uuid string, change func(*billing.Customer) error) (billing.Customer, error) {
+	var c billing.Customer
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		c, err = scanCustomer(tx.QueryRowContext(ctx, `SELECT `+customerCols+customerFrom+`WHERE c.account_id = $1 AND c.uuid = $2`, acct, uuid))
+		if err != nil {
+			return err
+		}
+		if err := change(&c); err != nil {
+			return err
+		}
+		tags, custom, err := encodeAttributes(&c)
+		if err != nil {
+			return fmt.Errorf("update customer: %w", err)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE customers SET name = $3, email = $4, company = $5, country = $6, state = $7,
+			city = $8, zip = $9, website_url = $10, owner = $11, lead_created_at = $12, free_trial_started_at = $13,
+			tags = $14, custom = $15 WHERE account_id = $1 AND id = $2`,
+			acct, c.ID, c.Name, c.Email, c.Company, nullStr(c.Country), nullStr(c.State), c.City, nullStr(c.Zip),
+			nullStr(c.WebsiteURL), nullStr(c.Owner), nullMillis(c.LeadCreatedAt), nullMillis(c.FreeTrialStartedAt), tags, custom)
+		if err != nil {
+			return fmt.Errorf("update customer: %w", err)
+		}
+		return nil
+	})
+	return c, err
+}
+
+// DeleteCustomer removes a customer and everything under it.
+func (s *Store) DeleteCustomer(ctx context.Context, acct int64, uuid string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM customers WHERE account_id = $1 AND uuid = $2`, acct, uuid)
+		if err != nil {
+			return fmt.Errorf("delete customer: %w", err)
+		}
+		return oneRow(res, "customer")
+	})
+}
