@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -23,8 +24,11 @@ type pageRequest struct {
 
 // parsePage reads per_page (or Go's per-page), cursor and the legacy page.
 func parsePage(r *http.Request) (pageRequest, error) {
-	q := r.URL.Query()
 	pr := pageRequest{perPage: maxPerPage, number: 1}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return pr, errBadRequest("The query string is not valid: "+err.Error()+".", "")
+	}
 	raw := q.Get("per_page")
 	if raw == "" {
 		raw = q.Get("per-page")
