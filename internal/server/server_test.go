@@ -1,0 +1,135 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/tally-analytics/tally/internal/auth"
+	"github.com/tally-analytics/tally/internal/config"
+	"github.com/tally-analytics/tally/internal/store/storetest"
+)
+
+func ping(t *testing.T, addr, key string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+addr+"/v1/ping", nil)
+	req.SetBasicAuth(key, "")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// start runs the server until the test ends and returns its address and
+// what it printed.
+func start(t *testing.T, dsn, bootstrapKey string) (addr string, out *bytes.Buffer, stop func() error) {
+	t.Helper()
+	out = &bytes.Buffer{}
+	cfg := config.Config{Addr: "127.0.0.1:0", DB: dsn, BootstrapKey: bootstrapKey, MaxBodyBytes: 1 << 20, ShutdownTimeout: 5 * time.Second}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, cfg, out, slog.New(slog.NewTextHandler(io.Discard, nil)), func(a string) { ready <- a })
+	}()
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("server stopped: %v", err)
+	}
+	var stopped bool
+	stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		return <-done
+	}
+	t.Cleanup(func() { _ = stop() })
+	return addr, out, stop
+}
+
+var keyPattern = regexp.MustCompile(`tly_[0-9a-f]{48}`)
+
+func TestFirstStartPrintsAKeyOnce(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b, func(t *testing.T) {
+			dsn := storetest.DSN(t, b)
+			addr, out, stop := start(t, dsn, "")
+			key := keyPattern.FindString(out.String())
+			if key == "" || !bytes.Contains(out.Bytes(), []byte("curl -u "+key+": http://"+addr+"/v1/ping")) {
+				t.Fatalf("first start printed:\n%s", out)
+			}
+			if got := ping(t, addr, key); got != 200 {
+				t.Fatalf("ping with the printed key: %d", got)
+			}
+			if err := stop(); err != nil {
+				t.Fatalf("graceful stop: %v", err)
+			}
+			// The second start on the same database prints no key.
+			_, out2, _ := start(t, dsn, "")
+			if keyPattern.MatchString(out2.String()) {
+				t.Fatalf("second start printed a key:\n%s", out2)
+			}
+		})
+	}
+}
+
+func TestBootstrapKeyFromEnvironment(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b, func(t *testing.T) {
+			key := auth.NewKey()
+			addr, out, _ := start(t, storetest.DSN(t, b), key)
+			if keyPattern.MatchString(out.String()) {
+				t.Fatalf("with TALLY_API_KEY set, serve printed a key:\n%s", out)
+			}
+			if got := ping(t, addr, key); got != 200 {
+				t.Fatalf("ping with TALLY_API_KEY: %d", got)
+			}
+			if got := ping(t, addr, auth.NewKey()); got != 401 {
+				t.Fatalf("ping with another key: %d", got)
+			}
+		})
+	}
+}
+
+// Shutdown lets a request in flight finish.
+func TestShutdownFinishesRequestsInFlight(t *testing.T) {
+	key := auth.NewKey()
+	addr, _, stop := start(t, storetest.DSN(t, "sqlite"), key)
+	// A slow request: a body that arrives in two parts.
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", "http://"+addr+"/v1/data_sources", pr)
+	req.SetBasicAuth(key, "")
+	got := make(chan int, 1)
+	go func() {
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			got <- -1
+			return
+		}
+		res.Body.Close()
+		got <- res.StatusCode
+	}()
+	_, _ = pw.Write([]byte(`{"name":`))
+	time.Sleep(100 * time.Millisecond)
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	time.Sleep(100 * time.Millisecond)
+	_, _ = pw.Write([]byte(`"late"}`))
+	pw.Close()
+	if code := <-got; code != 201 {
+		t.Fatalf("request in flight during shutdown: %d", code)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+}

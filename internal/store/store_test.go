@@ -1,0 +1,169 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/tally-analytics/tally/internal/billing"
+	"github.com/tally-analytics/tally/internal/store"
+	"github.com/tally-analytics/tally/internal/store/storetest"
+)
+
+// Both dialects must have the same migrations, by file name.
+func TestMigrationsMatch(t *testing.T) {
+	names := func(dir string) []string {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n []string
+		for _, e := range entries {
+			n = append(n, e.Name())
+		}
+		return n
+	}
+	sq, pg := names("migrations/sqlite"), names("migrations/postgres")
+	if !slices.Equal(sq, pg) || len(sq) == 0 {
+		t.Fatalf("sqlite %v, postgres %v", sq, pg)
+	}
+}
+
+func TestMigrateTwiceIsANoOp(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		if err := s.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestAccountsAndKeys(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		a, created, err := s.EnsureAccount(ctx, "acme")
+		if err != nil || !created || a.Currency != "USD" || a.TimeZone != "UTC" || a.WeekStartOn != "sunday" {
+			t.Fatalf("new account %+v created=%v err=%v", a, created, err)
+		}
+		again, created, err := s.EnsureAccount(ctx, "acme")
+		if err != nil || created || again.ID != a.ID {
+			t.Fatalf("second ensure: %+v %v %v", again, created, err)
+		}
+		if err := s.CreateAPIKey(ctx, a.ID, "tly_aaaa", "hash1", billing.AccessRead); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateAPIKey(ctx, a.ID, "tly_aaaa", "hash1", billing.AccessRead); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("duplicate hash: %v", err)
+		}
+		k, acct, err := s.KeyByHash(ctx, "hash1")
+		if err != nil || k.Access != billing.AccessRead || acct.Name != "acme" {
+			t.Fatalf("lookup: %+v %+v %v", k, acct, err)
+		}
+		// EnsureAPIKey upgrades access and un-revokes, but never moves a key
+		// to another account.
+		if err := s.RevokeAPIKey(ctx, "tly_aaaa"); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.KeyByHash(ctx, "hash1"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("revoked key found: %v", err)
+		}
+		if err := s.RevokeAPIKey(ctx, "tly_aaaa"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("revoking twice: %v", err)
+		}
+		if err := s.EnsureAPIKey(ctx, a.ID, "tly_aaaa", "hash1", billing.AccessFull); err != nil {
+			t.Fatal(err)
+		}
+		if k, _, err := s.KeyByHash(ctx, "hash1"); err != nil || k.Access != billing.AccessFull {
+			t.Fatalf("ensured key: %+v %v", k, err)
+		}
+		b, _, _ := s.EnsureAccount(ctx, "globex")
+		if err := s.EnsureAPIKey(ctx, b.ID, "tly_aaaa", "hash1", billing.AccessFull); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("key moved between accounts: %v", err)
+		}
+		keys, err := s.ListAPIKeys(ctx, "acme")
+		if err != nil || len(keys) != 1 || keys[0].Prefix != "tly_aaaa" {
+			t.Fatalf("list: %+v %v", keys, err)
+		}
+	})
+}
+
+// Store-level isolation: every read and write of one account misses the
+// other account's rows even with their exact UUIDs.
+func TestAccountIsolation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		a, _, _ := s.EnsureAccount(ctx, "a")
+		b, _, _ := s.EnsureAccount(ctx, "b")
+		ds, err := s.CreateDataSource(ctx, a.ID, "src", billing.SystemImportAPI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Names are unique per account, not per server.
+		if _, err := s.CreateDataSource(ctx, b.ID, "src", billing.SystemImportAPI); err != nil {
+			t.Fatal(err)
+		}
+		c := billing.Customer{DataSourceUUID: ds.UUID, ExternalID: "x"}
+		if err := s.CreateCustomer(ctx, a.ID, &c); err != nil {
+			t.Fatal(err)
+		}
+		p := billing.Plan{DataSourceUUID: ds.UUID, Name: "P", IntervalCount: 1, IntervalUnit: "month"}
+		if err := s.CreatePlan(ctx, a.ID, &p); err != nil {
+			t.Fatal(err)
+		}
+		notFound := func(what string, err error) {
+			t.Helper()
+			if !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s across accounts: %v", what, err)
+			}
+		}
+		_, err = s.DataSource(ctx, b.ID, ds.UUID)
+		notFound("data source", err)
+		_, err = s.Customer(ctx, b.ID, c.UUID)
+		notFound("customer", err)
+		_, err = s.Plan(ctx, b.ID, p.UUID)
+		notFound("plan", err)
+		_, err = s.UpdateCustomer(ctx, b.ID, c.UUID, func(*billing.Customer) error { return nil })
+		notFound("update customer", err)
+		_, err = s.UpdatePlan(ctx, b.ID, p.UUID, func(*billing.Plan) error { return nil })
+		notFound("update plan", err)
+		notFound("delete customer", s.DeleteCustomer(ctx, b.ID, c.UUID))
+		notFound("delete plan", s.DeletePlan(ctx, b.ID, p.UUID))
+		notFound("delete data source", s.DeleteDataSource(ctx, b.ID, ds.UUID))
+		notFound("empty data source", s.EmptyDataSource(ctx, b.ID, ds.UUID, false))
+		notFound("customer under another account's source", s.CreateCustomer(ctx, b.ID, &billing.Customer{DataSourceUUID: ds.UUID, ExternalID: "y"}))
+		cl, _ := s.ListCustomers(ctx, b.ID, store.CustomerFilter{}, store.Page{Limit: 10})
+		pl, _ := s.ListPlans(ctx, b.ID, store.PlanFilter{}, store.Page{Limit: 10})
+		dl, _ := s.ListDataSources(ctx, b.ID, "", "")
+		if len(cl.Items) != 0 || len(pl.Items) != 0 || len(dl) != 1 {
+			t.Errorf("b lists %d customers, %d plans, %d data sources", len(cl.Items), len(pl.Items), len(dl))
+		}
+		// Everything of a is still there.
+		if _, err := s.Customer(ctx, a.ID, c.UUID); err != nil {
+			t.Errorf("a's customer: %v", err)
+		}
+	})
+}
+
+func TestUpdateIsAllOrNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		a, _, _ := s.EnsureAccount(ctx, "a")
+		ds, _ := s.CreateDataSource(ctx, a.ID, "src", billing.SystemImportAPI)
+		c := billing.Customer{DataSourceUUID: ds.UUID, ExternalID: "x", Name: "Before"}
+		if err := s.CreateCustomer(ctx, a.ID, &c); err != nil {
+			t.Fatal(err)
+		}
+		boom := errors.New("boom")
+		_, err := s.UpdateCustomer(ctx, a.ID, c.UUID, func(c *billing.Customer) error {
+			c.Name = "After"
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("err %v", err)
+		}
+		if got, _ := s.Customer(ctx, a.ID, c.UUID); got.Name != "Before" {
+			t.Fatalf("a failed update wrote %q", got.Name)
+		}
+	})
+}
