@@ -79,7 +79,8 @@ func (a *API) removeTags(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return a.editCustomer(w, r, func(c *billing.Customer) error {
-		c.Tags = slices.DeleteFunc(c.Tags, func(t string) bool { return slices.Contains(*in.Tags, t) })
+		remove := addTags(nil, *in.Tags) // trimmed as they were when added
+		c.Tags = slices.DeleteFunc(c.Tags, func(t string) bool { return slices.Contains(remove, t) })
 		return nil
 	}, tagsAnswer)
 }

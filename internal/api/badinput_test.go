@@ -55,7 +55,9 @@ func TestBadInput(t *testing.T) {
 			body: func(i fixtureIDs) any { return map[string]any{"data_source_uuid": i.ds, "external_id": "cus_0001"} }, status: 422,
 			want: `{"errors":{"external_id":"The external ID for this customer already exists in our system."}}`},
 		{name: "customer bad country", method: "POST", path: fixed("/v1/customers"),
-			body: func(i fixtureIDs) any { return map[string]any{"data_source_uuid": i.ds, "external_id": "y", "country": "XX"} }, status: 422},
+			body: func(i fixtureIDs) any {
+				return map[string]any{"data_source_uuid": i.ds, "external_id": "y", "country": "XX"}
+			}, status: 422},
 		{name: "customer bad date", method: "POST", path: fixed("/v1/customers"),
 			body: func(i fixtureIDs) any {
 				return map[string]any{"data_source_uuid": i.ds, "external_id": "y", "lead_created_at": "yesterday"}

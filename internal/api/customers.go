@@ -329,6 +329,9 @@ func (a *API) writeCustomers(w http.ResponseWriter, r *http.Request, f store.Cus
 		return notFound
 	}
 	out := customerList{Entries: make([]customerOut, len(l.Items)), pageMeta: newPageMeta(pr, l)}
+	// An empty customer list reports one (empty) page, as recorded after
+	// DELETE /data_sources/{ds}/all (api-reference.md §2.3).
+	out.TotalPages = max(out.TotalPages, 1)
 	for i, c := range l.Items {
 		out.Entries[i] = customerWire(c, account(r))
 	}

@@ -145,10 +145,12 @@ func jsonMux(mux *http.ServeMux) http.Handler {
 		switch probe.status {
 		case http.StatusMethodNotAllowed:
 			writeError(w, r, errMethodNotAllowed(r.Method))
-		case http.StatusNotFound, 0:
+		default:
+			// Not found, and the mux's redirects of unclean paths
+			// (`/v1/customers//attributes`): following one could land a
+			// write on another endpoint, so the path is simply unknown.
+			w.Header().Del("Location")
 			writeError(w, r, errRouteNotFound(r.URL.Path))
-		default: // redirects to the clean path
-			w.WriteHeader(probe.status)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/tally-analytics/tally/internal/billing"
 )
@@ -73,11 +74,11 @@ func (s *Store) CreateCustomer(ctx context.Context, acct int64, c *billing.Custo
 		c.UUID, c.CreatedAt, c.Status = NewUUID("cus_"), now(), billing.StatusNewLead
 		err = tx.QueryRowContext(ctx, `INSERT INTO customers (account_id, data_source_id, uuid, external_id, name, email,
 			company, country, state, city, zip, website_url, owner, lead_created_at, free_trial_started_at, tags, custom,
-			status, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id`,
+			status, created_at, email_key)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id`,
 			acct, dsID, c.UUID, c.ExternalID, c.Name, c.Email, c.Company, nullStr(c.Country), nullStr(c.State), c.City,
 			nullStr(c.Zip), nullStr(c.WebsiteURL), nullStr(c.Owner), nullMillis(c.LeadCreatedAt), nullMillis(c.FreeTrialStartedAt),
-			tags, custom, c.Status, millis(c.CreatedAt)).Scan(&c.ID)
+			tags, custom, c.Status, millis(c.CreatedAt), emailKey(c.Email)).Scan(&c.ID)
 		if isUnique(err) {
 			return &ConflictError{Field: "external_id"}
 		}
@@ -100,8 +101,8 @@ type CustomerFilter struct {
 // ListCustomers lists the account's customers in creation order.
 func (s *Store) ListCustomers(ctx context.Context, acct int64, f CustomerFilter, p Page) (Listed[billing.Customer], error) {
 	where := `WHERE c.account_id = $1 AND ($2 = '' OR ds.uuid = $2) AND ($3 = '' OR c.external_id = $3)
-		AND ($4 = '' OR c.status = $4) AND ($5 = '' OR ds.system = $5) AND ($6 = '' OR lower(c.email) = lower($6))`
-	args := []any{acct, f.DataSourceUUID, f.ExternalID, f.Status, f.System, f.Email}
+		AND ($4 = '' OR c.status = $4) AND ($5 = '' OR ds.system = $5) AND ($6 = '' OR c.email_key = $6)`
+	args := []any{acct, f.DataSourceUUID, f.ExternalID, f.Status, f.System, emailKey(f.Email)}
 	var total int
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*)`+customerFrom+where, args...).Scan(&total); err != nil {
 		return Listed[billing.Customer]{}, fmt.Errorf("count customers: %w", err)
@@ -139,7 +140,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, acct int64, uuid string, cha
 	var c billing.Customer
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		c, err = scanCustomer(tx.QueryRowContext(ctx, `SELECT `+customerCols+customerFrom+`WHERE c.account_id = $1 AND c.uuid = $2`, acct, uuid))
+		c, err = scanCustomer(tx.QueryRowContext(ctx, `SELECT `+customerCols+customerFrom+`WHERE c.account_id = $1 AND c.uuid = $2`+s.forUpdate("c"), acct, uuid))
 		if err != nil {
 			return err
 		}
@@ -152,9 +153,10 @@ func (s *Store) UpdateCustomer(ctx context.Context, acct int64, uuid string, cha
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE customers SET name = $3, email = $4, company = $5, country = $6, state = $7,
 			city = $8, zip = $9, website_url = $10, owner = $11, lead_created_at = $12, free_trial_started_at = $13,
-			tags = $14, custom = $15 WHERE account_id = $1 AND id = $2`,
+			tags = $14, custom = $15, email_key = $16 WHERE account_id = $1 AND id = $2`,
 			acct, c.ID, c.Name, c.Email, c.Company, nullStr(c.Country), nullStr(c.State), c.City, nullStr(c.Zip),
-			nullStr(c.WebsiteURL), nullStr(c.Owner), nullMillis(c.LeadCreatedAt), nullMillis(c.FreeTrialStartedAt), tags, custom)
+			nullStr(c.WebsiteURL), nullStr(c.Owner), nullMillis(c.LeadCreatedAt), nullMillis(c.FreeTrialStartedAt), tags, custom,
+			emailKey(c.Email))
 		if err != nil {
 			return fmt.Errorf("update customer: %w", err)
 		}
@@ -173,3 +175,7 @@ func (s *Store) DeleteCustomer(ctx context.Context, acct int64, uuid string) err
 		return oneRow(res, "customer")
 	})
 }
+
+// emailKey is how emails are compared: trimmed and case-folded with
+// Unicode rules, the same on both backends.
+func emailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }

@@ -95,7 +95,7 @@ func (s *Store) UpdatePlan(ctx context.Context, acct int64, uuid string, change 
 	var p billing.Plan
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		p, err = scanPlan(tx.QueryRowContext(ctx, `SELECT `+planCols+planFrom+`WHERE p.account_id = $1 AND p.uuid = $2`, acct, uuid))
+		p, err = scanPlan(tx.QueryRowContext(ctx, `SELECT `+planCols+planFrom+`WHERE p.account_id = $1 AND p.uuid = $2`+s.forUpdate("p"), acct, uuid))
 		if err != nil {
 			return err
 		}

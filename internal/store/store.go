@@ -136,6 +136,16 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
+// forUpdate locks the rows a read-modify-write reads. SQLite needs no lock
+// clause: its one writer connection and IMMEDIATE transactions serialise
+// writes; PostgreSQL would otherwise let concurrent edits overwrite each other.
+func (s *Store) forUpdate(table string) string {
+	if s.dialect == Postgres {
+		return " FOR UPDATE OF " + table
+	}
+	return ""
+}
+
 // tx runs fn in one write transaction: all or nothing.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)

@@ -58,6 +58,14 @@ eachBackend(srv => {
     assert.deepEqual((await Customer.attributes(srv.client(), s.a.uuid)).tags, ['important', 'unit loss']);
   });
 
+  it('a tag is removed by the same string that added it (both trim)', async () => {
+    const c = srv.client();
+    const cus = await Customer.create(c, { data_source_uuid: s.ds.uuid, external_id: 'attr-padded', name: 'Padded' });
+    assert.deepEqual(await Tag.add(c, cus.uuid, { tags: [' padded '] }), { tags: ['padded'] });
+    assert.deepEqual(await Tag.remove(c, cus.uuid, { tags: [' padded '] }), { tags: [] });
+    assert.deepEqual((await Customer.attributes(c, cus.uuid)).tags, []);
+  });
+
   it('tags without a list or with a blank tag are 422 naming tags', async () => {
     const c = srv.client();
     assertFieldErrors(await rejects(Tag.add(c, s.a.uuid, {}), 422), ['tags']);

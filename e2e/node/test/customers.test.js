@@ -289,6 +289,14 @@ eachBackend(srv => {
     assert.equal(rest.has_more, false);
   });
 
+  it('search ignores case in non-ASCII emails too, on both backends', async () => {
+    const c = srv.client();
+    const cus = await Customer.create(c, { data_source_uuid: s.recurly.uuid, external_id: 'cus-unicode', name: 'Émile', email: 'Émile@Exämple.com' });
+    assert.deepEqual((await Customer.search(c, { email: 'Émile@Exämple.com' })).entries.map(e => e.uuid), [cus.uuid]);
+    assert.deepEqual((await Customer.search(c, { email: 'émile@exämple.com' })).entries.map(e => e.uuid), [cus.uuid]);
+    await Customer.destroy(c, cus.uuid);
+  });
+
   it('search with no match is 404 with ChartMogul\'s body', async () => {
     await rejects(Customer.search(srv.client(), { email: 'x@y.z' }), 404,
       { code: 404, message: 'Can\'t find any customers with email: "x@y.z"', param: 'email' });

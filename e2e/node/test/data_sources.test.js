@@ -141,9 +141,16 @@ eachBackend(srv => {
     assert.equal(kept.status, 'never_imported');
     await rejects(Customer.retrieve(c, cus.uuid), 404, { error: 'Customer not found' });
     await rejects(Plan.retrieve(c, plan.uuid), 404, { error: 'Plan not found' });
-    const list = await Customer.all(c, { data_source_uuid: ds.uuid });
-    assert.deepEqual(list.entries, []);
-    assert.equal(list.has_more, false);
+  });
+
+  it('the customer list of an emptied source matches ChartMogul\'s recording', async () => {
+    // api-reference.md §2.3 [rec]: after /all, GET /v1/customers?data_source_uuid={ds} answers
+    // {"entries":[],"current_page":1,"total_pages":1,"has_more":false,"per_page":200,"page":1}
+    const ds = (await DataSource.all(srv.client(), { name: 'Emptied' })).data_sources[0];
+    const list = await Customer.all(srv.client(), { data_source_uuid: ds.uuid });
+    const { cursor, ...rest } = list;
+    assert.equal(cursor ?? null, null);
+    assert.deepEqual(rest, { entries: [], current_page: 1, total_pages: 1, has_more: false, per_page: 200, page: 1 });
   });
 
   it('DELETE /data_sources/{uuid}/dependent removes plans but keeps customers', async () => {

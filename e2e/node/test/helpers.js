@@ -22,6 +22,13 @@ const STOP_TIMEOUT_MS = 15000;
 
 let builtBin = null;
 
+// Servers still running when the test process exits (a crash, a timeout)
+// are killed so that none outlives the suite.
+const live = new Set();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 // tallyBin is TALLY_BIN, or (for running the suite by hand) a binary built
 // from this checkout once per test process.
 function tallyBin () {
@@ -31,7 +38,9 @@ function tallyBin () {
     return bin;
   }
   if (!builtBin) {
-    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tally-e2e-bin-')), 'tally');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-e2e-bin-'));
+    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    const out = path.join(dir, 'tally');
     const root = path.resolve(__dirname, '..', '..', '..');
     execFileSync('go', ['build', '-o', out, './cmd/tally'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
     builtBin = out;
@@ -85,7 +94,11 @@ function newDatabase (backend) {
     db: u.toString(),
     drop () {
       fs.rmSync(dir, { recursive: true, force: true });
-      try { psql(base, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); } catch (_) { /* best effort */ }
+      try {
+        psql(base, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } catch (_) {
+        try { psql(base, `DROP DATABASE IF EXISTS ${name}`); } catch (_) { /* best effort: PostgreSQL < 13 */ }
+      }
     }
   };
 }
@@ -98,22 +111,32 @@ function newKey () {
 // database. It resolves to the server: its base URL, the full-access key
 // (TALLY_API_KEY), a read-only key and a full key of a second account
 // "other", plus helpers to make clients and keys and to stop it.
+// Options: args (more serve flags); database (serve the database of an
+// earlier server, which keeps owning it); key (TALLY_API_KEY, null for
+// none); keys: false to make no read-only and other-account keys.
 async function startServer (backend, opts = {}, srv = {}) {
-  const database = newDatabase(backend);
-  Object.assign(srv, { backend, db: database.db, dir: database.dir, key: newKey(), stderr: '', exited: null });
+  const database = opts.database || newDatabase(backend);
+  const ownsDatabase = !opts.database;
+  const key = opts.key === undefined ? newKey() : opts.key;
+  Object.assign(srv, { backend, database, db: database.db, dir: database.dir, key, stdout: '', stderr: '', exited: null });
   try {
-    // Keys made before the server starts (the CLI shares the database).
-    srv.readKey = tally(['apikey', 'create', '--db', srv.db, '--read']);
-    assert.match(srv.readKey, /^tly_[0-9a-f]{48}$/, 'apikey create prints the key alone');
+    if (opts.keys !== false) {
+      // A key made before the server starts (the CLI shares the database).
+      srv.readKey = tally(['apikey', 'create', '--db', srv.db, '--read']);
+      assert.match(srv.readKey, /^tly_[0-9a-f]{48}$/, 'apikey create prints the key alone');
+    }
 
     const args = ['serve', '--addr', '127.0.0.1:0', '--db', srv.db, ...(opts.args || [])];
-    const child = spawn(tallyBin(), args, { env: childEnv({ TALLY_API_KEY: srv.key }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = childEnv(key === null ? {} : { TALLY_API_KEY: key });
+    const child = spawn(tallyBin(), args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     srv.child = child;
+    live.add(child);
     srv.exit = new Promise(resolve => child.on('close', (code, signal) => {
+      live.delete(child);
       srv.exited = { code, signal };
       resolve(srv.exited);
     }));
-    child.stdout.on('data', d => { srv.stdout = (srv.stdout || '') + d; });
+    child.stdout.on('data', d => { srv.stdout += d; });
     srv.addr = await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`tally did not log "tally listening" within ${START_TIMEOUT_MS} ms; stderr:\n${srv.stderr}`)), START_TIMEOUT_MS);
       child.stderr.on('data', d => {
@@ -129,11 +152,13 @@ async function startServer (backend, opts = {}, srv = {}) {
     });
     srv.port = Number(srv.addr.split(':').pop());
     srv.base = `http://127.0.0.1:${srv.port}`;
-    // A key made while the server runs.
-    srv.otherKey = tally(['apikey', 'create', '--db', srv.db, '--account', 'other']);
+    if (opts.keys !== false) {
+      // A key made while the server runs.
+      srv.otherKey = tally(['apikey', 'create', '--db', srv.db, '--account', 'other']);
+    }
   } catch (e) {
     if (srv.child && !srv.exited) srv.child.kill('SIGKILL');
-    database.drop();
+    if (ownsDatabase) database.drop();
     throw e;
   }
 
@@ -163,15 +188,15 @@ async function startServer (backend, opts = {}, srv = {}) {
       srv.child.kill('SIGKILL');
       await srv.exit;
     }
-    database.drop();
+    if (ownsDatabase) database.drop();
   };
   return srv;
 }
 
 // raw sends a request with fetch for what the client cannot send. body is
 // sent as is when a string or Buffer, else as JSON. key: null sends no
-// Authorization header.
-async function raw (base, method, p, { key, password = '', body, headers = {} } = {}) {
+// Authorization header; redirect: 'manual' returns a 3xx as it is.
+async function raw (base, method, p, { key, password = '', body, headers = {}, redirect = 'follow' } = {}) {
   const h = Object.assign({}, headers);
   if (key !== null && key !== undefined) h.Authorization = 'Basic ' + Buffer.from(`${key}:${password}`).toString('base64');
   let payload;
@@ -179,7 +204,7 @@ async function raw (base, method, p, { key, password = '', body, headers = {} } 
     payload = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
     if (!h['Content-Type']) h['Content-Type'] = 'application/json';
   }
-  const res = await fetch(base + p, { method, headers: h, body: payload });
+  const res = await fetch(base + p, { method, headers: h, body: payload, redirect });
   const text = await res.text();
   let json;
   try { json = text === '' ? undefined : JSON.parse(text); } catch (_) { json = undefined; }
@@ -208,7 +233,7 @@ async function rejects (promise, status, body) {
   return gotBody;
 }
 
-// fieldErrors asserts a 422 Import API body naming exactly these fields,
+// assertFieldErrors asserts a 422 Import API body naming exactly these fields,
 // each with a non-empty string message, and returns the messages.
 function assertFieldErrors (body, fields) {
   assert.ok(body && typeof body.errors === 'object', `want {"errors":{…}}, got ${JSON.stringify(body)}`);
@@ -270,5 +295,6 @@ module.exports = {
   assertFieldErrors,
   assertCoded,
   newKey,
-  tally
+  tally,
+  tallyBin
 };

@@ -41,6 +41,8 @@ CREATE TABLE customers (
     external_id TEXT NOT NULL,
     name TEXT NOT NULL DEFAULT '',
     email TEXT NOT NULL DEFAULT '',
+    -- email_key is the email case-folded by Tally (SQLite's lower() is ASCII-only).
+    email_key TEXT NOT NULL DEFAULT '',
     company TEXT NOT NULL DEFAULT '',
     country TEXT,
     state TEXT,
@@ -59,7 +61,7 @@ CREATE TABLE customers (
     UNIQUE (data_source_id, external_id)
 );
 CREATE INDEX customers_account ON customers (account_id, id);
-CREATE INDEX customers_email ON customers (account_id, lower(email));
+CREATE INDEX customers_email ON customers (account_id, email_key);
 
 CREATE TABLE plans (
     id INTEGER PRIMARY KEY,
