@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"path"
 	"strconv"
 	"sync"
 	"time"
@@ -135,6 +136,13 @@ func (a *API) limiter(keyID int64) *rate.Limiter {
 // the mux's plain text.
 func jsonMux(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The mux redirects unclean paths (`/v1/customers//attributes`) to
+		// their clean form; following one could land a write on another
+		// endpoint, so such a path is simply unknown.
+		if p := r.URL.Path; p != path.Clean(p) {
+			writeError(w, r, errRouteNotFound(p))
+			return
+		}
 		h, pattern := mux.Handler(r)
 		if pattern != "" {
 			mux.ServeHTTP(w, r)
@@ -146,10 +154,6 @@ func jsonMux(mux *http.ServeMux) http.Handler {
 		case http.StatusMethodNotAllowed:
 			writeError(w, r, errMethodNotAllowed(r.Method))
 		default:
-			// Not found, and the mux's redirects of unclean paths
-			// (`/v1/customers//attributes`): following one could land a
-			// write on another endpoint, so the path is simply unknown.
-			w.Header().Del("Location")
 			writeError(w, r, errRouteNotFound(r.URL.Path))
 		}
 	})

@@ -68,8 +68,10 @@ func TestTagsAreTrimmedOnAddAndRemove(t *testing.T) {
 // send a write to another endpoint.
 func TestUncleanPathsAreNotRedirected(t *testing.T) {
 	eachEnv(t, func(t *testing.T, e *env) {
-		for _, m := range []string{"GET", "POST"} {
-			r := e.do(e.key, m, "/v1/customers//attributes/tags", map[string]any{"email": "adam@example.com", "tags": []string{"x"}})
+		for _, c := range [][2]string{{"GET", "/v1/customers//attributes"}, {"GET", "/v1//ping"}, {"POST", "/v1/customers//attributes/tags"},
+			{"GET", "/v1/customers/../ping"}, {"GET", "/v1/ping/"}} {
+			m := c[0]
+			r := e.do(e.key, m, c[1], map[string]any{"email": "adam@example.com", "tags": []string{"x"}})
 			if r.status != 404 || r.header.Get("Location") != "" || !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
 				t.Fatalf("%s: %d %v %s", m, r.status, r.header, r.body)
 			}
