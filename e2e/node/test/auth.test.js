@@ -6,7 +6,7 @@
 
 const assert = require('node:assert/strict');
 const { it } = require('node:test');
-const { ChartMogul, eachBackend, rejects, assertCoded, assertFieldErrors } = require('./helpers');
+const { ChartMogul, eachBackend, rejects, assertCoded, assertFieldErrors } = require('../helpers');
 
 const { Ping, Account, DataSource, Customer, Plan, Tag, CustomAttribute } = ChartMogul;
 const UNAUTHORIZED = { code: 401, message: 'No valid API key provided', param: null };

@@ -6,7 +6,7 @@
 
 const assert = require('node:assert/strict');
 const { it } = require('node:test');
-const { ChartMogul, eachBackend } = require('./helpers');
+const { ChartMogul, eachBackend } = require('../helpers');
 
 const { DataSource, Customer, Plan, Tag, CustomAttribute } = ChartMogul;
 

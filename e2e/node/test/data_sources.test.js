@@ -5,7 +5,7 @@
 
 const assert = require('node:assert/strict');
 const { it } = require('node:test');
-const { ChartMogul, eachBackend, rejects, assertCoded, IMPORT_TIME } = require('./helpers');
+const { ChartMogul, eachBackend, rejects, assertCoded, IMPORT_TIME } = require('../helpers');
 
 const { DataSource, Customer, Plan } = ChartMogul;
 const DS_NOT_FOUND = { error: 'Data source not found' };

@@ -7,7 +7,7 @@
 
 const assert = require('node:assert/strict');
 const { it } = require('node:test');
-const { ChartMogul, eachBackend, startServer, rejects, assertCoded, assertFieldErrors } = require('./helpers');
+const { ChartMogul, eachBackend, startServer, rejects, assertCoded, assertFieldErrors } = require('../helpers');
 
 const MAX_BODY = 1024;
 

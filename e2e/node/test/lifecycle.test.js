@@ -7,7 +7,7 @@
 const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
 const { it } = require('node:test');
-const { ChartMogul, eachBackend, startServer, rejects, tally, tallyBin } = require('./helpers');
+const { ChartMogul, eachBackend, startServer, rejects, tally, tallyBin } = require('../helpers');
 
 eachBackend(srv => {
   const s = {};

@@ -4,7 +4,7 @@
 
 const assert = require('node:assert/strict');
 const { it } = require('node:test');
-const { ChartMogul, eachBackend, rejects, assertCoded } = require('./helpers');
+const { ChartMogul, eachBackend, rejects, assertCoded } = require('../helpers');
 
 const ALL_INCLUDES = 'churn_recognition,churn_when_zero_mrr,auto_churn_subscription,refund_handling,proximate_movement_reclassification';
 

@@ -5,7 +5,7 @@
 
 const assert = require('node:assert/strict');
 const { it } = require('node:test');
-const { ChartMogul, eachBackend, rejects, assertFieldErrors, assertCoded } = require('./helpers');
+const { ChartMogul, eachBackend, rejects, assertFieldErrors, assertCoded } = require('../helpers');
 
 const { DataSource, Plan } = ChartMogul;
 const PLAN_NOT_FOUND = { error: 'Plan not found' };

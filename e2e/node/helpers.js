@@ -41,7 +41,7 @@ function tallyBin () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-e2e-bin-'));
     process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
     const out = path.join(dir, 'tally');
-    const root = path.resolve(__dirname, '..', '..', '..');
+    const root = path.resolve(__dirname, '..', '..');
     execFileSync('go', ['build', '-o', out, './cmd/tally'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
     builtBin = out;
   }
