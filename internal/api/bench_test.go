@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"testing"
 
@@ -30,6 +31,7 @@ func BenchmarkCreateCustomer(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				_, _ = io.Copy(io.Discard, res.Body) // drain so the connection is reused
 				res.Body.Close()
 				if res.StatusCode != 201 {
 					b.Fatalf("status %d", res.StatusCode)
