@@ -261,7 +261,7 @@ func customerWire(c billing.Customer, acct billing.Account) customerOut {
 	return customerOut{
 		ID: c.ID, UUID: c.UUID, ExternalID: c.ExternalID, Name: c.Name, Email: c.Email, Status: c.Status,
 		CustomerSince: importTimePtr(c.CustomerSince), Attributes: attributesWire(c),
-		DataSourceUUID: c.DataSourceUUID, DataSourceUUIDs: []string{c.DataSourceUUID}, ExternalIDs: []string{c.ExternalID},
+		DataSourceUUID: c.DataSourceUUID, DataSourceUUIDs: dataSourceUUIDs(c), ExternalIDs: externalIDs(c),
 		Company: c.Company, Country: c.Country, State: c.State, City: c.City, Zip: c.Zip,
 		LeadCreatedAt: importTimePtr(c.LeadCreatedAt), FreeTrialStartedAt: importTimePtr(c.FreeTrialStartedAt),
 		Address: addressOut{Country: c.Country, State: c.State, City: c.City, Zip: c.Zip},
@@ -399,4 +399,25 @@ func (a *API) deleteCustomer(w http.ResponseWriter, r *http.Request) error {
 	}
 	noContent(w)
 	return nil
+}
+
+// dataSourceUUIDs lists the customer's data sources once each, own first.
+func dataSourceUUIDs(c billing.Customer) []string {
+	out := []string{c.DataSourceUUID}
+	for _, id := range c.Identities {
+		if !slices.Contains(out, id.DataSourceUUID) {
+			out = append(out, id.DataSourceUUID)
+		}
+	}
+	return out
+}
+
+func externalIDs(c billing.Customer) []string {
+	out := []string{c.ExternalID}
+	for _, id := range c.Identities {
+		if !slices.Contains(out, id.ExternalID) {
+			out = append(out, id.ExternalID)
+		}
+	}
+	return out
 }

@@ -75,10 +75,19 @@ type Customer struct {
 	Tags               []string
 	// Custom holds the custom attributes by key; the wire shows only values.
 	Custom        map[string]CustomAttribute
+	// Identities are every (data source, external id) the customer is
+	// known by: its own first, then those of customers merged into it.
+	Identities    []Identity
 	Status        string
 	MRR           int64
 	CustomerSince *time.Time
 	CreatedAt     time.Time
+}
+
+// Identity is one (data source, external id) of a customer.
+type Identity struct {
+	DataSourceUUID string
+	ExternalID     string
 }
 
 // Plan is a subscription plan of one data source.

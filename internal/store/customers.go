@@ -85,6 +85,16 @@ func (s *Store) CreateCustomer(ctx context.Context, acct int64, c *billing.Custo
 		if err != nil {
 			return fmt.Errorf("create customer: %w", err)
 		}
+		// A merged-away customer's identity lives on in another customer.
+		_, err = tx.ExecContext(ctx, `INSERT INTO customer_identities (account_id, customer_id, data_source_id, external_id)
+			VALUES ($1, $2, $3, $4)`, acct, c.ID, dsID, c.ExternalID)
+		if isUnique(err) {
+			return &ConflictError{Field: "external_id"}
+		}
+		if err != nil {
+			return fmt.Errorf("create customer: %w", err)
+		}
+		c.Identities = []billing.Identity{{DataSourceUUID: c.DataSourceUUID, ExternalID: c.ExternalID}}
 		return tx.QueryRowContext(ctx, `SELECT system FROM data_sources WHERE id = $1`, dsID).Scan(&c.DataSourceSystem)
 	})
 }
@@ -100,7 +110,10 @@ type CustomerFilter struct {
 
 // ListCustomers lists the account's customers in creation order.
 func (s *Store) ListCustomers(ctx context.Context, acct int64, f CustomerFilter, p Page) (Listed[billing.Customer], error) {
-	where := `WHERE c.account_id = $1 AND ($2 = '' OR ds.uuid = $2) AND ($3 = '' OR c.external_id = $3)
+	where := `WHERE c.account_id = $1
+		AND ($2 = '' OR EXISTS (SELECT 1 FROM customer_identities ci JOIN data_sources ids ON ids.id = ci.data_source_id
+			WHERE ci.customer_id = c.id AND ids.uuid = $2))
+		AND ($3 = '' OR EXISTS (SELECT 1 FROM customer_identities ci WHERE ci.customer_id = c.id AND ci.external_id = $3))
 		AND ($4 = '' OR c.status = $4) AND ($5 = '' OR ds.system = $5) AND ($6 = '' OR c.email_key = $6)`
 	args := []any{acct, f.DataSourceUUID, f.ExternalID, f.Status, f.System, emailKey(f.Email)}
 	var total int
@@ -125,12 +138,54 @@ func (s *Store) ListCustomers(ctx context.Context, acct int64, f CustomerFilter,
 	if err := rows.Err(); err != nil {
 		return Listed[billing.Customer]{}, fmt.Errorf("list customers: %w", err)
 	}
-	return trim(items, ids, p.Limit, total), nil
+	l := trim(items, ids, p.Limit, total)
+	if err := loadIdentities(ctx, s.r, l.Items); err != nil {
+		return l, err
+	}
+	return l, nil
 }
 
 // Customer finds one customer of the account by UUID.
 func (s *Store) Customer(ctx context.Context, acct int64, uuid string) (billing.Customer, error) {
-	return scanCustomer(s.r.QueryRowContext(ctx, `SELECT `+customerCols+customerFrom+`WHERE c.account_id = $1 AND c.uuid = $2`, acct, uuid))
+	c, err := scanCustomer(s.r.QueryRowContext(ctx, `SELECT `+customerCols+customerFrom+`WHERE c.account_id = $1 AND c.uuid = $2`, acct, uuid))
+	if err != nil {
+		return c, err
+	}
+	cs := []billing.Customer{c}
+	err = loadIdentities(ctx, s.r, cs)
+	return cs[0], err
+}
+
+// loadIdentities fills in the identities of the customers, own first.
+func loadIdentities(ctx context.Context, q querier, cs []billing.Customer) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	byID := make(map[int64]int, len(cs))
+	args := make([]any, len(cs))
+	marks := make([]string, len(cs))
+	for i, c := range cs {
+		byID[c.ID] = i
+		args[i] = c.ID
+		marks[i] = fmt.Sprintf("$%d", i+1)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT ci.customer_id, ds.uuid, ci.external_id FROM customer_identities ci
+		JOIN data_sources ds ON ds.id = ci.data_source_id
+		WHERE ci.customer_id IN (`+strings.Join(marks, ",")+`) ORDER BY ci.id`, args...)
+	if err != nil {
+		return fmt.Errorf("load customer identities: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var ident billing.Identity
+		if err := rows.Scan(&id, &ident.DataSourceUUID, &ident.ExternalID); err != nil {
+			return fmt.Errorf("load customer identities: %w", err)
+		}
+		i := byID[id]
+		cs[i].Identities = append(cs[i].Identities, ident)
+	}
+	return rows.Err()
 }
 
 // UpdateCustomer reads the customer, lets change edit it and writes the
@@ -144,6 +199,11 @@ func (s *Store) UpdateCustomer(ctx context.Context, acct int64, uuid string, cha
 		if err != nil {
 			return err
 		}
+		cs := []billing.Customer{c}
+		if err := loadIdentities(ctx, tx, cs); err != nil {
+			return err
+		}
+		c = cs[0]
 		if err := change(&c); err != nil {
 			return err
 		}

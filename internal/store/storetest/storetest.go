@@ -112,7 +112,7 @@ func Snapshot(t testing.TB, s *store.Store) string {
 	t.Helper()
 	var b strings.Builder
 	for _, table := range tables(t, s) {
-		rows, err := s.DB().Query(`SELECT * FROM ` + table + ` ORDER BY id`)
+		rows, err := s.DB().Query(`SELECT * FROM ` + table) // lines are sorted below
 		if err != nil {
 			t.Fatalf("snapshot %s: %v", table, err)
 		}

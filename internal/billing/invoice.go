@@ -1,0 +1,183 @@
+package billing
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tally-analytics/tally/internal/money"
+)
+
+// Line item types. A trial line is a subscription line of a free trial: it
+// belongs to a subscription but carries no MRR (metrics.md rule 3).
+const (
+	LineSubscription = "subscription"
+	LineOneTime      = "one_time"
+	LineTrial        = "trial"
+)
+
+// Proration types of metrics.md rule 7.
+var ProrationTypes = map[string]bool{"differential": true, "full": true, "differential_mrr": true}
+
+// Invoice is an imported invoice with its lines and transactions.
+type Invoice struct {
+	ID                 int64
+	UUID               string
+	ExternalID         string
+	CustomerUUID       string
+	CustomerExternalID string
+	DataSourceUUID     string
+	Date               time.Time
+	DueDate            *time.Time
+	Currency           string
+	Status             *string
+	LineItems          []LineItem
+	Transactions       []Transaction
+}
+
+// LineItem is one line of an invoice.
+type LineItem struct {
+	ID                        int64
+	UUID                      string
+	ExternalID                *string
+	Type                      string
+	SubscriptionUUID          string
+	SubscriptionExternalID    string
+	SubscriptionSetExternalID *string
+	PlanUUID                  string
+	ServicePeriodStart        *time.Time
+	ServicePeriodEnd          *time.Time
+	AmountInCents             int64
+	Quantity                  int64
+	Prorated                  bool
+	ProrationType             *string
+	CancelledAt               *time.Time
+	DiscountAmountInCents     int64
+	DiscountCode              string
+	DiscountDescription       *string
+	TaxAmountInCents          int64
+	TransactionFeesInCents    int64
+	TransactionFeesCurrency   *string
+	AccountCode               string
+	Description               *string
+	EventOrder                *int64
+	BalanceTransfer           bool
+}
+
+// HasSubscription reports whether the line belongs to a subscription.
+func (l LineItem) HasSubscription() bool { return l.Type == LineSubscription || l.Type == LineTrial }
+
+// Transaction is a payment or refund attempt against an invoice.
+type Transaction struct {
+	ID                      int64
+	UUID                    string
+	ExternalID              *string
+	Type                    string
+	Result                  string
+	Date                    time.Time
+	AmountInCents           *int64
+	TransactionFeesInCents  *int64
+	TransactionFeesCurrency *string
+}
+
+// Messages the Go client compares verbatim (api-reference.md §1.9).
+const (
+	MsgDuplicateInvoice     = "The external ID for this invoice already exists in our system."
+	MsgDuplicateLineItem    = "The external ID for this line item already exists in our system."
+	MsgDuplicateTransaction = "has already been taken"
+)
+
+// ValidateInvoice checks an invoice's own fields (api.md rule 5) and adds
+// what is wrong to errs, keyed as ChartMogul keys them: `line_items.<field>`
+// and `transactions.<field>`, the message naming the line. References to
+// plans and duplicates are checked where the data is (the store).
+func ValidateInvoice(inv *Invoice, errs FieldErrors) {
+	if inv.ExternalID == "" {
+		errs["external_id"] = "An external ID is required for each invoice."
+	}
+	if inv.Date.IsZero() && errs["date"] == "" {
+		errs["date"] = "A date is required for each invoice."
+	}
+	if !money.Valid(inv.Currency) && errs["currency"] == "" {
+		errs["currency"] = fmt.Sprintf("%q is not an ISO 4217 currency code.", inv.Currency)
+	}
+	if len(inv.LineItems) == 0 && errs["line_items"] == "" {
+		errs["line_items"] = "An invoice needs at least one line item."
+	}
+	for i := range inv.LineItems {
+		validateLine(i, &inv.LineItems[i], errs)
+	}
+	for i := range inv.Transactions {
+		ValidateTransaction(fmt.Sprintf("transactions (#%d)", i+1), "transactions.", &inv.Transactions[i], errs)
+	}
+}
+
+// addErr keeps the first message for a key: ChartMogul's flat keys cannot
+// hold one message per line.
+func addErr(errs FieldErrors, key, msg string) {
+	if _, ok := errs[key]; !ok {
+		errs[key] = msg
+	}
+}
+
+func validateLine(i int, l *LineItem, errs FieldErrors) {
+	at := fmt.Sprintf("Line item #%d: ", i+1)
+	switch l.Type {
+	case LineSubscription, LineTrial, LineOneTime:
+	default:
+		addErr(errs, "line_items.type", at+"the type must be subscription, one_time or trial.")
+		return
+	}
+	if l.Quantity == 0 {
+		addErr(errs, "line_items.quantity", at+"the quantity must not be zero.")
+	}
+	if l.TransactionFeesCurrency != nil && !money.Valid(*l.TransactionFeesCurrency) {
+		addErr(errs, "line_items.transaction_fees_currency", at+"not an ISO 4217 currency code.")
+	}
+	if l.ProrationType != nil && !ProrationTypes[*l.ProrationType] {
+		addErr(errs, "line_items.proration_type", at+"the proration type must be differential, full or differential_mrr.")
+	}
+	if !l.HasSubscription() {
+		return
+	}
+	if l.SubscriptionExternalID == "" {
+		addErr(errs, "line_items.subscription_external_id", at+"a subscription line needs a subscription_external_id.")
+	}
+	if l.PlanUUID == "" {
+		addErr(errs, "line_items.plan_uuid", at+"a subscription line needs a plan_uuid.")
+	}
+	if l.ServicePeriodStart == nil {
+		addErr(errs, "line_items.service_period_start", at+"a subscription line needs a service_period_start.")
+	}
+	if l.ServicePeriodEnd == nil {
+		addErr(errs, "line_items.service_period_end", at+"a subscription line needs a service_period_end.")
+	}
+	if l.ServicePeriodStart != nil && l.ServicePeriodEnd != nil && !l.ServicePeriodEnd.After(*l.ServicePeriodStart) {
+		addErr(errs, "line_items.service_period_end", at+"service_period_end must come after service_period_start.")
+	}
+}
+
+// Transaction types and results (api.md rule 5).
+var (
+	TransactionTypes   = map[string]bool{"payment": true, "refund": true}
+	TransactionResults = map[string]bool{"successful": true, "failed": true}
+)
+
+// ValidateTransaction checks a transaction; prefix is prepended to keys
+// ("transactions." inside an invoice, "" on its own).
+func ValidateTransaction(what, prefix string, t *Transaction, errs FieldErrors) {
+	if !TransactionTypes[t.Type] {
+		addErr(errs, prefix+"type", what+": the type must be payment or refund.")
+	}
+	if !TransactionResults[t.Result] {
+		addErr(errs, prefix+"result", what+": the result must be successful or failed.")
+	}
+	if t.Date.IsZero() {
+		addErr(errs, prefix+"date", what+": a date is required.")
+	}
+	if t.AmountInCents != nil && *t.AmountInCents < 0 {
+		addErr(errs, prefix+"amount_in_cents", what+": the amount must not be negative.")
+	}
+	if t.TransactionFeesCurrency != nil && !money.Valid(*t.TransactionFeesCurrency) {
+		addErr(errs, prefix+"transaction_fees_currency", what+": not an ISO 4217 currency code.")
+	}
+}
