@@ -19,12 +19,14 @@ type Options struct {
 	// RateBurst the bucket size.
 	RateLimit float64
 	RateBurst int
+	// MaxInvoices bounds one import request (413 above it); default 1,000.
+	MaxInvoices int
 }
 
 // DefaultOptions are api.md's defaults: 16 MiB bodies, 200 requests/s per
 // key with a burst of 400.
 func DefaultOptions() Options {
-	return Options{MaxBodyBytes: 16 << 20, RateLimit: 200, RateBurst: 400}
+	return Options{MaxBodyBytes: 16 << 20, RateLimit: 200, RateBurst: 400, MaxInvoices: 1000}
 }
 
 // API serves ChartMogul's v1 REST API over a store.
@@ -44,6 +46,9 @@ func newAPI(s *store.Store, opts Options) *API {
 	def := DefaultOptions()
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = def.MaxBodyBytes
+	}
+	if opts.MaxInvoices <= 0 {
+		opts.MaxInvoices = def.MaxInvoices
 	}
 	if opts.RateBurst <= 0 {
 		opts.RateBurst = max(1, int(2*opts.RateLimit))
@@ -95,5 +100,16 @@ func (a *API) routes() *http.ServeMux {
 	m.Handle("PATCH /v1/plans/{uuid}", handler(a.updatePlan))
 	m.Handle("PUT /v1/plans/{uuid}", handler(a.updatePlan))
 	m.Handle("DELETE /v1/plans/{uuid}", handler(a.deletePlan))
+
+	m.Handle("POST /v1/import/customers/{uuid}/invoices", handler(a.importInvoices))
+	m.Handle("GET /v1/import/customers/{uuid}/invoices", handler(a.customerInvoices))
+	m.Handle("GET /v1/invoices", handler(a.allInvoices))
+	m.Handle("GET /v1/invoices/{uuid}", handler(a.getInvoice))
+	m.Handle("DELETE /v1/invoices/{uuid}", handler(a.deleteInvoice))
+	m.Handle("DELETE /v1/data_sources/{ds}/customers/{uuid}/invoices", handler(a.deleteCustomerInvoices))
+	m.Handle("PUT /v1/data_sources/{ds}/invoices/{external_id}/status", handler(a.setInvoiceStatus))
+	m.Handle("POST /v1/import/invoices/{uuid}/transactions", handler(a.addTransaction))
+	m.Handle("GET /v1/import/customers/{uuid}/subscriptions", handler(a.customerSubscriptions))
+	m.Handle("PATCH /v1/import/subscriptions/{uuid}", handler(a.cancelSubscription))
 	return m
 }

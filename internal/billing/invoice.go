@@ -181,3 +181,17 @@ func ValidateTransaction(what, prefix string, t *Transaction, errs FieldErrors) 
 		addErr(errs, prefix+"transaction_fees_currency", what+": not an ISO 4217 currency code.")
 	}
 }
+
+// Subscription is a subscription of the Import API: created on the first
+// line item naming its external id in a data source.
+type Subscription struct {
+	ID                        int64
+	UUID                      string
+	ExternalID                string
+	SubscriptionSetExternalID *string
+	CustomerUUID              string
+	DataSourceUUID            string
+	// PlanUUID is the plan of its latest line item.
+	PlanUUID          string
+	CancellationDates []time.Time
+}

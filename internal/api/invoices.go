@@ -1,0 +1,489 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tally-analytics/tally/internal/billing"
+	"github.com/tally-analytics/tally/internal/store"
+)
+
+type lineIn struct {
+	Type                      optString `json:"type"`
+	ExternalID                optString `json:"external_id"`
+	AmountInCents             optInt    `json:"amount_in_cents"`
+	Quantity                  optInt    `json:"quantity"`
+	SubscriptionExternalID    optString `json:"subscription_external_id"`
+	SubscriptionSetExternalID optString `json:"subscription_set_external_id"`
+	PlanUUID                  optString `json:"plan_uuid"`
+	ServicePeriodStart        optString `json:"service_period_start"`
+	ServicePeriodEnd          optString `json:"service_period_end"`
+	CancelledAt               optString `json:"cancelled_at"`
+	Prorated                  *bool     `json:"prorated"`
+	ProrationType             optString `json:"proration_type"`
+	DiscountAmountInCents     optInt    `json:"discount_amount_in_cents"`
+	DiscountCode              optString `json:"discount_code"`
+	DiscountDescription       optString `json:"discount_description"`
+	TaxAmountInCents          optInt    `json:"tax_amount_in_cents"`
+	TransactionFeesInCents    optInt    `json:"transaction_fees_in_cents"`
+	TransactionFeesCurrency   optString `json:"transaction_fees_currency"`
+	AccountCode               optString `json:"account_code"`
+	Description               optString `json:"description"`
+	EventOrder                optInt    `json:"event_order"`
+	BalanceTransfer           *bool     `json:"balance_transfer"`
+}
+
+type transactionIn struct {
+	Type                    optString `json:"type"`
+	Result                  optString `json:"result"`
+	Date                    optString `json:"date"`
+	ExternalID              optString `json:"external_id"`
+	AmountInCents           optInt    `json:"amount_in_cents"`
+	TransactionFeesInCents  optInt    `json:"transaction_fees_in_cents"`
+	TransactionFeesCurrency optString `json:"transaction_fees_currency"`
+}
+
+type invoiceIn struct {
+	ExternalID         optString       `json:"external_id"`
+	Date               optString       `json:"date"`
+	DueDate            optString       `json:"due_date"`
+	Currency           optString       `json:"currency"`
+	CustomerExternalID optString       `json:"customer_external_id"`
+	DataSourceUUID     optString       `json:"data_source_uuid"`
+	LineItems          []lineIn        `json:"line_items"`
+	Transactions       []transactionIn `json:"transactions"`
+}
+
+func trimmed(o optString) string { return strings.TrimSpace(o.Value) }
+
+func (in transactionIn) domain(errs billing.FieldErrors, prefix string) billing.Transaction {
+	t := billing.Transaction{Type: trimmed(in.Type), Result: trimmed(in.Result), ExternalID: in.ExternalID.ptr(),
+		AmountInCents: in.AmountInCents.ptr(), TransactionFeesInCents: in.TransactionFeesInCents.ptr(),
+		TransactionFeesCurrency: upperPtr(in.TransactionFeesCurrency)}
+	if d := dateField(errs, prefix+"date", in.Date); d != nil {
+		t.Date = *d
+	}
+	return t
+}
+
+func upperPtr(o optString) *string {
+	p := o.ptr()
+	if p != nil {
+		u := strings.ToUpper(strings.TrimSpace(*p))
+		p = &u
+	}
+	return p
+}
+
+// domain converts the wire invoice, recording unparseable values in errs.
+func (in invoiceIn) domain(errs billing.FieldErrors) billing.Invoice {
+	inv := billing.Invoice{ExternalID: trimmed(in.ExternalID), Currency: strings.ToUpper(trimmed(in.Currency)),
+		CustomerExternalID: trimmed(in.CustomerExternalID), DataSourceUUID: trimmed(in.DataSourceUUID),
+		DueDate: dateField(errs, "due_date", in.DueDate)}
+	if d := dateField(errs, "date", in.Date); d != nil {
+		inv.Date = *d
+	}
+	for _, l := range in.LineItems {
+		li := billing.LineItem{Type: trimmed(l.Type), ExternalID: l.ExternalID.ptr(), AmountInCents: l.AmountInCents.or(0),
+			Quantity: l.Quantity.or(1), SubscriptionExternalID: trimmed(l.SubscriptionExternalID),
+			SubscriptionSetExternalID: l.SubscriptionSetExternalID.ptr(), PlanUUID: trimmed(l.PlanUUID),
+			ServicePeriodStart: dateField(errs, "line_items.service_period_start", l.ServicePeriodStart),
+			ServicePeriodEnd:   dateField(errs, "line_items.service_period_end", l.ServicePeriodEnd),
+			CancelledAt:        dateField(errs, "line_items.cancelled_at", l.CancelledAt),
+			ProrationType:      l.ProrationType.ptr(), DiscountAmountInCents: l.DiscountAmountInCents.or(0),
+			DiscountCode: l.DiscountCode.Value, DiscountDescription: l.DiscountDescription.ptr(),
+			TaxAmountInCents: l.TaxAmountInCents.or(0), TransactionFeesInCents: l.TransactionFeesInCents.or(0),
+			TransactionFeesCurrency: upperPtr(l.TransactionFeesCurrency), AccountCode: l.AccountCode.Value,
+			Description: l.Description.ptr(), EventOrder: l.EventOrder.ptr()}
+		if !l.AmountInCents.Set || l.AmountInCents.Null {
+			addFieldErr(errs, "line_items.amount_in_cents", "Each line item needs an amount_in_cents.")
+		}
+		if l.Prorated != nil {
+			li.Prorated = *l.Prorated
+		}
+		if l.BalanceTransfer != nil {
+			li.BalanceTransfer = *l.BalanceTransfer
+		}
+		inv.LineItems = append(inv.LineItems, li)
+	}
+	for _, t := range in.Transactions {
+		inv.Transactions = append(inv.Transactions, t.domain(errs, "transactions."))
+	}
+	return inv
+}
+
+func addFieldErr(errs billing.FieldErrors, field, msg string) {
+	if _, ok := errs[field]; !ok {
+		errs[field] = msg
+	}
+}
+
+type lineOut struct {
+	UUID                      string  `json:"uuid"`
+	ExternalID                *string `json:"external_id"`
+	Type                      string  `json:"type"`
+	SubscriptionUUID          *string `json:"subscription_uuid,omitempty"`
+	SubscriptionExternalID    *string `json:"subscription_external_id,omitempty"`
+	SubscriptionSetExternalID *string `json:"subscription_set_external_id,omitempty"`
+	PlanUUID                  *string `json:"plan_uuid,omitempty"`
+	Prorated                  *bool   `json:"prorated,omitempty"`
+	ProrationType             *string `json:"proration_type"`
+	ServicePeriodStart        *string `json:"service_period_start,omitempty"`
+	ServicePeriodEnd          *string `json:"service_period_end,omitempty"`
+	CancelledAt               *string `json:"cancelled_at,omitempty"`
+	Description               *string `json:"description"`
+	AmountInCents             int64   `json:"amount_in_cents"`
+	Quantity                  int64   `json:"quantity"`
+	DiscountCode              string  `json:"discount_code"`
+	DiscountAmountInCents     int64   `json:"discount_amount_in_cents"`
+	DiscountDescription       *string `json:"discount_description"`
+	TaxAmountInCents          int64   `json:"tax_amount_in_cents"`
+	TransactionFeesInCents    int64   `json:"transaction_fees_in_cents"`
+	TransactionFeesCurrency   *string `json:"transaction_fees_currency"`
+	AccountCode               string  `json:"account_code"`
+	EventOrder                *int64  `json:"event_order"`
+	BalanceTransfer           bool    `json:"balance_transfer"`
+}
+
+type transactionOut struct {
+	UUID                    string  `json:"uuid"`
+	ExternalID              *string `json:"external_id"`
+	Type                    string  `json:"type"`
+	Date                    string  `json:"date"`
+	Result                  string  `json:"result"`
+	AmountInCents           *int64  `json:"amount_in_cents"`
+	TransactionFeesInCents  *int64  `json:"transaction_fees_in_cents"`
+	TransactionFeesCurrency *string `json:"transaction_fees_currency"`
+}
+
+type invoiceOut struct {
+	UUID               string               `json:"uuid"`
+	ExternalID         string               `json:"external_id"`
+	Date               string               `json:"date"`
+	DueDate            *string              `json:"due_date"`
+	Currency           string               `json:"currency"`
+	CustomerUUID       string               `json:"customer_uuid"`
+	CustomerExternalID string               `json:"customer_external_id"`
+	DataSourceUUID     string               `json:"data_source_uuid"`
+	Status             *string              `json:"status,omitempty"`
+	LineItems          []lineOut            `json:"line_items"`
+	Transactions       []transactionOut     `json:"transactions"`
+	Errors             *billing.FieldErrors `json:"errors,omitempty"`
+}
+
+func strOrNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func transactionWire(t billing.Transaction) transactionOut {
+	return transactionOut{UUID: t.UUID, ExternalID: t.ExternalID, Type: t.Type, Date: billing.FormatImportTime(t.Date), Result: t.Result,
+		AmountInCents: t.AmountInCents, TransactionFeesInCents: t.TransactionFeesInCents, TransactionFeesCurrency: t.TransactionFeesCurrency}
+}
+
+func invoiceWire(inv billing.Invoice) invoiceOut {
+	out := invoiceOut{UUID: inv.UUID, ExternalID: inv.ExternalID, Date: billing.FormatImportTime(inv.Date), DueDate: importTimePtr(inv.DueDate),
+		Currency: inv.Currency, CustomerUUID: inv.CustomerUUID, CustomerExternalID: inv.CustomerExternalID, DataSourceUUID: inv.DataSourceUUID,
+		Status: inv.Status, LineItems: make([]lineOut, len(inv.LineItems)), Transactions: make([]transactionOut, len(inv.Transactions))}
+	for i, l := range inv.LineItems {
+		lo := lineOut{UUID: l.UUID, ExternalID: l.ExternalID, Type: l.Type, ProrationType: l.ProrationType, Description: l.Description,
+			AmountInCents: l.AmountInCents, Quantity: l.Quantity, DiscountCode: l.DiscountCode, DiscountAmountInCents: l.DiscountAmountInCents,
+			DiscountDescription: l.DiscountDescription, TaxAmountInCents: l.TaxAmountInCents, TransactionFeesInCents: l.TransactionFeesInCents,
+			TransactionFeesCurrency: l.TransactionFeesCurrency, AccountCode: l.AccountCode, EventOrder: l.EventOrder,
+			BalanceTransfer: l.BalanceTransfer, CancelledAt: importTimePtr(l.CancelledAt)}
+		if l.HasSubscription() {
+			prorated := l.Prorated
+			lo.SubscriptionUUID, lo.SubscriptionExternalID, lo.PlanUUID = strOrNil(l.SubscriptionUUID), &l.SubscriptionExternalID, strOrNil(l.PlanUUID)
+			lo.SubscriptionSetExternalID, lo.Prorated = l.SubscriptionSetExternalID, &prorated
+			lo.ServicePeriodStart, lo.ServicePeriodEnd = importTimePtr(l.ServicePeriodStart), importTimePtr(l.ServicePeriodEnd)
+		}
+		out.LineItems[i] = lo
+	}
+	for i, t := range inv.Transactions {
+		out.Transactions[i] = transactionWire(t)
+	}
+	return out
+}
+
+// importInvoices is POST /v1/import/customers/{uuid}/invoices: atomic per
+// request (api.md rule 4).
+func (a *API) importInvoices(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Invoices *[]json.RawMessage `json:"invoices"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	if body.Invoices == nil || len(*body.Invoices) == 0 {
+		return errField("invoices", "A list of invoices is required.")
+	}
+	raws := *body.Invoices
+	if len(raws) > a.opts.MaxInvoices {
+		return coded(http.StatusRequestEntityTooLarge, fmt.Sprintf("A request holds at most %d invoices; this one has %d.", a.opts.MaxInvoices, len(raws)), "invoices")
+	}
+	invs := make([]billing.Invoice, len(raws))
+	errs := make([]billing.FieldErrors, len(raws))
+	bad := false
+	for i, raw := range raws {
+		errs[i] = billing.FieldErrors{}
+		var in invoiceIn
+		if field, msg, ok := unmarshalField(raw, &in); !ok {
+			if field == "" {
+				field = "invoice"
+			}
+			errs[i][field] = msg
+			bad = true
+			continue
+		}
+		invs[i] = in.domain(errs[i])
+		billing.ValidateInvoice(&invs[i], errs[i])
+		bad = bad || len(errs[i]) > 0
+	}
+	if bad {
+		return errBatch(raws, errs)
+	}
+	err := a.store.ImportInvoices(r.Context(), account(r).ID, r.PathValue("uuid"), invs)
+	var batch *store.InvoiceBatchError
+	var conflict *store.ConflictError
+	switch {
+	case errors.As(err, &batch):
+		return errBatch(raws, batch.Errors)
+	case errors.As(err, &conflict):
+		// A concurrent import stored the same external id first.
+		return errField(conflict.Field, billing.MsgDuplicateInvoice)
+	case err != nil:
+		return err
+	}
+	out := make([]invoiceOut, len(invs))
+	for i, inv := range invs {
+		out[i] = invoiceWire(inv)
+		out[i].Errors = &billing.FieldErrors{}
+	}
+	writeJSON(w, http.StatusCreated, map[string][]invoiceOut{"invoices": out})
+	return nil
+}
+
+// errBatch is api.md rule 4's 422: every invoice as sent, each with its
+// "errors" (empty for valid ones), and a summary.
+func errBatch(raws []json.RawMessage, errs []billing.FieldErrors) *Error {
+	out := make([]map[string]any, len(raws))
+	n := 0
+	for i, raw := range raws {
+		m := map[string]any{}
+		if err := json.Unmarshal(raw, &m); err != nil {
+			m = map[string]any{}
+		}
+		fe := errs[i]
+		if fe == nil {
+			fe = billing.FieldErrors{}
+		}
+		if len(fe) > 0 {
+			n++
+		}
+		m["errors"] = fe
+		out[i] = m
+	}
+	summary := fmt.Sprintf("%d of %d invoices are invalid; none was imported.", n, len(raws))
+	return &Error{Status: http.StatusUnprocessableEntity, Body: map[string]any{"invoices": out, "error": summary}}
+}
+
+type customerInvoiceList struct {
+	CustomerUUID string       `json:"customer_uuid"`
+	Invoices     []invoiceOut `json:"invoices"`
+	pageMeta
+}
+
+func (a *API) listInvoices(w http.ResponseWriter, r *http.Request, f store.InvoiceFilter, wrap func([]invoiceOut, pageMeta) any) error {
+	pr, err := parsePage(r)
+	if err != nil {
+		return err
+	}
+	l, err := a.store.ListInvoices(r.Context(), account(r).ID, f, pr.page)
+	if err != nil {
+		return err
+	}
+	out := make([]invoiceOut, len(l.Items))
+	for i, inv := range l.Items {
+		out[i] = invoiceWire(inv)
+	}
+	writeJSON(w, http.StatusOK, wrap(out, newPageMeta(pr, l)))
+	return nil
+}
+
+// customerInvoices lists one customer's invoices. An unknown customer has
+// none: ChartMogul answers 200 with an empty list there (api-reference.md
+// §4, empty_data_source).
+func (a *API) customerInvoices(w http.ResponseWriter, r *http.Request) error {
+	cus := r.PathValue("uuid")
+	return a.listInvoices(w, r, store.InvoiceFilter{CustomerUUID: cus}, func(out []invoiceOut, m pageMeta) any {
+		return customerInvoiceList{CustomerUUID: cus, Invoices: out, pageMeta: m}
+	})
+}
+
+func (a *API) allInvoices(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := store.InvoiceFilter{CustomerUUID: q.Get("customer_uuid"), DataSourceUUID: q.Get("data_source_uuid"), ExternalID: q.Get("external_id")}
+	return a.listInvoices(w, r, f, func(out []invoiceOut, m pageMeta) any {
+		return struct {
+			Invoices []invoiceOut `json:"invoices"`
+			pageMeta
+		}{out, m}
+	})
+}
+
+func (a *API) getInvoice(w http.ResponseWriter, r *http.Request) error {
+	inv, err := a.store.Invoice(r.Context(), account(r).ID, r.PathValue("uuid"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, invoiceWire(inv))
+	return nil
+}
+
+func (a *API) deleteInvoice(w http.ResponseWriter, r *http.Request) error {
+	if err := a.store.DeleteInvoice(r.Context(), account(r).ID, r.PathValue("uuid")); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}
+
+func (a *API) deleteCustomerInvoices(w http.ResponseWriter, r *http.Request) error {
+	if err := a.store.DeleteCustomerInvoices(r.Context(), account(r).ID, r.PathValue("ds"), r.PathValue("uuid")); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}
+
+// invoiceStatuses are the statuses PUT …/status accepts (api-reference.md I7).
+var invoiceStatuses = map[string]bool{"voided": true, "written_off": true}
+
+func (a *API) setInvoiceStatus(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Status optString `json:"status"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	status := trimmed(in.Status)
+	if !invoiceStatuses[status] {
+		return errField("status", "The status must be voided or written_off.")
+	}
+	ext := r.PathValue("external_id")
+	if err := a.store.SetInvoiceStatus(r.Context(), account(r).ID, r.PathValue("ds"), ext, status); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"external_id": ext, "status": status, "message": "Invoice updated"})
+	return nil
+}
+
+// addTransaction is POST /v1/import/invoices/{uuid}/transactions.
+func (a *API) addTransaction(w http.ResponseWriter, r *http.Request) error {
+	var in transactionIn
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	errs := billing.FieldErrors{}
+	t := in.domain(errs, "")
+	billing.ValidateTransaction("the transaction", "", &t, errs)
+	if len(errs) > 0 {
+		return errInvalid(errs)
+	}
+	err := a.store.AddTransaction(r.Context(), account(r).ID, r.PathValue("uuid"), &t)
+	if errors.Is(err, store.ErrConflict) {
+		return errField("external_id", billing.MsgDuplicateTransaction)
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, transactionWire(t))
+	return nil
+}
+
+type subscriptionOut struct {
+	UUID                      string   `json:"uuid"`
+	ExternalID                string   `json:"external_id"`
+	SubscriptionSetExternalID *string  `json:"subscription_set_external_id"`
+	CustomerUUID              string   `json:"customer_uuid"`
+	PlanUUID                  *string  `json:"plan_uuid"`
+	DataSourceUUID            string   `json:"data_source_uuid"`
+	CancellationDates         []string `json:"cancellation_dates"`
+}
+
+func subscriptionWire(s billing.Subscription) subscriptionOut {
+	out := subscriptionOut{UUID: s.UUID, ExternalID: s.ExternalID, SubscriptionSetExternalID: s.SubscriptionSetExternalID,
+		CustomerUUID: s.CustomerUUID, PlanUUID: strOrNil(s.PlanUUID), DataSourceUUID: s.DataSourceUUID, CancellationDates: []string{}}
+	for _, d := range s.CancellationDates {
+		out.CancellationDates = append(out.CancellationDates, billing.FormatImportTime(d))
+	}
+	return out
+}
+
+func (a *API) customerSubscriptions(w http.ResponseWriter, r *http.Request) error {
+	pr, err := parsePage(r)
+	if err != nil {
+		return err
+	}
+	cus := r.PathValue("uuid")
+	l, err := a.store.CustomerSubscriptions(r.Context(), account(r).ID, cus, pr.page)
+	if err != nil {
+		return err
+	}
+	out := make([]subscriptionOut, len(l.Items))
+	for i, s := range l.Items {
+		out[i] = subscriptionWire(s)
+	}
+	writeJSON(w, http.StatusOK, struct {
+		CustomerUUID  string            `json:"customer_uuid"`
+		Subscriptions []subscriptionOut `json:"subscriptions"`
+		pageMeta
+	}{cus, out, newPageMeta(pr, l)})
+	return nil
+}
+
+// cancelSubscription is PATCH /v1/import/subscriptions/{uuid}: cancelled_at
+// adds a cancellation, cancellation_dates replaces the history ([] clears
+// it); 202 with the subscription (metrics.md rule 9).
+func (a *API) cancelSubscription(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		CancelledAt       optString    `json:"cancelled_at"`
+		CancellationDates *[]optString `json:"cancellation_dates"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	errs := billing.FieldErrors{}
+	var add *time.Time
+	var replace []time.Time
+	switch {
+	case in.CancellationDates != nil:
+		replace = []time.Time{}
+		for _, d := range *in.CancellationDates {
+			if t := dateField(errs, "cancellation_dates", d); t != nil {
+				replace = append(replace, *t)
+			} else if _, ok := errs["cancellation_dates"]; !ok {
+				errs["cancellation_dates"] = "Cancellation dates must not be empty."
+			}
+		}
+	case in.CancelledAt.ptr() != nil:
+		add = dateField(errs, "cancelled_at", in.CancelledAt)
+	default:
+		errs["cancelled_at"] = "Send cancelled_at or cancellation_dates."
+	}
+	if len(errs) > 0 {
+		return errInvalid(errs)
+	}
+	sub, err := a.store.CancelSubscription(r.Context(), account(r).ID, r.PathValue("uuid"), add, replace)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, subscriptionWire(sub))
+	return nil
+}

@@ -1,0 +1,552 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/tally-analytics/tally/internal/billing"
+)
+
+// InvoiceBatchError refuses a whole import batch (api.md rule 4): Errors
+// holds, index by index, what is wrong with each invoice (empty for the
+// valid ones).
+type InvoiceBatchError struct{ Errors []billing.FieldErrors }
+
+func (e *InvoiceBatchError) Error() string {
+	n := 0
+	for _, fe := range e.Errors {
+		if len(fe) > 0 {
+			n++
+		}
+	}
+	return fmt.Sprintf("%d of %d invoices are invalid", n, len(e.Errors))
+}
+
+// identity is a customer identity row as the import needs it.
+type identity struct {
+	id, dataSourceID int64
+	dataSourceUUID   string
+	externalID       string
+}
+
+// customerIdentities loads a customer and its identities, own first.
+func customerIdentities(ctx context.Context, q querier, acct int64, customerUUID string) (customerID int64, ids []identity, err error) {
+	err = q.QueryRowContext(ctx, `SELECT id FROM customers WHERE account_id = $1 AND uuid = $2`, acct, customerUUID).Scan(&customerID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil, &MissingError{What: "customer"}
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("find customer: %w", err)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT ci.id, ci.data_source_id, ds.uuid, ci.external_id FROM customer_identities ci
+		JOIN data_sources ds ON ds.id = ci.data_source_id WHERE ci.customer_id = $1 ORDER BY ci.id`, customerID)
+	if err != nil {
+		return 0, nil, fmt.Errorf("find customer identities: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i identity
+		if err := rows.Scan(&i.id, &i.dataSourceID, &i.dataSourceUUID, &i.externalID); err != nil {
+			return 0, nil, err
+		}
+		ids = append(ids, i)
+	}
+	return customerID, ids, rows.Err()
+}
+
+// pickIdentity chooses the identity an invoice or event is imported under:
+// the one named by data_source_uuid and/or customer_external_id, else the
+// customer's own.
+func pickIdentity(ids []identity, dsUUID, externalID string) (identity, bool) {
+	if dsUUID == "" && externalID == "" {
+		return ids[0], true
+	}
+	for _, i := range ids {
+		if (dsUUID == "" || i.dataSourceUUID == dsUUID) && (externalID == "" || i.externalID == externalID) {
+			return i, true
+		}
+	}
+	return identity{}, false
+}
+
+type subRef struct {
+	id, customerID int64
+	uuid           string
+}
+
+// ImportInvoices stores a batch of invoices for the customer, all or
+// nothing: every invoice is checked against the database (plans, duplicate
+// external ids, subscriptions of other customers) before anything is
+// written; any problem returns an *InvoiceBatchError and stores nothing.
+// Subscriptions are created on first sight of their external id. It fills
+// in the UUIDs of what it stored.
+func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID string, invs []billing.Invoice) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		customerID, ids, err := customerIdentities(ctx, tx, acct, customerUUID)
+		if err != nil {
+			return err
+		}
+		errs := make([]billing.FieldErrors, len(invs))
+		bad := false
+		fail := func(i int, key, msg string) {
+			if errs[i] == nil {
+				errs[i] = billing.FieldErrors{}
+			}
+			if _, ok := errs[i][key]; !ok {
+				errs[i][key] = msg
+			}
+			bad = true
+		}
+		// Which identity, hence data source, each invoice belongs to.
+		idents := make([]identity, len(invs))
+		byDS := map[int64][]int{}
+		for i := range invs {
+			id, ok := pickIdentity(ids, invs[i].DataSourceUUID, invs[i].CustomerExternalID)
+			if !ok {
+				fail(i, "customer_external_id", "The customer has no identity with this data_source_uuid and customer_external_id.")
+				continue
+			}
+			idents[i] = id
+			byDS[id.dataSourceID] = append(byDS[id.dataSourceID], i)
+		}
+		subs := map[int64]map[string]subRef{}
+		plans := map[int64]map[string]int64{}
+		for dsID, idx := range byDS {
+			var invExt, lineExt, txExt, planUUIDs, subExt []string
+			seenInv, seenLine, seenTx := map[string]int{}, map[string]int{}, map[string]int{}
+			for _, i := range idx {
+				inv := &invs[i]
+				if prev, dup := seenInv[inv.ExternalID]; dup && inv.ExternalID != "" {
+					fail(i, "external_id", fmt.Sprintf("The external ID %q appears twice in this batch (invoice #%d).", inv.ExternalID, prev+1))
+				}
+				seenInv[inv.ExternalID] = i
+				invExt = append(invExt, inv.ExternalID)
+				for _, l := range inv.LineItems {
+					if l.ExternalID != nil {
+						if _, dup := seenLine[*l.ExternalID]; dup {
+							fail(i, "line_items.external_id", billing.MsgDuplicateLineItem)
+						}
+						seenLine[*l.ExternalID] = i
+						lineExt = append(lineExt, *l.ExternalID)
+					}
+					if l.HasSubscription() {
+						planUUIDs = append(planUUIDs, l.PlanUUID)
+						subExt = append(subExt, l.SubscriptionExternalID)
+					}
+				}
+				for _, t := range inv.Transactions {
+					if t.ExternalID != nil {
+						if _, dup := seenTx[*t.ExternalID]; dup {
+							fail(i, "transactions.external_id", billing.MsgDuplicateTransaction)
+						}
+						seenTx[*t.ExternalID] = i
+						txExt = append(txExt, *t.ExternalID)
+					}
+				}
+			}
+			fixed := []any{dsID}
+			if err := queryIn(ctx, tx, `SELECT external_id FROM invoices WHERE data_source_id = $1 AND external_id IN (%s)`, fixed, uniq(invExt),
+				func(scan func(...any) error) error {
+					var ext string
+					if err := scan(&ext); err != nil {
+						return err
+					}
+					fail(seenInv[ext], "external_id", billing.MsgDuplicateInvoice)
+					return nil
+				}); err != nil {
+				return fmt.Errorf("check invoice external ids: %w", err)
+			}
+			if err := queryIn(ctx, tx, `SELECT external_id FROM line_items WHERE data_source_id = $1 AND external_id IN (%s)`, fixed, uniq(lineExt),
+				func(scan func(...any) error) error {
+					var ext string
+					if err := scan(&ext); err != nil {
+						return err
+					}
+					fail(seenLine[ext], "line_items.external_id", billing.MsgDuplicateLineItem)
+					return nil
+				}); err != nil {
+				return fmt.Errorf("check line item external ids: %w", err)
+			}
+			if err := queryIn(ctx, tx, `SELECT external_id FROM transactions WHERE data_source_id = $1 AND external_id IN (%s)`, fixed, uniq(txExt),
+				func(scan func(...any) error) error {
+					var ext string
+					if err := scan(&ext); err != nil {
+						return err
+					}
+					fail(seenTx[ext], "transactions.external_id", billing.MsgDuplicateTransaction)
+					return nil
+				}); err != nil {
+				return fmt.Errorf("check transaction external ids: %w", err)
+			}
+			dsPlans := map[string]int64{}
+			if err := queryIn(ctx, tx, `SELECT uuid, id FROM plans WHERE data_source_id = $1 AND uuid IN (%s)`, fixed, uniq(planUUIDs),
+				func(scan func(...any) error) error {
+					var uuid string
+					var id int64
+					err := scan(&uuid, &id)
+					dsPlans[uuid] = id
+					return err
+				}); err != nil {
+				return fmt.Errorf("find plans: %w", err)
+			}
+			plans[dsID] = dsPlans
+			dsSubs := map[string]subRef{}
+			if err := queryIn(ctx, tx, `SELECT external_id, id, customer_id, uuid FROM subscriptions WHERE data_source_id = $1 AND external_id IN (%s)`,
+				fixed, uniq(subExt), func(scan func(...any) error) error {
+					var ext string
+					var r subRef
+					err := scan(&ext, &r.id, &r.customerID, &r.uuid)
+					dsSubs[ext] = r
+					return err
+				}); err != nil {
+				return fmt.Errorf("find subscriptions: %w", err)
+			}
+			subs[dsID] = dsSubs
+			for _, i := range idx {
+				for n, l := range invs[i].LineItems {
+					if !l.HasSubscription() {
+						continue
+					}
+					if _, ok := dsPlans[l.PlanUUID]; !ok {
+						fail(i, "line_items.plan_uuid", fmt.Sprintf("Line item #%d: no plan %s in the invoice's data source.", n+1, l.PlanUUID))
+					}
+					if r, ok := dsSubs[l.SubscriptionExternalID]; ok && r.customerID != customerID {
+						fail(i, "line_items.subscription_external_id",
+							fmt.Sprintf("Line item #%d: subscription %s belongs to another customer.", n+1, l.SubscriptionExternalID))
+					}
+				}
+			}
+		}
+		if bad {
+			return &InvoiceBatchError{Errors: errs}
+		}
+		return s.insertInvoices(ctx, tx, acct, customerID, customerUUID, invs, idents, subs, plans)
+	})
+}
+
+func (s *Store) insertInvoices(ctx context.Context, tx *sql.Tx, acct, customerID int64, customerUUID string, invs []billing.Invoice,
+	idents []identity, subs map[int64]map[string]subRef, plans map[int64]map[string]int64) error {
+	insSub, err := tx.PrepareContext(ctx, `INSERT INTO subscriptions (account_id, data_source_id, customer_id, identity_id, uuid,
+		external_id, subscription_set_external_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`)
+	if err != nil {
+		return fmt.Errorf("import invoices: %w", err)
+	}
+	defer insSub.Close()
+	insInv, err := tx.PrepareContext(ctx, `INSERT INTO invoices (account_id, data_source_id, customer_id, identity_id, uuid,
+		external_id, date, due_date, currency, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`)
+	if err != nil {
+		return fmt.Errorf("import invoices: %w", err)
+	}
+	defer insInv.Close()
+	insLine, err := tx.PrepareContext(ctx, `INSERT INTO line_items (account_id, invoice_id, data_source_id, uuid, external_id,
+		position, type, subscription_id, subscription_set_external_id, plan_id, service_period_start, service_period_end,
+		amount_in_cents, quantity, prorated, proration_type, cancelled_at, discount_amount_in_cents, discount_code,
+		discount_description, tax_amount_in_cents, transaction_fees_in_cents, transaction_fees_currency, account_code,
+		description, event_order, balance_transfer)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
+		$24, $25, $26, $27) RETURNING id`)
+	if err != nil {
+		return fmt.Errorf("import invoices: %w", err)
+	}
+	defer insLine.Close()
+	insTx, err := tx.PrepareContext(ctx, `INSERT INTO transactions (account_id, invoice_id, data_source_id, uuid, external_id,
+		type, result, date, amount_in_cents, transaction_fees_in_cents, transaction_fees_currency, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`)
+	if err != nil {
+		return fmt.Errorf("import invoices: %w", err)
+	}
+	defer insTx.Close()
+	created := millis(now())
+	for i := range invs {
+		inv, id := &invs[i], idents[i]
+		inv.UUID, inv.CustomerUUID, inv.DataSourceUUID, inv.CustomerExternalID = NewUUID("inv_"), customerUUID, id.dataSourceUUID, id.externalID
+		if err := insInv.QueryRowContext(ctx, acct, id.dataSourceID, customerID, id.id, inv.UUID, inv.ExternalID,
+			millis(inv.Date), nullMillis(inv.DueDate), inv.Currency, created).Scan(&inv.ID); err != nil {
+			return uniqueAs(err, "external_id", "import invoice")
+		}
+		for n := range inv.LineItems {
+			l := &inv.LineItems[n]
+			l.UUID = NewUUID("li_")
+			var subID, planID any
+			if l.HasSubscription() {
+				ref, ok := subs[id.dataSourceID][l.SubscriptionExternalID]
+				if !ok {
+					ref = subRef{uuid: NewUUID("sub_"), customerID: customerID}
+					if err := insSub.QueryRowContext(ctx, acct, id.dataSourceID, customerID, id.id, ref.uuid, l.SubscriptionExternalID,
+						nullStr(l.SubscriptionSetExternalID), created).Scan(&ref.id); err != nil {
+						return fmt.Errorf("create subscription: %w", err)
+					}
+					subs[id.dataSourceID][l.SubscriptionExternalID] = ref
+				}
+				l.SubscriptionUUID, subID, planID = ref.uuid, ref.id, plans[id.dataSourceID][l.PlanUUID]
+			}
+			if err := insLine.QueryRowContext(ctx, acct, inv.ID, id.dataSourceID, l.UUID, nullStr(l.ExternalID), n, l.Type, subID,
+				nullStr(l.SubscriptionSetExternalID), planID, nullMillis(l.ServicePeriodStart), nullMillis(l.ServicePeriodEnd),
+				l.AmountInCents, l.Quantity, boolInt(l.Prorated), nullStr(l.ProrationType), nullMillis(l.CancelledAt),
+				l.DiscountAmountInCents, l.DiscountCode, nullStr(l.DiscountDescription), l.TaxAmountInCents, l.TransactionFeesInCents,
+				nullStr(l.TransactionFeesCurrency), l.AccountCode, nullStr(l.Description), nullInt(l.EventOrder),
+				boolInt(l.BalanceTransfer)).Scan(&l.ID); err != nil {
+				return uniqueAs(err, "line_items.external_id", "import line item")
+			}
+			if l.CancelledAt != nil && subID != nil {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO cancellations (account_id, subscription_id, line_item_id, cancelled_at)
+					VALUES ($1, $2, $3, $4)`, acct, subID, l.ID, millis(*l.CancelledAt)); err != nil {
+					return fmt.Errorf("import cancellation: %w", err)
+				}
+			}
+		}
+		for n := range inv.Transactions {
+			t := &inv.Transactions[n]
+			t.UUID = NewUUID("tr_")
+			if _, err := insTx.ExecContext(ctx, acct, inv.ID, id.dataSourceID, t.UUID, nullStr(t.ExternalID), t.Type, t.Result,
+				millis(t.Date), nullInt(t.AmountInCents), nullInt(t.TransactionFeesInCents), nullStr(t.TransactionFeesCurrency), created); err != nil {
+				return uniqueAs(err, "transactions.external_id", "import transaction")
+			}
+		}
+	}
+	return nil
+}
+
+// uniqueAs turns a uniqueness violation that slipped past the checks (a
+// concurrent import of the same ids) into a conflict on field.
+func uniqueAs(err error, field, doing string) error {
+	if err == nil {
+		return nil
+	}
+	if isUnique(err) {
+		return &ConflictError{Field: field}
+	}
+	return fmt.Errorf("%s: %w", doing, err)
+}
+
+func nullInt(v *int64) any {
+	if v == nil {
+		return nil
+	}
+	return *v
+}
+
+func intPtr(v sql.NullInt64) *int64 {
+	if !v.Valid {
+		return nil
+	}
+	x := v.Int64
+	return &x
+}
+
+// InvoiceFilter narrows an invoice list; empty fields do not filter.
+type InvoiceFilter struct {
+	CustomerUUID   string
+	DataSourceUUID string
+	ExternalID     string
+}
+
+const invoiceCols = `i.id, i.uuid, i.external_id, c.uuid, ci.external_id, ds.uuid, i.date, i.due_date, i.currency, i.status`
+const invoiceFrom = ` FROM invoices i JOIN customers c ON c.id = i.customer_id JOIN customer_identities ci ON ci.id = i.identity_id
+	JOIN data_sources ds ON ds.id = i.data_source_id `
+
+func scanInvoice(row interface{ Scan(...any) error }) (billing.Invoice, error) {
+	var inv billing.Invoice
+	var date int64
+	var due sql.NullInt64
+	var status sql.NullString
+	err := row.Scan(&inv.ID, &inv.UUID, &inv.ExternalID, &inv.CustomerUUID, &inv.CustomerExternalID, &inv.DataSourceUUID,
+		&date, &due, &inv.Currency, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return inv, &MissingError{What: "invoice"}
+	}
+	inv.Date, inv.DueDate, inv.Status = fromMillis(date), timePtr(due), strPtr(status)
+	return inv, err
+}
+
+// ListInvoices lists the account's invoices in import order, with their
+// lines and transactions.
+func (s *Store) ListInvoices(ctx context.Context, acct int64, f InvoiceFilter, p Page) (Listed[billing.Invoice], error) {
+	where := `WHERE i.account_id = $1 AND ($2 = '' OR c.uuid = $2) AND ($3 = '' OR ds.uuid = $3) AND ($4 = '' OR i.external_id = $4)`
+	args := []any{acct, f.CustomerUUID, f.DataSourceUUID, f.ExternalID}
+	var total int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*)`+invoiceFrom+where, args...).Scan(&total); err != nil {
+		return Listed[billing.Invoice]{}, fmt.Errorf("count invoices: %w", err)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+invoiceCols+invoiceFrom+where+` AND i.id > $5 ORDER BY i.id LIMIT $6 OFFSET $7`,
+		append(args, p.AfterID, p.Limit+1, p.Offset)...)
+	if err != nil {
+		return Listed[billing.Invoice]{}, fmt.Errorf("list invoices: %w", err)
+	}
+	var items []billing.Invoice
+	var ids []int64
+	for rows.Next() {
+		inv, err := scanInvoice(rows)
+		if err != nil {
+			rows.Close()
+			return Listed[billing.Invoice]{}, fmt.Errorf("list invoices: %w", err)
+		}
+		items, ids = append(items, inv), append(ids, inv.ID)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Listed[billing.Invoice]{}, fmt.Errorf("list invoices: %w", err)
+	}
+	l := trim(items, ids, p.Limit, total)
+	return l, loadInvoiceDetails(ctx, s.r, l.Items)
+}
+
+// Invoice finds one invoice of the account by UUID.
+func (s *Store) Invoice(ctx context.Context, acct int64, uuid string) (billing.Invoice, error) {
+	inv, err := scanInvoice(s.r.QueryRowContext(ctx, `SELECT `+invoiceCols+invoiceFrom+`WHERE i.account_id = $1 AND i.uuid = $2`, acct, uuid))
+	if err != nil {
+		return inv, err
+	}
+	invs := []billing.Invoice{inv}
+	err = loadInvoiceDetails(ctx, s.r, invs)
+	return invs[0], err
+}
+
+// loadInvoiceDetails fills in the lines and transactions of invoices.
+func loadInvoiceDetails(ctx context.Context, q querier, invs []billing.Invoice) error {
+	if len(invs) == 0 {
+		return nil
+	}
+	at := make(map[int64]int, len(invs))
+	ids := make([]int64, len(invs))
+	for i, inv := range invs {
+		at[inv.ID], ids[i] = i, inv.ID
+	}
+	err := queryIn(ctx, q, `SELECT l.invoice_id, l.id, l.uuid, l.external_id, l.type, s.uuid, s.external_id, l.subscription_set_external_id,
+		p.uuid, l.service_period_start, l.service_period_end, l.amount_in_cents, l.quantity, l.prorated, l.proration_type,
+		l.cancelled_at, l.discount_amount_in_cents, l.discount_code, l.discount_description, l.tax_amount_in_cents,
+		l.transaction_fees_in_cents, l.transaction_fees_currency, l.account_code, l.description, l.event_order, l.balance_transfer
+		FROM line_items l LEFT JOIN subscriptions s ON s.id = l.subscription_id LEFT JOIN plans p ON p.id = l.plan_id
+		WHERE l.invoice_id IN (%s) ORDER BY l.invoice_id, l.position`, nil, ids, func(scan func(...any) error) error {
+		var invID int64
+		var l billing.LineItem
+		var ext, subUUID, subExt, setExt, planUUID, prorationType, discountDesc, feesCur, desc sql.NullString
+		var start, end, cancelled, eventOrder sql.NullInt64
+		var prorated, balance int
+		if err := scan(&invID, &l.ID, &l.UUID, &ext, &l.Type, &subUUID, &subExt, &setExt, &planUUID, &start, &end,
+			&l.AmountInCents, &l.Quantity, &prorated, &prorationType, &cancelled, &l.DiscountAmountInCents, &l.DiscountCode,
+			&discountDesc, &l.TaxAmountInCents, &l.TransactionFeesInCents, &feesCur, &l.AccountCode, &desc, &eventOrder, &balance); err != nil {
+			return err
+		}
+		l.ExternalID, l.SubscriptionUUID, l.SubscriptionExternalID, l.SubscriptionSetExternalID = strPtr(ext), subUUID.String, subExt.String, strPtr(setExt)
+		l.PlanUUID, l.ServicePeriodStart, l.ServicePeriodEnd = planUUID.String, timePtr(start), timePtr(end)
+		l.Prorated, l.ProrationType, l.CancelledAt, l.DiscountDescription = prorated != 0, strPtr(prorationType), timePtr(cancelled), strPtr(discountDesc)
+		l.TransactionFeesCurrency, l.Description, l.EventOrder, l.BalanceTransfer = strPtr(feesCur), strPtr(desc), intPtr(eventOrder), balance != 0
+		inv := &invs[at[invID]]
+		inv.LineItems = append(inv.LineItems, l)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load line items: %w", err)
+	}
+	err = queryIn(ctx, q, `SELECT invoice_id, id, uuid, external_id, type, result, date, amount_in_cents, transaction_fees_in_cents,
+		transaction_fees_currency FROM transactions WHERE invoice_id IN (%s) ORDER BY invoice_id, id`, nil, ids,
+		func(scan func(...any) error) error {
+			var invID, date int64
+			var t billing.Transaction
+			var ext, feesCur sql.NullString
+			var amount, fees sql.NullInt64
+			if err := scan(&invID, &t.ID, &t.UUID, &ext, &t.Type, &t.Result, &date, &amount, &fees, &feesCur); err != nil {
+				return err
+			}
+			t.ExternalID, t.Date, t.AmountInCents, t.TransactionFeesInCents, t.TransactionFeesCurrency = strPtr(ext), fromMillis(date), intPtr(amount), intPtr(fees), strPtr(feesCur)
+			inv := &invs[at[invID]]
+			inv.Transactions = append(inv.Transactions, t)
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("load transactions: %w", err)
+	}
+	return nil
+}
+
+// dropOrphanSubscriptions removes subscriptions of the account left without
+// any line item (after invoices were deleted).
+func dropOrphanSubscriptions(ctx context.Context, tx *sql.Tx, acct int64) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE account_id = $1
+		AND NOT EXISTS (SELECT 1 FROM line_items l WHERE l.subscription_id = subscriptions.id)`, acct)
+	if err != nil {
+		return fmt.Errorf("drop subscriptions without lines: %w", err)
+	}
+	return nil
+}
+
+// DeleteInvoice removes an invoice, its lines and transactions, and any
+// subscription left without a line.
+func (s *Store) DeleteInvoice(ctx context.Context, acct int64, uuid string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM invoices WHERE account_id = $1 AND uuid = $2`, acct, uuid)
+		if err != nil {
+			return fmt.Errorf("delete invoice: %w", err)
+		}
+		if err := oneRow(res, "invoice"); err != nil {
+			return err
+		}
+		return dropOrphanSubscriptions(ctx, tx, acct)
+	})
+}
+
+// DeleteCustomerInvoices removes all of a customer's invoices in one data
+// source (api-reference.md C19).
+func (s *Store) DeleteCustomerInvoices(ctx context.Context, acct int64, dsUUID, customerUUID string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		dsID, err := dataSourceID(ctx, tx, acct, dsUUID)
+		if err != nil {
+			return err
+		}
+		var customerID int64
+		err = tx.QueryRowContext(ctx, `SELECT id FROM customers WHERE account_id = $1 AND uuid = $2`, acct, customerUUID).Scan(&customerID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return &MissingError{What: "customer"}
+		}
+		if err != nil {
+			return fmt.Errorf("delete customer invoices: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM invoices WHERE account_id = $1 AND data_source_id = $2 AND customer_id = $3`,
+			acct, dsID, customerID); err != nil {
+			return fmt.Errorf("delete customer invoices: %w", err)
+		}
+		return dropOrphanSubscriptions(ctx, tx, acct)
+	})
+}
+
+// SetInvoiceStatus marks the invoice with this external id in the data
+// source voided or written off (api-reference.md I7).
+func (s *Store) SetInvoiceStatus(ctx context.Context, acct int64, dsUUID, externalID, status string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		dsID, err := dataSourceID(ctx, tx, acct, dsUUID)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE invoices SET status = $4 WHERE account_id = $1 AND data_source_id = $2 AND external_id = $3`,
+			acct, dsID, externalID, status)
+		if err != nil {
+			return fmt.Errorf("set invoice status: %w", err)
+		}
+		return oneRow(res, "invoice")
+	})
+}
+
+// AddTransaction adds a transaction to an invoice already imported (a
+// refund after the fact, as the refund guide does).
+func (s *Store) AddTransaction(ctx context.Context, acct int64, invoiceUUID string, t *billing.Transaction) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var invID, dsID int64
+		err := tx.QueryRowContext(ctx, `SELECT id, data_source_id FROM invoices WHERE account_id = $1 AND uuid = $2`, acct, invoiceUUID).Scan(&invID, &dsID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return &MissingError{What: "invoice"}
+		}
+		if err != nil {
+			return fmt.Errorf("add transaction: %w", err)
+		}
+		t.UUID = NewUUID("tr_")
+		_, err = tx.ExecContext(ctx, `INSERT INTO transactions (account_id, invoice_id, data_source_id, uuid, external_id,
+			type, result, date, amount_in_cents, transaction_fees_in_cents, transaction_fees_currency, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			acct, invID, dsID, t.UUID, nullStr(t.ExternalID), t.Type, t.Result, millis(t.Date), nullInt(t.AmountInCents),
+			nullInt(t.TransactionFeesInCents), nullStr(t.TransactionFeesCurrency), millis(now()))
+		return uniqueAs(err, "external_id", "add transaction")
+	})
+}
