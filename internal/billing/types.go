@@ -74,7 +74,7 @@ type Customer struct {
 	FreeTrialStartedAt *time.Time
 	Tags               []string
 	// Custom holds the custom attributes by key; the wire shows only values.
-	Custom        map[string]CustomAttribute
+	Custom map[string]CustomAttribute
 	// Identities are every (data source, external id) the customer is
 	// known by: its own first, then those of customers merged into it.
 	Identities    []Identity

@@ -146,8 +146,7 @@ func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID str
 					}
 				}
 			}
-			fixed := []any{dsID}
-			if err := queryIn(ctx, tx, `SELECT external_id FROM invoices WHERE data_source_id = $1 AND external_id IN (%s)`, fixed, uniq(invExt),
+			if err := s.lookupIn(ctx, tx, "t.external_id", "invoices", "external_id", dsID, uniq(invExt),
 				func(scan func(...any) error) error {
 					var ext string
 					if err := scan(&ext); err != nil {
@@ -158,7 +157,7 @@ func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID str
 				}); err != nil {
 				return fmt.Errorf("check invoice external ids: %w", err)
 			}
-			if err := queryIn(ctx, tx, `SELECT external_id FROM line_items WHERE data_source_id = $1 AND external_id IN (%s)`, fixed, uniq(lineExt),
+			if err := s.lookupIn(ctx, tx, "t.external_id", "line_items", "external_id", dsID, uniq(lineExt),
 				func(scan func(...any) error) error {
 					var ext string
 					if err := scan(&ext); err != nil {
@@ -169,7 +168,7 @@ func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID str
 				}); err != nil {
 				return fmt.Errorf("check line item external ids: %w", err)
 			}
-			if err := queryIn(ctx, tx, `SELECT external_id FROM transactions WHERE data_source_id = $1 AND external_id IN (%s)`, fixed, uniq(txExt),
+			if err := s.lookupIn(ctx, tx, "t.external_id", "transactions", "external_id", dsID, uniq(txExt),
 				func(scan func(...any) error) error {
 					var ext string
 					if err := scan(&ext); err != nil {
@@ -181,7 +180,7 @@ func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID str
 				return fmt.Errorf("check transaction external ids: %w", err)
 			}
 			dsPlans := map[string]int64{}
-			if err := queryIn(ctx, tx, `SELECT uuid, id FROM plans WHERE data_source_id = $1 AND uuid IN (%s)`, fixed, uniq(planUUIDs),
+			if err := s.lookupIn(ctx, tx, "t.uuid, t.id", "plans", "uuid", dsID, uniq(planUUIDs),
 				func(scan func(...any) error) error {
 					var uuid string
 					var id int64
@@ -193,14 +192,13 @@ func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID str
 			}
 			plans[dsID] = dsPlans
 			dsSubs := map[string]subRef{}
-			if err := queryIn(ctx, tx, `SELECT external_id, id, customer_id, uuid FROM subscriptions WHERE data_source_id = $1 AND external_id IN (%s)`,
-				fixed, uniq(subExt), func(scan func(...any) error) error {
-					var ext string
-					var r subRef
-					err := scan(&ext, &r.id, &r.customerID, &r.uuid)
-					dsSubs[ext] = r
-					return err
-				}); err != nil {
+			if err := s.lookupIn(ctx, tx, "t.external_id, t.id, t.customer_id, t.uuid", "subscriptions", "external_id", dsID, uniq(subExt), func(scan func(...any) error) error {
+				var ext string
+				var r subRef
+				err := scan(&ext, &r.id, &r.customerID, &r.uuid)
+				dsSubs[ext] = r
+				return err
+			}); err != nil {
 				return fmt.Errorf("find subscriptions: %w", err)
 			}
 			subs[dsID] = dsSubs
@@ -228,83 +226,96 @@ func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID str
 
 func (s *Store) insertInvoices(ctx context.Context, tx *sql.Tx, acct, customerID int64, customerUUID string, invs []billing.Invoice,
 	idents []identity, subs map[int64]map[string]subRef, plans map[int64]map[string]int64) error {
-	insSub, err := tx.PrepareContext(ctx, `INSERT INTO subscriptions (account_id, data_source_id, customer_id, identity_id, uuid,
-		external_id, subscription_set_external_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`)
-	if err != nil {
-		return fmt.Errorf("import invoices: %w", err)
+	// Count rows first so that ids can be reserved and every table filled
+	// with multi-row INSERTs.
+	var nLines, nTx, nSubs int
+	newSub := map[int64]map[string]bool{}
+	for i := range invs {
+		nLines += len(invs[i].LineItems)
+		nTx += len(invs[i].Transactions)
+		ds := idents[i].dataSourceID
+		for _, l := range invs[i].LineItems {
+			if _, ok := subs[ds][l.SubscriptionExternalID]; l.HasSubscription() && !ok && !newSub[ds][l.SubscriptionExternalID] {
+				if newSub[ds] == nil {
+					newSub[ds] = map[string]bool{}
+				}
+				newSub[ds][l.SubscriptionExternalID] = true
+				nSubs++
+			}
+		}
 	}
-	defer insSub.Close()
-	insInv, err := tx.PrepareContext(ctx, `INSERT INTO invoices (account_id, data_source_id, customer_id, identity_id, uuid,
-		external_id, date, due_date, currency, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`)
+	invIDs, err := s.allocIDs(ctx, tx, "invoices", len(invs))
 	if err != nil {
-		return fmt.Errorf("import invoices: %w", err)
+		return err
 	}
-	defer insInv.Close()
-	insLine, err := tx.PrepareContext(ctx, `INSERT INTO line_items (account_id, invoice_id, data_source_id, uuid, external_id,
-		position, type, subscription_id, subscription_set_external_id, plan_id, service_period_start, service_period_end,
-		amount_in_cents, quantity, prorated, proration_type, cancelled_at, discount_amount_in_cents, discount_code,
-		discount_description, tax_amount_in_cents, transaction_fees_in_cents, transaction_fees_currency, account_code,
-		description, event_order, balance_transfer)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-		$24, $25, $26, $27) RETURNING id`)
+	lineIDs, err := s.allocIDs(ctx, tx, "line_items", nLines)
 	if err != nil {
-		return fmt.Errorf("import invoices: %w", err)
+		return err
 	}
-	defer insLine.Close()
-	insTx, err := tx.PrepareContext(ctx, `INSERT INTO transactions (account_id, invoice_id, data_source_id, uuid, external_id,
-		type, result, date, amount_in_cents, transaction_fees_in_cents, transaction_fees_currency, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`)
+	subIDs, err := s.allocIDs(ctx, tx, "subscriptions", nSubs)
 	if err != nil {
-		return fmt.Errorf("import invoices: %w", err)
+		return err
 	}
-	defer insTx.Close()
 	created := millis(now())
+	var subRows, invRows, lineRows, txRows, cancelRows [][]any
 	for i := range invs {
 		inv, id := &invs[i], idents[i]
-		inv.UUID, inv.CustomerUUID, inv.DataSourceUUID, inv.CustomerExternalID = NewUUID("inv_"), customerUUID, id.dataSourceUUID, id.externalID
-		if err := insInv.QueryRowContext(ctx, acct, id.dataSourceID, customerID, id.id, inv.UUID, inv.ExternalID,
-			millis(inv.Date), nullMillis(inv.DueDate), inv.Currency, created).Scan(&inv.ID); err != nil {
-			return uniqueAs(err, "external_id", "import invoice")
-		}
+		inv.ID, inv.UUID, inv.CustomerUUID, inv.DataSourceUUID, inv.CustomerExternalID = invIDs[i], NewUUID("inv_"), customerUUID, id.dataSourceUUID, id.externalID
+		invRows = append(invRows, []any{inv.ID, acct, id.dataSourceID, customerID, id.id, inv.UUID, inv.ExternalID,
+			millis(inv.Date), nullMillis(inv.DueDate), inv.Currency, created})
 		for n := range inv.LineItems {
 			l := &inv.LineItems[n]
-			l.UUID = NewUUID("li_")
+			l.ID, l.UUID = lineIDs[0], NewUUID("li_")
+			lineIDs = lineIDs[1:]
 			var subID, planID any
 			if l.HasSubscription() {
 				ref, ok := subs[id.dataSourceID][l.SubscriptionExternalID]
 				if !ok {
-					ref = subRef{uuid: NewUUID("sub_"), customerID: customerID}
-					if err := insSub.QueryRowContext(ctx, acct, id.dataSourceID, customerID, id.id, ref.uuid, l.SubscriptionExternalID,
-						nullStr(l.SubscriptionSetExternalID), created).Scan(&ref.id); err != nil {
-						return fmt.Errorf("create subscription: %w", err)
-					}
+					ref = subRef{id: subIDs[0], uuid: NewUUID("sub_"), customerID: customerID}
+					subIDs = subIDs[1:]
+					subRows = append(subRows, []any{ref.id, acct, id.dataSourceID, customerID, id.id, ref.uuid, l.SubscriptionExternalID,
+						nullStr(l.SubscriptionSetExternalID), created})
 					subs[id.dataSourceID][l.SubscriptionExternalID] = ref
 				}
 				l.SubscriptionUUID, subID, planID = ref.uuid, ref.id, plans[id.dataSourceID][l.PlanUUID]
+				if l.CancelledAt != nil {
+					cancelRows = append(cancelRows, []any{acct, ref.id, l.ID, millis(*l.CancelledAt)})
+				}
 			}
-			if err := insLine.QueryRowContext(ctx, acct, inv.ID, id.dataSourceID, l.UUID, nullStr(l.ExternalID), n, l.Type, subID,
+			lineRows = append(lineRows, []any{l.ID, acct, inv.ID, id.dataSourceID, l.UUID, nullStr(l.ExternalID), n, l.Type, subID,
 				nullStr(l.SubscriptionSetExternalID), planID, nullMillis(l.ServicePeriodStart), nullMillis(l.ServicePeriodEnd),
 				l.AmountInCents, l.Quantity, boolInt(l.Prorated), nullStr(l.ProrationType), nullMillis(l.CancelledAt),
 				l.DiscountAmountInCents, l.DiscountCode, nullStr(l.DiscountDescription), l.TaxAmountInCents, l.TransactionFeesInCents,
-				nullStr(l.TransactionFeesCurrency), l.AccountCode, nullStr(l.Description), nullInt(l.EventOrder),
-				boolInt(l.BalanceTransfer)).Scan(&l.ID); err != nil {
-				return uniqueAs(err, "line_items.external_id", "import line item")
-			}
-			if l.CancelledAt != nil && subID != nil {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO cancellations (account_id, subscription_id, line_item_id, cancelled_at)
-					VALUES ($1, $2, $3, $4)`, acct, subID, l.ID, millis(*l.CancelledAt)); err != nil {
-					return fmt.Errorf("import cancellation: %w", err)
-				}
-			}
+				nullStr(l.TransactionFeesCurrency), l.AccountCode, nullStr(l.Description), nullInt(l.EventOrder), boolInt(l.BalanceTransfer)})
 		}
 		for n := range inv.Transactions {
 			t := &inv.Transactions[n]
 			t.UUID = NewUUID("tr_")
-			if _, err := insTx.ExecContext(ctx, acct, inv.ID, id.dataSourceID, t.UUID, nullStr(t.ExternalID), t.Type, t.Result,
-				millis(t.Date), nullInt(t.AmountInCents), nullInt(t.TransactionFeesInCents), nullStr(t.TransactionFeesCurrency), created); err != nil {
-				return uniqueAs(err, "transactions.external_id", "import transaction")
-			}
+			txRows = append(txRows, []any{acct, inv.ID, id.dataSourceID, t.UUID, nullStr(t.ExternalID), t.Type, t.Result,
+				millis(t.Date), nullInt(t.AmountInCents), nullInt(t.TransactionFeesInCents), nullStr(t.TransactionFeesCurrency), created})
 		}
+	}
+	if err := s.bulkInsert(ctx, tx, "subscriptions", []string{"id", "account_id", "data_source_id", "customer_id", "identity_id", "uuid",
+		"external_id", "subscription_set_external_id", "created_at"}, subRows); err != nil {
+		return uniqueAs(err, "line_items.subscription_external_id", "create subscriptions")
+	}
+	if err := s.bulkInsert(ctx, tx, "invoices", []string{"id", "account_id", "data_source_id", "customer_id", "identity_id", "uuid",
+		"external_id", "date", "due_date", "currency", "created_at"}, invRows); err != nil {
+		return uniqueAs(err, "external_id", "import invoices")
+	}
+	if err := s.bulkInsert(ctx, tx, "line_items", []string{"id", "account_id", "invoice_id", "data_source_id", "uuid", "external_id",
+		"position", "type", "subscription_id", "subscription_set_external_id", "plan_id", "service_period_start", "service_period_end",
+		"amount_in_cents", "quantity", "prorated", "proration_type", "cancelled_at", "discount_amount_in_cents", "discount_code",
+		"discount_description", "tax_amount_in_cents", "transaction_fees_in_cents", "transaction_fees_currency", "account_code",
+		"description", "event_order", "balance_transfer"}, lineRows); err != nil {
+		return uniqueAs(err, "line_items.external_id", "import line items")
+	}
+	if err := s.bulkInsert(ctx, tx, "transactions", []string{"account_id", "invoice_id", "data_source_id", "uuid", "external_id",
+		"type", "result", "date", "amount_in_cents", "transaction_fees_in_cents", "transaction_fees_currency", "created_at"}, txRows); err != nil {
+		return uniqueAs(err, "transactions.external_id", "import transactions")
+	}
+	if err := s.bulkInsert(ctx, tx, "cancellations", []string{"account_id", "subscription_id", "line_item_id", "cancelled_at"}, cancelRows); err != nil {
+		return fmt.Errorf("import cancellations: %w", err)
 	}
 	return nil
 }
