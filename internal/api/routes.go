@@ -111,5 +111,10 @@ func (a *API) routes() *http.ServeMux {
 	m.Handle("POST /v1/import/invoices/{uuid}/transactions", handler(a.addTransaction))
 	m.Handle("GET /v1/import/customers/{uuid}/subscriptions", handler(a.customerSubscriptions))
 	m.Handle("PATCH /v1/import/subscriptions/{uuid}", handler(a.cancelSubscription))
+
+	m.Handle("POST /v1/subscription_events", handler(a.createEvent))
+	m.Handle("GET /v1/subscription_events", handler(a.listEvents))
+	m.Handle("PATCH /v1/subscription_events", handler(a.updateEvent))
+	m.Handle("DELETE /v1/subscription_events", handler(a.deleteEvent))
 	return m
 }
