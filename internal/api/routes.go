@@ -116,5 +116,17 @@ func (a *API) routes() *http.ServeMux {
 	m.Handle("GET /v1/subscription_events", handler(a.listEvents))
 	m.Handle("PATCH /v1/subscription_events", handler(a.updateEvent))
 	m.Handle("DELETE /v1/subscription_events", handler(a.deleteEvent))
+
+	m.Handle("POST /v1/customers/merges", handler(a.mergeCustomers))
+	m.Handle("POST /v1/customers/unmerges", handler(a.unmergeCustomer))
+	m.Handle("POST /v1/customers/{uuid}/connect_subscriptions", handler(a.connectSubscriptions))
+	m.Handle("POST /v1/customers/{uuid}/disconnect_subscriptions", handler(a.disconnectSubscriptions))
+
+	m.Handle("POST /v1/plan_groups", handler(a.createPlanGroup))
+	m.Handle("GET /v1/plan_groups", handler(a.listPlanGroups))
+	m.Handle("GET /v1/plan_groups/{uuid}", handler(a.getPlanGroup))
+	m.Handle("PATCH /v1/plan_groups/{uuid}", handler(a.updatePlanGroup))
+	m.Handle("DELETE /v1/plan_groups/{uuid}", handler(a.deletePlanGroup))
+	m.Handle("GET /v1/plan_groups/{uuid}/plans", handler(a.planGroupPlans))
 	return m
 }

@@ -107,3 +107,11 @@ const StatusNewLead = "New Lead"
 
 // SystemImportAPI is the system of a data source created through the API.
 const SystemImportAPI = "Import API"
+
+// PlanGroup is a named set of plans, for filtering and reporting.
+type PlanGroup struct {
+	ID         int64
+	UUID       string
+	Name       string
+	PlansCount int
+}

@@ -116,6 +116,9 @@ func (s *Store) UpdatePlan(ctx context.Context, acct int64, uuid string, change 
 func (s *Store) DeletePlan(ctx context.Context, acct int64, uuid string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM plans WHERE account_id = $1 AND uuid = $2`, acct, uuid)
+		if isForeignKey(err) {
+			return billing.FieldErrors{"plan_uuid": "The plan is used by invoice line items or subscription events; delete those first."}
+		}
 		if err != nil {
 			return fmt.Errorf("delete plan: %w", err)
 		}

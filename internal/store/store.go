@@ -175,6 +175,20 @@ func isUnique(err error) bool {
 	return false
 }
 
+// isForeignKey reports whether err is a foreign-key violation: a row
+// still referenced elsewhere.
+func isForeignKey(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "23503"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	return false
+}
+
 // NewUUID returns a time-ordered UUID behind a ChartMogul prefix ("cus_", …).
 func NewUUID(prefix string) string {
 	return prefix + uuid.Must(uuid.NewV7()).String()

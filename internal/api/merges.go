@@ -1,0 +1,268 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/tally-analytics/tally/internal/billing"
+	"github.com/tally-analytics/tally/internal/store"
+)
+
+type customerRefIn struct {
+	CustomerUUID   optString `json:"customer_uuid"`
+	DataSourceUUID optString `json:"data_source_uuid"`
+	ExternalID     optString `json:"external_id"`
+}
+
+func (in *customerRefIn) ref(field string) (store.CustomerRef, error) {
+	if in == nil {
+		return store.CustomerRef{}, errField(field, "Name the customer by customer_uuid, or by data_source_uuid and external_id.")
+	}
+	r := store.CustomerRef{UUID: trimmed(in.CustomerUUID), DataSourceUUID: trimmed(in.DataSourceUUID), ExternalID: trimmed(in.ExternalID)}
+	if r.UUID == "" && (r.DataSourceUUID == "" || r.ExternalID == "") {
+		return r, errField(field, "Name the customer by customer_uuid, or by data_source_uuid and external_id.")
+	}
+	return r, nil
+}
+
+// mergeCustomers is POST /v1/customers/merges: 202 {} once merged.
+func (a *API) mergeCustomers(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		From *customerRefIn `json:"from"`
+		Into *customerRefIn `json:"into"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	from, err := in.From.ref("from")
+	if err != nil {
+		return err
+	}
+	into, err := in.Into.ref("into")
+	if err != nil {
+		return err
+	}
+	if err := a.store.MergeCustomers(r.Context(), account(r).ID, from, into); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{})
+	return nil
+}
+
+// unmergeCustomer is POST /v1/customers/unmerges. move_to_new_customer
+// names CRM objects (contacts, notes, …) Tally does not hold; it is accepted
+// and has nothing to move.
+func (a *API) unmergeCustomer(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		customerRefIn
+		MoveToNewCustomer []string `json:"move_to_new_customer"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	cus, ds, ext := trimmed(in.CustomerUUID), trimmed(in.DataSourceUUID), trimmed(in.ExternalID)
+	if cus == "" || ds == "" || ext == "" {
+		return errField("customer_uuid", "customer_uuid, data_source_uuid and external_id are required.")
+	}
+	if _, err := a.store.UnmergeCustomer(r.Context(), account(r).ID, cus, ds, ext); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{})
+	return nil
+}
+
+type subscriptionRefIn struct {
+	UUID           optString `json:"uuid"`
+	DataSourceUUID optString `json:"data_source_uuid"`
+	ExternalID     optString `json:"external_id"`
+}
+
+func (a *API) subscriptionRefs(r *http.Request, least int) ([]store.SubscriptionRef, error) {
+	var in struct {
+		Subscriptions *[]subscriptionRefIn `json:"subscriptions"`
+	}
+	if err := decode(r, &in); err != nil {
+		return nil, err
+	}
+	if in.Subscriptions == nil || len(*in.Subscriptions) < least {
+		return nil, errField("subscriptions", "Name at least "+itoa(int64(least))+" subscriptions.")
+	}
+	refs := make([]store.SubscriptionRef, 0, len(*in.Subscriptions))
+	for _, s := range *in.Subscriptions {
+		ref := store.SubscriptionRef{UUID: trimmed(s.UUID), DataSourceUUID: trimmed(s.DataSourceUUID), ExternalID: trimmed(s.ExternalID)}
+		if ref.UUID == "" && (ref.DataSourceUUID == "" || ref.ExternalID == "") {
+			return nil, errField("subscriptions", "Name each subscription by uuid, or by data_source_uuid and external_id.")
+		}
+		refs = append(refs, ref)
+	}
+	return refs, nil
+}
+
+// connectSubscriptions is POST /v1/customers/{uuid}/connect_subscriptions.
+func (a *API) connectSubscriptions(w http.ResponseWriter, r *http.Request) error {
+	refs, err := a.subscriptionRefs(r, 2)
+	if err != nil {
+		return err
+	}
+	if err := a.store.ConnectSubscriptions(r.Context(), account(r).ID, r.PathValue("uuid"), refs); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{})
+	return nil
+}
+
+// disconnectSubscriptions undoes a connection.
+func (a *API) disconnectSubscriptions(w http.ResponseWriter, r *http.Request) error {
+	refs, err := a.subscriptionRefs(r, 1)
+	if err != nil {
+		return err
+	}
+	if err := a.store.DisconnectSubscriptions(r.Context(), account(r).ID, r.PathValue("uuid"), refs); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{})
+	return nil
+}
+
+// railsError is api-reference.md §1.4 shape 4, which the plan-group
+// endpoints answer with: per-field arrays plus error_details.
+func railsError(fields map[string]string) *Error {
+	body := map[string]any{}
+	var details []map[string]string
+	for param, msg := range fields {
+		body[param] = []string{msg}
+		code := "invalid"
+		if strings.HasSuffix(msg, "can't be blank") {
+			code = "blank"
+		}
+		details = append(details, map[string]string{"param": param, "code": code, "message": msg})
+	}
+	body["error_details"] = details
+	return &Error{Status: http.StatusUnprocessableEntity, Body: body}
+}
+
+type planGroupIn struct {
+	Name  optString `json:"name"`
+	Plans *[]string `json:"plans"`
+}
+
+func planGroupWrite(err error) error {
+	var missing *store.MissingError
+	if errors.As(err, &missing) && strings.HasPrefix(missing.What, "plan ") {
+		return railsError(map[string]string{"plan_ids": "Plan ids contain an unknown plan: " + strings.TrimPrefix(missing.What, "plan ")})
+	}
+	return err
+}
+
+type planGroupOut struct {
+	UUID       string `json:"uuid"`
+	Name       string `json:"name"`
+	PlansCount int    `json:"plans_count"`
+}
+
+func planGroupWire(g billing.PlanGroup) planGroupOut {
+	return planGroupOut{UUID: g.UUID, Name: g.Name, PlansCount: g.PlansCount}
+}
+
+// createPlanGroup answers 200, as recorded (api-reference.md §2.7).
+func (a *API) createPlanGroup(w http.ResponseWriter, r *http.Request) error {
+	var in planGroupIn
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	errs := map[string]string{}
+	if trimmed(in.Name) == "" {
+		errs["name"] = "Name can't be blank"
+	}
+	if in.Plans == nil || len(*in.Plans) == 0 {
+		errs["plan_ids"] = "Plan ids can't be blank"
+	}
+	if len(errs) > 0 {
+		return railsError(errs)
+	}
+	g, err := a.store.CreatePlanGroup(r.Context(), account(r).ID, trimmed(in.Name), *in.Plans)
+	if err != nil {
+		return planGroupWrite(err)
+	}
+	writeJSON(w, http.StatusOK, planGroupWire(g))
+	return nil
+}
+
+func (a *API) listPlanGroups(w http.ResponseWriter, r *http.Request) error {
+	pr, err := parsePage(r)
+	if err != nil {
+		return err
+	}
+	l, err := a.store.ListPlanGroups(r.Context(), account(r).ID, pr.page)
+	if err != nil {
+		return err
+	}
+	out := make([]planGroupOut, len(l.Items))
+	for i, g := range l.Items {
+		out[i] = planGroupWire(g)
+	}
+	writeJSON(w, http.StatusOK, struct {
+		PlanGroups []planGroupOut `json:"plan_groups"`
+		pageMeta
+	}{out, newPageMeta(pr, l)})
+	return nil
+}
+
+func (a *API) getPlanGroup(w http.ResponseWriter, r *http.Request) error {
+	g, err := a.store.PlanGroup(r.Context(), account(r).ID, r.PathValue("uuid"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, planGroupWire(g))
+	return nil
+}
+
+func (a *API) updatePlanGroup(w http.ResponseWriter, r *http.Request) error {
+	var in planGroupIn
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	var name *string
+	if in.Name.Set {
+		n := trimmed(in.Name)
+		if n == "" {
+			return railsError(map[string]string{"name": "Name can't be blank"})
+		}
+		name = &n
+	}
+	if in.Plans != nil && len(*in.Plans) == 0 {
+		return railsError(map[string]string{"plan_ids": "Plan ids can't be blank"})
+	}
+	g, err := a.store.UpdatePlanGroup(r.Context(), account(r).ID, r.PathValue("uuid"), name, in.Plans)
+	if err != nil {
+		return planGroupWrite(err)
+	}
+	writeJSON(w, http.StatusOK, planGroupWire(g))
+	return nil
+}
+
+func (a *API) deletePlanGroup(w http.ResponseWriter, r *http.Request) error {
+	if err := a.store.DeletePlanGroup(r.Context(), account(r).ID, r.PathValue("uuid")); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}
+
+func (a *API) planGroupPlans(w http.ResponseWriter, r *http.Request) error {
+	pr, err := parsePage(r)
+	if err != nil {
+		return err
+	}
+	l, err := a.store.PlanGroupPlans(r.Context(), account(r).ID, r.PathValue("uuid"), pr.page)
+	if err != nil {
+		return err
+	}
+	out := planList{Plans: make([]planOut, len(l.Items)), pageMeta: newPageMeta(pr, l)}
+	for i, p := range l.Items {
+		out.Plans[i] = planWire(p)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
