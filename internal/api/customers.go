@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -90,18 +91,12 @@ func (in *customerIn) apply(c *billing.Customer) billing.FieldErrors {
 				c.Custom = map[string]billing.CustomAttribute{}
 			}
 			if err := applyCustom(c.Custom, in.Attributes.Custom, "attributes.custom"); err != nil {
-				maps(errs, err)
+				maps.Copy(errs, err)
 			}
 		}
 	}
 	billing.ValidateCustomer(c, errs)
 	return errs
-}
-
-func maps(dst, src billing.FieldErrors) {
-	for k, v := range src {
-		dst[k] = v
-	}
 }
 
 // addTags appends the new tags that are not there yet, keeping order.

@@ -133,8 +133,12 @@ func TestInvoiceBatchIsAllOrNothing(t *testing.T) {
 			{"proration type", bad(func(m map[string]any) { line(m)["proration_type"] = "partial" }), "line_items.proration_type", 422},
 			{"zero quantity", bad(func(m map[string]any) { line(m)["quantity"] = 0 }), "line_items.quantity", 422},
 			{"no subscription id", bad(func(m map[string]any) { delete(line(m), "subscription_external_id") }), "line_items.subscription_external_id", 422},
-			{"transaction type", bad(func(m map[string]any) { m["transactions"] = []any{map[string]any{"type": "gift", "result": "successful", "date": "2015-11-05"}} }), "transactions.type", 422},
-			{"transaction result", bad(func(m map[string]any) { m["transactions"] = []any{map[string]any{"type": "refund", "result": "maybe", "date": "2015-11-05"}} }), "transactions.result", 422},
+			{"transaction type", bad(func(m map[string]any) {
+				m["transactions"] = []any{map[string]any{"type": "gift", "result": "successful", "date": "2015-11-05"}}
+			}), "transactions.type", 422},
+			{"transaction result", bad(func(m map[string]any) {
+				m["transactions"] = []any{map[string]any{"type": "refund", "result": "maybe", "date": "2015-11-05"}}
+			}), "transactions.result", 422},
 			{"no line items", bad(func(m map[string]any) { m["line_items"] = []any{} }), "line_items", 422},
 		}
 		for _, c := range cases {

@@ -2,7 +2,9 @@ package api
 
 import (
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/tally-analytics/tally/internal/billing"
@@ -130,7 +132,8 @@ func (a *API) disconnectSubscriptions(w http.ResponseWriter, r *http.Request) er
 func railsError(fields map[string]string) *Error {
 	body := map[string]any{}
 	var details []map[string]string
-	for param, msg := range fields {
+	for _, param := range slices.Sorted(maps.Keys(fields)) {
+		msg := fields[param]
 		body[param] = []string{msg}
 		code := "invalid"
 		if strings.HasSuffix(msg, "can't be blank") {

@@ -215,4 +215,3 @@ func (s *Store) UnmergeCustomer(ctx context.Context, acct int64, customerUUID, d
 	})
 	return newUUID, err
 }
-
