@@ -21,6 +21,7 @@ type Config struct {
 	// on the default account.
 	BootstrapKey    string
 	MaxBodyBytes    int64
+	MaxInvoices     int
 	RateLimit       float64
 	RateBurst       int
 	ShutdownTimeout time.Duration
@@ -35,6 +36,7 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	fs.StringVar(&c.Addr, "addr", envOr(getenv, "TALLY_ADDR", "127.0.0.1:8080"), "address to listen on (TALLY_ADDR)")
 	fs.StringVar(&c.DB, "db", envOr(getenv, "TALLY_DB", DefaultDB), "database: a SQLite file path, sqlite:PATH, or a postgres:// URL (TALLY_DB)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body", 16<<20, "largest request body in bytes; larger ones get 413")
+	fs.IntVar(&c.MaxInvoices, "max-invoices", 1000, "most invoices in one import request; more get 413")
 	fs.Float64Var(&c.RateLimit, "rate-limit", 200, "requests per second per API key (0 turns limiting off)")
 	fs.IntVar(&c.RateBurst, "rate-burst", 400, "burst size of the per-key rate limit")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to let requests in flight finish on SIGINT/SIGTERM")
@@ -47,6 +49,9 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return c, fmt.Errorf("%s: -log must be text or json", name)
+	}
+	if c.MaxInvoices <= 0 {
+		return c, fmt.Errorf("%s: -max-invoices must be positive", name)
 	}
 	if c.MaxBodyBytes <= 0 {
 		return c, fmt.Errorf("%s: -max-body must be positive", name)

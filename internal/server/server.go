@@ -85,7 +85,7 @@ func Run(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger
 		fmt.Fprintf(out, "Created the default account. Its API key (shown only this once):\n\n    %s\n\n", key)
 		fmt.Fprintf(out, "Try it:\n\n    curl -u %s: http://%s/v1/ping\n\n", key, addr)
 	}
-	h := api.New(s, api.Options{Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst})
+	h := api.New(s, api.Options{Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, MaxInvoices: cfg.MaxInvoices, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst})
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
