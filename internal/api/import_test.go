@@ -320,3 +320,43 @@ func TestRefundTransactionOnAnImportedInvoice(t *testing.T) {
 		}
 	})
 }
+
+func TestDeletingACustomerCascades(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s, Options{})
+		ds, cus, pl := e.fixture()
+		keep := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": "keep"})["uuid"].(string)
+		e.ok(201, "POST", "/v1/import/customers/"+keep+"/invoices", invoices(seedInvoice("K", pl, "sub-k")))
+		inv := seedInvoice("A", pl, "sub-a")
+		inv["line_items"].([]any)[0].(map[string]any)["cancelled_at"] = "2015-11-20"
+		e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(inv))
+		e.ok(201, "POST", "/v1/subscription_events", event(ds, map[string]any{"event_type": "subscription_cancelled"}))
+		e.ok(204, "DELETE", "/v1/customers/"+cus, nil)
+		// Only the other customer's invoice, line, payment and subscription remain.
+		after := storetest.Snapshot(t, s)
+		for _, table := range []string{"invoices (1)", "line_items (1)", "transactions (1)", "subscriptions (1)", "cancellations (0)",
+			"subscription_events (0)", "customers (1)", "customer_identities (1)"} {
+			if !strings.Contains(after, table) {
+				t.Errorf("after deleting the customer, want %s:\n%s", table, after)
+			}
+		}
+	})
+}
+
+func TestInvoiceStatus(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ds, cus, pl := e.fixture()
+		uuid := e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(seedInvoice("INV-S", pl, "s")))["invoices"].([]any)[0].(map[string]any)["uuid"].(string)
+		jsonEqual(t, e.do(e.key, "PUT", "/v1/data_sources/"+ds+"/invoices/INV-S/status", map[string]any{"status": "voided"}).body,
+			`{"external_id":"INV-S","status":"voided","message":"Invoice updated"}`)
+		if got := e.ok(200, "GET", "/v1/invoices/"+uuid, nil)["status"]; got != "voided" {
+			t.Fatalf("status %v", got)
+		}
+		if r := e.do(e.key, "PUT", "/v1/data_sources/"+ds+"/invoices/INV-S/status", map[string]any{"status": "paid"}); r.status != 422 {
+			t.Fatalf("bad status: %d", r.status)
+		}
+		if r := e.do(e.key, "PUT", "/v1/data_sources/"+ds+"/invoices/NOPE/status", map[string]any{"status": "voided"}); r.status != 404 {
+			t.Fatalf("unknown invoice: %d", r.status)
+		}
+	})
+}
