@@ -116,29 +116,15 @@ func (s *Store) ListCustomers(ctx context.Context, acct int64, f CustomerFilter,
 		AND ($3 = '' OR EXISTS (SELECT 1 FROM customer_identities ci WHERE ci.customer_id = c.id AND ci.external_id = $3))
 		AND ($4 = '' OR c.status = $4) AND ($5 = '' OR ds.system = $5) AND ($6 = '' OR c.email_key = $6)`
 	args := []any{acct, f.DataSourceUUID, f.ExternalID, f.Status, f.System, emailKey(f.Email)}
-	var total int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*)`+customerFrom+where, args...).Scan(&total); err != nil {
-		return Listed[billing.Customer]{}, fmt.Errorf("count customers: %w", err)
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+customerCols+customerFrom+where+` AND c.id > $7 ORDER BY c.id LIMIT $8 OFFSET $9`,
-		append(args, p.AfterID, p.Limit+1, p.Offset)...)
+	l, err := list(ctx, s.r, "customers", `SELECT count(*)`+customerFrom+where,
+		`SELECT `+customerCols+customerFrom+where+` AND c.id > $7 ORDER BY c.id LIMIT $8 OFFSET $9`, args, p.AfterID, p,
+		func(row interface{ Scan(...any) error }) (billing.Customer, int64, error) {
+			c, err := scanCustomer(row)
+			return c, c.ID, err
+		})
 	if err != nil {
-		return Listed[billing.Customer]{}, fmt.Errorf("list customers: %w", err)
+		return l, err
 	}
-	defer rows.Close()
-	var items []billing.Customer
-	var ids []int64
-	for rows.Next() {
-		c, err := scanCustomer(rows)
-		if err != nil {
-			return Listed[billing.Customer]{}, fmt.Errorf("list customers: %w", err)
-		}
-		items, ids = append(items, c), append(ids, c.ID)
-	}
-	if err := rows.Err(); err != nil {
-		return Listed[billing.Customer]{}, fmt.Errorf("list customers: %w", err)
-	}
-	l := trim(items, ids, p.Limit, total)
 	if err := loadIdentities(ctx, s.r, l.Items); err != nil {
 		return l, err
 	}

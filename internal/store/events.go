@@ -262,31 +262,14 @@ func (s *Store) ListEvents(ctx context.Context, acct int64, f EventFilter, p Pag
 	ef, et := span(f.EventDate)
 	ff, ft := span(f.EffectiveDate)
 	args := []any{acct, f.DataSourceUUID, f.CustomerExternalID, f.SubscriptionExternalID, f.PlanExternalID, f.ExternalID, f.EventType, ef, et, ff, ft}
-	var total int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*)`+eventFrom+where, args...).Scan(&total); err != nil {
-		return Listed[billing.SubscriptionEvent]{}, fmt.Errorf("count subscription events: %w", err)
-	}
 	before := p.AfterID
 	if before == 0 {
 		before = 1 << 62
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+eventCols+eventFrom+where+` AND e.id < $12 ORDER BY e.id DESC LIMIT $13 OFFSET $14`,
-		append(args, before, p.Limit+1, p.Offset)...)
-	if err != nil {
-		return Listed[billing.SubscriptionEvent]{}, fmt.Errorf("list subscription events: %w", err)
-	}
-	defer rows.Close()
-	var items []billing.SubscriptionEvent
-	var ids []int64
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return Listed[billing.SubscriptionEvent]{}, fmt.Errorf("list subscription events: %w", err)
-		}
-		items, ids = append(items, e), append(ids, e.ID)
-	}
-	if err := rows.Err(); err != nil {
-		return Listed[billing.SubscriptionEvent]{}, fmt.Errorf("list subscription events: %w", err)
-	}
-	return trim(items, ids, p.Limit, total), nil
+	return list(ctx, s.r, "subscription events", `SELECT count(*)`+eventFrom+where,
+		`SELECT `+eventCols+eventFrom+where+` AND e.id < $12 ORDER BY e.id DESC LIMIT $13 OFFSET $14`, args, before, p,
+		func(row interface{ Scan(...any) error }) (billing.SubscriptionEvent, int64, error) {
+			e, err := scanEvent(row)
+			return e, e.ID, err
+		})
 }

@@ -377,30 +377,15 @@ func scanInvoice(row interface{ Scan(...any) error }) (billing.Invoice, error) {
 func (s *Store) ListInvoices(ctx context.Context, acct int64, f InvoiceFilter, p Page) (Listed[billing.Invoice], error) {
 	where := `WHERE i.account_id = $1 AND ($2 = '' OR c.uuid = $2) AND ($3 = '' OR ds.uuid = $3) AND ($4 = '' OR i.external_id = $4)`
 	args := []any{acct, f.CustomerUUID, f.DataSourceUUID, f.ExternalID}
-	var total int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*)`+invoiceFrom+where, args...).Scan(&total); err != nil {
-		return Listed[billing.Invoice]{}, fmt.Errorf("count invoices: %w", err)
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+invoiceCols+invoiceFrom+where+` AND i.id > $5 ORDER BY i.id LIMIT $6 OFFSET $7`,
-		append(args, p.AfterID, p.Limit+1, p.Offset)...)
+	l, err := list(ctx, s.r, "invoices", `SELECT count(*)`+invoiceFrom+where,
+		`SELECT `+invoiceCols+invoiceFrom+where+` AND i.id > $5 ORDER BY i.id LIMIT $6 OFFSET $7`, args, p.AfterID, p,
+		func(row interface{ Scan(...any) error }) (billing.Invoice, int64, error) {
+			inv, err := scanInvoice(row)
+			return inv, inv.ID, err
+		})
 	if err != nil {
-		return Listed[billing.Invoice]{}, fmt.Errorf("list invoices: %w", err)
+		return l, err
 	}
-	var items []billing.Invoice
-	var ids []int64
-	for rows.Next() {
-		inv, err := scanInvoice(rows)
-		if err != nil {
-			rows.Close()
-			return Listed[billing.Invoice]{}, fmt.Errorf("list invoices: %w", err)
-		}
-		items, ids = append(items, inv), append(ids, inv.ID)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return Listed[billing.Invoice]{}, fmt.Errorf("list invoices: %w", err)
-	}
-	l := trim(items, ids, p.Limit, total)
 	return l, loadInvoiceDetails(ctx, s.r, l.Items)
 }
 

@@ -64,25 +64,12 @@ func (s *Store) CreatePlanGroup(ctx context.Context, acct int64, name string, pl
 
 // ListPlanGroups lists the account's plan groups in creation order.
 func (s *Store) ListPlanGroups(ctx context.Context, acct int64, p Page) (Listed[billing.PlanGroup], error) {
-	var total int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM plan_groups WHERE account_id = $1`, acct).Scan(&total); err != nil {
-		return Listed[billing.PlanGroup]{}, fmt.Errorf("count plan groups: %w", err)
-	}
-	var items []billing.PlanGroup
-	var ids []int64
-	err := scanRows(ctx, s.r, `SELECT `+planGroupCols+` FROM plan_groups g WHERE g.account_id = $1 AND g.id > $2 ORDER BY g.id LIMIT $3 OFFSET $4`,
-		[]any{acct, p.AfterID, p.Limit + 1, p.Offset}, func(scan func(...any) error) error {
-			var g billing.PlanGroup
-			if err := scan(&g.ID, &g.UUID, &g.Name, &g.PlansCount); err != nil {
-				return err
-			}
-			items, ids = append(items, g), append(ids, g.ID)
-			return nil
+	return list(ctx, s.r, "plan groups", `SELECT count(*) FROM plan_groups g WHERE g.account_id = $1`,
+		`SELECT `+planGroupCols+` FROM plan_groups g WHERE g.account_id = $1 AND g.id > $2 ORDER BY g.id LIMIT $3 OFFSET $4`,
+		[]any{acct}, p.AfterID, p, func(row interface{ Scan(...any) error }) (billing.PlanGroup, int64, error) {
+			g, err := scanPlanGroup(row)
+			return g, g.ID, err
 		})
-	if err != nil {
-		return Listed[billing.PlanGroup]{}, fmt.Errorf("list plan groups: %w", err)
-	}
-	return trim(items, ids, p.Limit, total), nil
 }
 
 // PlanGroup finds one plan group of the account.
@@ -135,25 +122,16 @@ func (s *Store) PlanGroupPlans(ctx context.Context, acct int64, uuid string, p P
 	if err != nil {
 		return Listed[billing.Plan]{}, err
 	}
-	var items []billing.Plan
-	var ids []int64
-	err = scanRows(ctx, s.r, `SELECT `+planCols+planFrom+` JOIN plan_group_plans gp ON gp.plan_id = p.id
+	// The keyset is the position in the group (plus one, so that 0 means
+	// "from the start").
+	return list(ctx, s.r, "plan group plans", `SELECT count(*) FROM plan_group_plans WHERE plan_group_id = $1`,
+		`SELECT `+planCols+`, gp.position`+planFrom+` JOIN plan_group_plans gp ON gp.plan_id = p.id
 		WHERE gp.plan_group_id = $1 AND gp.position >= $2 ORDER BY gp.position LIMIT $3 OFFSET $4`,
-		[]any{g.ID, p.AfterID, p.Limit + 1, p.Offset}, func(scan func(...any) error) error {
-			pl, err := scanPlan(rowScanner(scan))
-			if err != nil {
-				return err
-			}
-			items, ids = append(items, pl), append(ids, int64(len(ids))+p.AfterID+1)
-			return nil
+		[]any{g.ID}, p.AfterID, p, func(row interface{ Scan(...any) error }) (billing.Plan, int64, error) {
+			var pl billing.Plan
+			var created, pos int64
+			err := row.Scan(&pl.ID, &pl.UUID, &pl.DataSourceUUID, &pl.ExternalID, &pl.Name, &pl.IntervalCount, &pl.IntervalUnit, &created, &pos)
+			pl.CreatedAt = fromMillis(created)
+			return pl, pos + 1, err
 		})
-	if err != nil {
-		return Listed[billing.Plan]{}, fmt.Errorf("list plan group plans: %w", err)
-	}
-	return trim(items, ids, p.Limit, g.PlansCount), nil
 }
-
-// rowScanner adapts a scan function to the Scan method scanners take.
-type rowScanner func(...any) error
-
-func (f rowScanner) Scan(dest ...any) error { return f(dest...) }

@@ -59,29 +59,13 @@ type PlanFilter struct {
 func (s *Store) ListPlans(ctx context.Context, acct int64, f PlanFilter, pg Page) (Listed[billing.Plan], error) {
 	where := `WHERE p.account_id = $1 AND ($2 = '' OR ds.uuid = $2) AND ($3 = '' OR p.external_id = $3) AND ($4 = '' OR ds.system = $4)`
 	args := []any{acct, f.DataSourceUUID, f.ExternalID, f.System}
-	var total int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*)`+planFrom+where, args...).Scan(&total); err != nil {
-		return Listed[billing.Plan]{}, fmt.Errorf("count plans: %w", err)
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+planCols+planFrom+where+` AND p.id > $5 ORDER BY p.id LIMIT $6 OFFSET $7`,
-		append(args, pg.AfterID, pg.Limit+1, pg.Offset)...)
-	if err != nil {
-		return Listed[billing.Plan]{}, fmt.Errorf("list plans: %w", err)
-	}
-	defer rows.Close()
-	var items []billing.Plan
-	var ids []int64
-	for rows.Next() {
-		p, err := scanPlan(rows)
-		if err != nil {
-			return Listed[billing.Plan]{}, fmt.Errorf("list plans: %w", err)
-		}
-		items, ids = append(items, p), append(ids, p.ID)
-	}
-	if err := rows.Err(); err != nil {
-		return Listed[billing.Plan]{}, fmt.Errorf("list plans: %w", err)
-	}
-	return trim(items, ids, pg.Limit, total), nil
+	return list(ctx, s.r, "plans", `SELECT count(*)`+planFrom+where,
+		`SELECT `+planCols+planFrom+where+` AND p.id > $5 ORDER BY p.id LIMIT $6 OFFSET $7`, args, pg.AfterID, pg, scanPlanID)
+}
+
+func scanPlanID(row interface{ Scan(...any) error }) (billing.Plan, int64, error) {
+	p, err := scanPlan(row)
+	return p, p.ID, err
 }
 
 // Plan finds one plan of the account by UUID.

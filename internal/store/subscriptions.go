@@ -64,30 +64,15 @@ func (s *Store) CustomerSubscriptions(ctx context.Context, acct int64, customerU
 	if err != nil {
 		return Listed[billing.Subscription]{}, fmt.Errorf("list subscriptions: %w", err)
 	}
-	var total int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM subscriptions WHERE customer_id = $1`, customerID).Scan(&total); err != nil {
-		return Listed[billing.Subscription]{}, fmt.Errorf("count subscriptions: %w", err)
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+subscriptionCols+subscriptionFrom+`WHERE s.customer_id = $1 AND s.id > $2
-		ORDER BY s.id LIMIT $3 OFFSET $4`, customerID, p.AfterID, p.Limit+1, p.Offset)
+	l, err := list(ctx, s.r, "subscriptions", `SELECT count(*) FROM subscriptions s WHERE s.customer_id = $1`,
+		`SELECT `+subscriptionCols+subscriptionFrom+`WHERE s.customer_id = $1 AND s.id > $2 ORDER BY s.id LIMIT $3 OFFSET $4`,
+		[]any{customerID}, p.AfterID, p, func(row interface{ Scan(...any) error }) (billing.Subscription, int64, error) {
+			sub, err := scanSubscription(row)
+			return sub, sub.ID, err
+		})
 	if err != nil {
-		return Listed[billing.Subscription]{}, fmt.Errorf("list subscriptions: %w", err)
+		return l, err
 	}
-	var items []billing.Subscription
-	var ids []int64
-	for rows.Next() {
-		sub, err := scanSubscription(rows)
-		if err != nil {
-			rows.Close()
-			return Listed[billing.Subscription]{}, fmt.Errorf("list subscriptions: %w", err)
-		}
-		items, ids = append(items, sub), append(ids, sub.ID)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return Listed[billing.Subscription]{}, fmt.Errorf("list subscriptions: %w", err)
-	}
-	l := trim(items, ids, p.Limit, total)
 	return l, loadCancellations(ctx, s.r, l.Items)
 }
 
