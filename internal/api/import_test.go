@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tally-analytics/tally/internal/store"
@@ -357,6 +358,73 @@ func TestInvoiceStatus(t *testing.T) {
 		}
 		if r := e.do(e.key, "PUT", "/v1/data_sources/"+ds+"/invoices/NOPE/status", map[string]any{"status": "voided"}); r.status != 404 {
 			t.Fatalf("unknown invoice: %d", r.status)
+		}
+	})
+}
+
+func TestImportEdgeCases(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		_, cus, pl := e.fixture()
+		for _, body := range []string{`{"invoices":[null]}`, `{"invoices":[1]}`, `{"invoices":[{"line_items":null}]}`} {
+			r := e.do(e.key, "POST", "/v1/import/customers/"+cus+"/invoices", body)
+			if r.status != 422 || len(r.json(t)["invoices"].([]any)) != 1 {
+				t.Errorf("%s: %d %s", body, r.status, r.body)
+			}
+		}
+		for _, body := range []string{`{}`, `{"invoices":[]}`, `{"invoices":{}}`} {
+			if r := e.do(e.key, "POST", "/v1/import/customers/"+cus+"/invoices", body); r.status != 422 {
+				t.Errorf("%s: %d %s", body, r.status, r.body)
+			}
+		}
+		inv := seedInvoice("X", pl, "s")
+		inv["data_source_uuid"] = "ds_nope"
+		r := e.do(e.key, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(inv))
+		if r.json(t)["invoices"].([]any)[0].(map[string]any)["errors"].(map[string]any)["data_source_uuid"] == nil {
+			t.Errorf("unknown data source: %s", r.body)
+		}
+
+		// Concurrent imports that start one new subscription: every one is
+		// valid and stored, and there is one subscription.
+		var wg sync.WaitGroup
+		codes := make([]int, 8)
+		for i := range codes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes[i] = e.do(e.key, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(seedInvoice(fmt.Sprint("PAR-", i), pl, "sub-par"))).status
+			}()
+		}
+		wg.Wait()
+		for i, c := range codes {
+			if c != 201 {
+				t.Errorf("import %d: %d", i, c)
+			}
+		}
+		if subs := e.ok(200, "GET", "/v1/import/customers/"+cus+"/subscriptions", nil)["subscriptions"].([]any); len(subs) != 1 {
+			t.Errorf("%d subscriptions, want 1", len(subs))
+		}
+		// Concurrent retries of one batch: one is stored, the rest are
+		// refused in the batch shape.
+		for i := range codes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := e.do(e.key, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(seedInvoice("RETRY", pl, "sub-retry")))
+				codes[i] = r.status
+				if r.status == 422 && r.json(t)["invoices"] == nil {
+					t.Errorf("retry refused outside the batch shape: %s", r.body)
+				}
+			}()
+		}
+		wg.Wait()
+		stored := 0
+		for _, c := range codes {
+			if c == 201 {
+				stored++
+			}
+		}
+		if stored != 1 {
+			t.Errorf("%d of the retries were stored, want 1 (codes %v)", stored, codes)
 		}
 	})
 }

@@ -255,8 +255,13 @@ func (a *API) importInvoices(w http.ResponseWriter, r *http.Request) error {
 	case errors.As(err, &batch):
 		return errBatch(raws, batch.Errors)
 	case errors.As(err, &conflict):
-		// A concurrent import stored the same external id first.
-		return errField(conflict.Field, billing.MsgDuplicateInvoice)
+		// Another writer stored the same external id between the checks and
+		// the insert (imports themselves are serialised per data source).
+		msg, ok := duplicateMessages[conflict.Field]
+		if !ok {
+			msg = billing.MsgDuplicateTransaction
+		}
+		return errField(conflict.Field, msg)
 	case err != nil:
 		return err
 	}
@@ -269,15 +274,22 @@ func (a *API) importInvoices(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// duplicateMessages are ref §1.9's messages by the key they go under.
+var duplicateMessages = map[string]string{
+	"external_id":              billing.MsgDuplicateInvoice,
+	"line_items.external_id":   billing.MsgDuplicateLineItem,
+	"transactions.external_id": billing.MsgDuplicateTransaction,
+}
+
 // errBatch is api.md rule 4's 422: every invoice as sent, each with its
 // "errors" (empty for valid ones), and a summary.
 func errBatch(raws []json.RawMessage, errs []billing.FieldErrors) *Error {
 	out := make([]map[string]any, len(raws))
 	n := 0
 	for i, raw := range raws {
-		m := map[string]any{}
-		if err := json.Unmarshal(raw, &m); err != nil {
-			m = map[string]any{}
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+			m = map[string]any{} // null, or not an object: echo just the errors
 		}
 		fe := errs[i]
 		if fe == nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/tally-analytics/tally/internal/billing"
 )
@@ -71,6 +72,28 @@ func pickIdentity(ids []identity, dsUUID, externalID string) (identity, bool) {
 	return identity{}, false
 }
 
+// lockDataSources serialises imports into the same data sources on
+// PostgreSQL, so that a batch's checks (duplicates, new subscriptions) see
+// every batch committed before it and two concurrent imports cannot both
+// create one subscription. Locks are taken in id order to avoid deadlocks.
+// SQLite needs none: its writes already run one at a time.
+func (s *Store) lockDataSources(ctx context.Context, tx *sql.Tx, ids []identity) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	ds := make([]int64, 0, len(ids))
+	for _, i := range ids {
+		ds = append(ds, i.dataSourceID)
+	}
+	slices.Sort(ds)
+	for _, id := range slices.Compact(ds) {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, id); err != nil {
+			return fmt.Errorf("lock data source: %w", err)
+		}
+	}
+	return nil
+}
+
 type subRef struct {
 	id, customerID int64
 	uuid           string
@@ -86,6 +109,9 @@ func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID str
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		customerID, ids, err := customerIdentities(ctx, tx, acct, customerUUID)
 		if err != nil {
+			return err
+		}
+		if err := s.lockDataSources(ctx, tx, ids); err != nil {
 			return err
 		}
 		errs := make([]billing.FieldErrors, len(invs))
@@ -105,7 +131,11 @@ func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID str
 		for i := range invs {
 			id, ok := pickIdentity(ids, invs[i].DataSourceUUID, invs[i].CustomerExternalID)
 			if !ok {
-				fail(i, "customer_external_id", "The customer has no identity with this data_source_uuid and customer_external_id.")
+				field := "customer_external_id"
+				if _, inDS := pickIdentity(ids, invs[i].DataSourceUUID, ""); !inDS {
+					field = "data_source_uuid"
+				}
+				fail(i, field, "The customer has no identity with this data_source_uuid and customer_external_id.")
 				continue
 			}
 			idents[i] = id
