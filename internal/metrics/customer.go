@@ -1,0 +1,230 @@
+package metrics
+
+import (
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Movement types (metrics.md rule 12).
+const (
+	NewBiz       = "new_biz"
+	Expansion    = "expansion"
+	Contraction  = "contraction"
+	Churn        = "churn"
+	Reactivation = "reactivation"
+)
+
+// Point is the customer's state from At on.
+type Point struct {
+	At     time.Time
+	MRR    int64
+	Active bool // a paying customer, or one who paid and moved to $0 (rule 11)
+}
+
+// Movement is one net change of a customer's MRR (rule 12).
+type Movement struct {
+	At            time.Time
+	Type          string
+	Amount        int64 // signed: contraction and churn are negative
+	MRRAfter      int64
+	Subscriptions []string // external ids of the subscriptions that changed
+	Causes        []string // line ids and cancellations behind it
+}
+
+// CustomerResult is everything the engine derives for one customer.
+type CustomerResult struct {
+	ID        string
+	Timeline  []Point
+	Movements []Movement
+	// Subscriptions holds each subscription's steps, by subscription ID.
+	Subscriptions map[string][]Step
+}
+
+// mrrAt is the step value in force at t (0 and not live before the first).
+func mrrAt(steps []Step, t time.Time) (Step, bool) {
+	i := sort.Search(len(steps), func(i int) bool { return steps[i].At.After(t) })
+	if i == 0 {
+		return Step{}, false
+	}
+	return steps[i-1], true
+}
+
+// smoothConnected moves the final cancellation of a connected subscription
+// to the instant the next subscription of its group starts, so that MRR
+// continues across the gap at the cancelled subscription's value and the
+// switch nets into one movement (reference §4.8).
+func smoothConnected(subs []Subscription, steps map[string][]Step) {
+	groups := map[string][]string{}
+	for _, s := range subs {
+		if s.Group != "" {
+			groups[s.Group] = append(groups[s.Group], s.ID)
+		}
+	}
+	for _, members := range groups {
+		for _, a := range members {
+			st := steps[a]
+			n := len(st)
+			if n == 0 || st[n-1].Live {
+				continue
+			}
+			end := st[n-1].At
+			// The earliest start of another member at or after the end.
+			var next time.Time
+			for _, b := range members {
+				if b == a || len(steps[b]) == 0 {
+					continue
+				}
+				if first := steps[b][0].At; !first.Before(end) && (next.IsZero() || first.Before(next)) {
+					next = first
+				}
+			}
+			if !next.IsZero() {
+				st[n-1].At = next
+			}
+		}
+	}
+}
+
+// Compute derives a customer's MRR timeline and movements from its
+// history. It is pure: the result depends only on the arguments, not on
+// the order of subscriptions, lines or cancellations within them.
+func Compute(c Customer, s Settings, rates Rates) (CustomerResult, error) {
+	res := CustomerResult{ID: c.ID, Subscriptions: map[string][]Step{}}
+	subs := slices.Clone(c.Subscriptions)
+	slices.SortFunc(subs, func(a, b Subscription) int { return strings.Compare(a.ID, b.ID) })
+	extID := map[string]string{}
+	for _, sub := range subs {
+		st, err := subscriptionSteps(sub, s, rates)
+		if err != nil {
+			return res, err
+		}
+		res.Subscriptions[sub.ID] = st
+		extID[sub.ID] = sub.ExternalID
+	}
+	smoothConnected(subs, res.Subscriptions)
+
+	// Every instant at which any subscription changes.
+	var instants []time.Time
+	for _, st := range res.Subscriptions {
+		for _, p := range st {
+			instants = append(instants, p.At)
+		}
+	}
+	slices.SortFunc(instants, func(a, b time.Time) int { return a.Compare(b) })
+	instants = slices.CompactFunc(instants, func(a, b time.Time) bool { return a.Equal(b) })
+
+	paid := map[string]bool{} // subscriptions that have had MRR > 0
+	prev := Point{}
+	everPaid := false
+	for _, t := range instants {
+		cur := Point{At: t}
+		var changed []string
+		var causes []string
+		for _, sub := range subs {
+			st := res.Subscriptions[sub.ID]
+			step, ok := mrrAt(st, t)
+			if !ok {
+				continue
+			}
+			cur.MRR += step.MRR
+			if step.MRR > 0 {
+				paid[sub.ID] = true
+			}
+			if step.MRR > 0 || (step.Live && paid[sub.ID]) {
+				cur.Active = true
+			}
+			if step.At.Equal(t) {
+				changed = append(changed, extID[sub.ID])
+				causes = append(causes, step.Causes...)
+			}
+		}
+		if cur.MRR == prev.MRR && cur.Active == prev.Active {
+			continue
+		}
+		res.Timeline = append(res.Timeline, cur)
+		if m, ok := classify(prev, cur, everPaid); ok {
+			m.At, m.Subscriptions, m.Causes = t, changed, causes
+			res.Movements = append(res.Movements, m)
+		}
+		everPaid = everPaid || cur.MRR > 0
+		prev = cur
+	}
+	if s.ActivityGroupingMinutes > 0 {
+		res.Movements = groupActivities(res.Movements, res.Timeline, time.Duration(s.ActivityGroupingMinutes)*time.Minute)
+	}
+	return res, nil
+}
+
+// classify is metrics.md rule 12 for one instant's net change.
+func classify(before, after Point, everPaid bool) (Movement, bool) {
+	delta := after.MRR - before.MRR
+	m := Movement{Amount: delta, MRRAfter: after.MRR}
+	switch {
+	case delta == 0:
+		return m, false // a status change alone (a free customer cancelling) is no movement
+	case !before.Active && after.Active:
+		m.Type = NewBiz
+		if everPaid {
+			m.Type = Reactivation
+		}
+	case before.Active && !after.Active:
+		m.Type = Churn
+	case delta > 0:
+		m.Type = Expansion
+	default:
+		m.Type = Contraction
+	}
+	return m, true
+}
+
+// groupActivities is rule 13: movements of one customer within the window
+// of a group's first are classified together, as one movement dated at
+// the first, typed by the customer's state before the first and after the
+// last. Totals never change.
+func groupActivities(ms []Movement, timeline []Point, window time.Duration) []Movement {
+	if len(ms) < 2 {
+		return ms
+	}
+	stateAt := func(t time.Time, before bool) Point {
+		var p Point
+		for _, q := range timeline {
+			if q.At.After(t) || (before && q.At.Equal(t)) {
+				break
+			}
+			p = q
+		}
+		return p
+	}
+	var out []Movement
+	for i := 0; i < len(ms); {
+		j := i + 1
+		for j < len(ms) && ms[j].At.Sub(ms[i].At) <= window {
+			j++
+		}
+		if j == i+1 {
+			out = append(out, ms[i])
+			i = j
+			continue
+		}
+		before, after := stateAt(ms[i].At, true), stateAt(ms[j-1].At, false)
+		everPaid := false
+		for _, q := range timeline {
+			if !q.At.Before(ms[i].At) {
+				break
+			}
+			everPaid = everPaid || q.MRR > 0
+		}
+		if m, ok := classify(before, after, everPaid); ok {
+			m.At = ms[i].At
+			for _, x := range ms[i:j] {
+				m.Subscriptions = append(m.Subscriptions, x.Subscriptions...)
+				m.Causes = append(m.Causes, x.Causes...)
+			}
+			out = append(out, m)
+		}
+		i = j
+	}
+	return out
+}

@@ -1,0 +1,150 @@
+package metrics
+
+import (
+	"cmp"
+	"errors"
+	"math"
+	"slices"
+	"time"
+)
+
+// Churn recognition settings (metrics.md rule 10).
+const (
+	ChurnImmediate   = "immediate"
+	ChurnEndOfPeriod = "end_of_period"
+)
+
+// Settings are the account settings the engine depends on.
+type Settings struct {
+	Currency                string // account currency; lines in others are converted
+	ChurnRecognition        string // ChurnImmediate (default) or ChurnEndOfPeriod
+	ActivityGroupingMinutes int    // metrics.md rule 13; 0 is off
+	DeductFees              bool   // rule 1: transaction fees off MRR
+}
+
+// Subscription is one subscription's history.
+type Subscription struct {
+	ID            string // sub_ UUID
+	ExternalID    string
+	Lines         []Line
+	Cancellations []time.Time
+	// Group is the connected group it belongs to ("" for none): connected
+	// subscriptions smooth the gap between one ending and the next
+	// starting (metrics.md rule via reference §4.8).
+	Group string
+}
+
+// Customer is one customer's whole history.
+type Customer struct {
+	ID            string
+	Subscriptions []Subscription
+}
+
+// Step is a point where a subscription's state changes: from At on, its
+// MRR is MRR and it is live (started and not cancelled) or not.
+type Step struct {
+	At     time.Time
+	MRR    int64
+	Live   bool
+	Causes []string // what changed it: line ids, "cancellation:<sub>:<time>"
+}
+
+// op is one change to a subscription, before replay.
+type op struct {
+	at     time.Time
+	rank   int   // 0 for lines, 1 for cancellations: a cancellation at the same instant comes last
+	order  int64 // event_order, or MaxInt64 when none
+	seq    int64 // arrival order
+	kind   int   // opSet, opAdd, opCancel
+	value  int64
+	causes []string
+}
+
+const (
+	opSet = iota
+	opAdd
+	opCancel
+)
+
+// subscriptionSteps replays a subscription's lines and cancellations into
+// its MRR steps (metrics.md rules 4–10).
+func subscriptionSteps(sub Subscription, s Settings, rates Rates) ([]Step, error) {
+	var ops []op
+	// Ordinary lines of one invoice with one start add up, and their sum
+	// replaces the MRR (rule 4).
+	type key struct {
+		invoice string
+		start   time.Time
+	}
+	ordinary := map[key]int{}
+	for _, l := range sub.Lines {
+		v, err := lineMRR(l, s, rates)
+		if errors.Is(err, ErrNoMRR) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		o := op{at: l.Start, order: math.MaxInt64, seq: l.Seq, value: v, causes: []string{l.ID}}
+		if l.EventOrder != nil {
+			o.order = *l.EventOrder
+		}
+		switch {
+		case !l.Prorated:
+			k := key{l.InvoiceID, l.Start}
+			if i, ok := ordinary[k]; ok {
+				ops[i].value += v
+				ops[i].causes = append(ops[i].causes, l.ID)
+				ops[i].order, ops[i].seq = min(ops[i].order, o.order), min(ops[i].seq, o.seq)
+				continue
+			}
+			o.kind = opSet
+			ordinary[k] = len(ops)
+		case l.ProrationType == ProrationFull:
+			o.kind = opSet
+		default: // differential (the default) and differential_mrr add
+			o.kind = opAdd
+		}
+		ops = append(ops, o)
+	}
+	for _, c := range sub.Cancellations {
+		at := c
+		if s.ChurnRecognition == ChurnEndOfPeriod {
+			// rule 10: not before the end of the last billed service period.
+			for _, l := range sub.Lines {
+				if l.Type != LineOneTime && !l.Start.After(c) && l.End.After(at) {
+					at = l.End
+				}
+			}
+		}
+		ops = append(ops, op{at: at, rank: 1, kind: opCancel, causes: []string{"cancellation:" + sub.ID + ":" + c.UTC().Format(time.RFC3339)}})
+	}
+	slices.SortStableFunc(ops, func(a, b op) int {
+		return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.rank, b.rank), cmp.Compare(a.order, b.order), cmp.Compare(a.seq, b.seq))
+	})
+	var steps []Step
+	mrr, live := int64(0), false
+	for i := 0; i < len(ops); {
+		at := ops[i].at
+		var causes []string
+		for ; i < len(ops) && ops[i].at.Equal(at); i++ {
+			switch ops[i].kind {
+			case opSet:
+				mrr, live = ops[i].value, true
+			case opAdd:
+				mrr, live = mrr+ops[i].value, true
+			case opCancel:
+				mrr, live = 0, false
+			}
+			causes = append(causes, ops[i].causes...)
+		}
+		if n := len(steps); n > 0 && steps[n-1].MRR == mrr && steps[n-1].Live == live {
+			continue // nothing changed: e.g. a renewal at the same price (rule 12)
+		}
+		if len(steps) == 0 && mrr == 0 && !live {
+			continue // a cancellation before any line
+		}
+		steps = append(steps, Step{At: at, MRR: mrr, Live: live, Causes: causes})
+	}
+	return steps, nil
+}

@@ -1,0 +1,157 @@
+package metrics
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+)
+
+// Line types (metrics.md rule 3: only subscription lines carry MRR).
+const (
+	LineSubscription = "subscription"
+	LineTrial        = "trial"
+	LineOneTime      = "one_time"
+)
+
+// Proration types (metrics.md rule 7).
+const (
+	ProrationDifferential    = "differential"
+	ProrationFull            = "full"
+	ProrationDifferentialMRR = "differential_mrr"
+)
+
+// Interval is a plan's billing interval.
+type Interval struct {
+	Unit  string // day, week, month, year
+	Count int
+}
+
+// monthsPer is metrics.md rule 2, the one place these constants live: how
+// many months one unit of a plan interval is, as an exact ratio.
+var monthsPer = map[string]*big.Rat{
+	"month": big.NewRat(1, 1),
+	"year":  big.NewRat(12, 1),
+	"week":  big.NewRat(12, 52),
+	"day":   big.NewRat(12, 365),
+}
+
+// months is the length of the interval in months.
+func (iv Interval) months() (*big.Rat, error) {
+	per, ok := monthsPer[iv.Unit]
+	if !ok || iv.Count < 1 {
+		return nil, fmt.Errorf("plan interval %d %s: unit must be day, week, month or year and count at least 1", iv.Count, iv.Unit)
+	}
+	return new(big.Rat).Mul(per, big.NewRat(int64(iv.Count), 1)), nil
+}
+
+// addTo moves t forward (n > 0) or back (n < 0) by n intervals with
+// calendar arithmetic.
+func (iv Interval) addTo(t time.Time, n int) time.Time {
+	k := n * iv.Count
+	switch iv.Unit {
+	case "day":
+		return t.AddDate(0, 0, k)
+	case "week":
+		return t.AddDate(0, 0, 7*k)
+	case "year":
+		return t.AddDate(k, 0, 0)
+	}
+	return t.AddDate(0, k, 0)
+}
+
+// Line is one invoice line as the engine needs it.
+type Line struct {
+	ID             string // line item UUID, for traceability
+	InvoiceID      string
+	Type           string
+	PlanID         string // plan external id, for activities
+	Interval       Interval
+	Start, End     time.Time
+	Amount         int64 // amount_in_cents, tax included
+	Tax            int64
+	Fees           int64
+	Currency       string
+	Prorated       bool
+	ProrationType  string
+	EventOrder     *int64
+	Seq            int64 // arrival order
+	RefundDocument bool  // metrics.md rule 5: its invoice has a refund and no payment
+}
+
+// Rates converts money between currencies on a day (metrics.md rule 20).
+type Rates interface {
+	// Rate is how many minor units of to one minor unit of from is worth
+	// on day. ok is false when no rate is known.
+	Rate(from, to string, day time.Time) (r *big.Rat, ok bool)
+}
+
+// MissingRateError names a rate the engine needed and did not have.
+type MissingRateError struct {
+	From, To string
+	Day      time.Time
+}
+
+func (e *MissingRateError) Error() string {
+	return fmt.Sprintf("no %s→%s exchange rate for %s", e.From, e.To, e.Day.Format("2006-01-02"))
+}
+
+// ErrNoMRR marks lines that carry no MRR (one-time, refund documents).
+var ErrNoMRR = errors.New("line carries no MRR")
+
+// roundHalfAway rounds an exact ratio to the nearest integer, halves away
+// from zero (metrics.md rule 1).
+func roundHalfAway(r *big.Rat) int64 {
+	num, den := new(big.Int).Set(r.Num()), r.Denom()
+	neg := num.Sign() < 0
+	num.Abs(num)
+	q, m := new(big.Int).QuoRem(num, den, new(big.Int))
+	if m.Mul(m, big.NewInt(2)).Cmp(den) >= 0 {
+		q.Add(q, big.NewInt(1))
+	}
+	if neg {
+		q.Neg(q)
+	}
+	return q.Int64()
+}
+
+// lineMRR is metrics.md rules 1–7 for one line: its MRR contribution in
+// the account currency, in one rounding step.
+func lineMRR(l Line, s Settings, rates Rates) (int64, error) {
+	if l.Type == LineOneTime || l.RefundDocument {
+		return 0, ErrNoMRR
+	}
+	if l.Type == LineTrial {
+		return 0, nil
+	}
+	base := l.Amount - l.Tax
+	if s.DeductFees {
+		base -= l.Fees
+	}
+	months, err := l.Interval.months()
+	if err != nil {
+		return 0, err
+	}
+	v := new(big.Rat).SetInt64(base)
+	v.Quo(v, months) // rule 2: the plan interval decides, not the service period
+	if l.Prorated && l.ProrationType != ProrationDifferentialMRR {
+		// rule 6: full period = one plan interval back from the line's end.
+		full := l.End.Sub(l.Interval.addTo(l.End, -1))
+		part := l.End.Sub(l.Start)
+		if part <= 0 {
+			return 0, fmt.Errorf("line %s: prorated period is empty", l.ID)
+		}
+		v.Mul(v, big.NewRat(int64(full/time.Second), int64(part/time.Second)))
+	}
+	if l.Currency != "" && s.Currency != "" && l.Currency != s.Currency {
+		if rates == nil {
+			return 0, &MissingRateError{From: l.Currency, To: s.Currency, Day: l.Start}
+		}
+		r, ok := rates.Rate(l.Currency, s.Currency, l.Start)
+		if !ok {
+			return 0, &MissingRateError{From: l.Currency, To: s.Currency, Day: l.Start}
+		}
+		v.Mul(v, r)
+	}
+	return roundHalfAway(v), nil
+}
