@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 	"testing"
 
 	"github.com/tally-analytics/tally/internal/store"
@@ -49,6 +50,19 @@ func TestInvoiceImportRoundTrip(t *testing.T) {
 					"transaction_fees_in_cents": 90, "transaction_fees_currency": "USD"},
 				map[string]any{"type": "refund", "result": "successful", "date": "2016-01-10", "amount_in_cents": 500},
 			},
+		}
+		// Without a EUR→USD rate for the service start the import is refused
+		// (metrics.md rule 20) and nothing is stored.
+		before := storetest.Snapshot(t, e.store)
+		r := e.do(e.key, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(full))
+		if r.status != 422 || !strings.Contains(string(r.body), "No EUR→USD exchange rate for 2016-01-01") {
+			t.Fatalf("import without a rate: %d %s", r.status, r.body)
+		}
+		if storetest.Snapshot(t, e.store) != before {
+			t.Fatal("a refused import changed the database")
+		}
+		if err := e.store.SaveFXRates(t.Context(), []store.FXRate{{Currency: "USD", Day: time.Date(2015, 12, 31, 0, 0, 0, 0, time.UTC), PerEUR: "1.0887"}}); err != nil {
+			t.Fatal(err)
 		}
 		res := e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(full))
 		inv := res["invoices"].([]any)[0].(map[string]any)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tally-analytics/tally/internal/billing"
+	"github.com/tally-analytics/tally/internal/recompute"
 	"github.com/tally-analytics/tally/internal/store"
 )
 
@@ -244,6 +245,29 @@ func (a *API) importInvoices(w http.ResponseWriter, r *http.Request) error {
 		invs[i] = in.domain(errs[i])
 		billing.ValidateInvoice(&invs[i], errs[i])
 		bad = bad || len(errs[i]) > 0
+	}
+	// metrics.md rule 20: a subscription line in another currency needs
+	// the rate of its service start; without it the import is refused.
+	acct := account(r)
+	rates := recompute.NewStoreRates(r.Context(), a.store)
+	for i, inv := range invs {
+		if inv.Currency == acct.Currency {
+			continue
+		}
+		for _, l := range inv.LineItems {
+			if l.Type != billing.LineSubscription || l.ServicePeriodStart == nil {
+				continue
+			}
+			if _, ok := rates.Rate(inv.Currency, acct.Currency, *l.ServicePeriodStart); !ok {
+				if err := rates.Err(); err != nil {
+					return err
+				}
+				errs[i]["currency"] = fmt.Sprintf("No %s→%s exchange rate for %s: load rates with `tally fx import`.",
+					inv.Currency, acct.Currency, l.ServicePeriodStart.Format("2006-01-02"))
+				bad = true
+				break
+			}
+		}
 	}
 	if bad {
 		return errBatch(raws, errs)

@@ -129,7 +129,7 @@ func (a *API) disconnectSubscriptions(w http.ResponseWriter, r *http.Request) er
 
 // railsError is api-reference.md §1.4 shape 4, which the plan-group
 // endpoints answer with: per-field arrays plus error_details.
-func railsError(fields map[string]string) *Error {
+func railsError(fields billing.FieldErrors) *Error {
 	body := map[string]any{}
 	var details []map[string]string
 	for _, param := range slices.Sorted(maps.Keys(fields)) {
@@ -150,10 +150,12 @@ type planGroupIn struct {
 	Plans *[]string `json:"plans"`
 }
 
+// planGroupWrite answers an unknown plan in shape 4, like the group's
+// other validation errors.
 func planGroupWrite(err error) error {
-	var missing *store.MissingError
-	if errors.As(err, &missing) && strings.HasPrefix(missing.What, "plan ") {
-		return railsError(map[string]string{"plan_ids": "Plan ids contain an unknown plan: " + strings.TrimPrefix(missing.What, "plan ")})
+	var fe billing.FieldErrors
+	if errors.As(err, &fe) {
+		return railsError(fe)
 	}
 	return err
 }
@@ -174,7 +176,7 @@ func (a *API) createPlanGroup(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	errs := map[string]string{}
+	errs := billing.FieldErrors{}
 	if trimmed(in.Name) == "" {
 		errs["name"] = "Name can't be blank"
 	}
@@ -230,12 +232,12 @@ func (a *API) updatePlanGroup(w http.ResponseWriter, r *http.Request) error {
 	if in.Name.Set {
 		n := trimmed(in.Name)
 		if n == "" {
-			return railsError(map[string]string{"name": "Name can't be blank"})
+			return railsError(billing.FieldErrors{"name": "Name can't be blank"})
 		}
 		name = &n
 	}
 	if in.Plans != nil && len(*in.Plans) == 0 {
-		return railsError(map[string]string{"plan_ids": "Plan ids can't be blank"})
+		return railsError(billing.FieldErrors{"plan_ids": "Plan ids can't be blank"})
 	}
 	g, err := a.store.UpdatePlanGroup(r.Context(), account(r).ID, r.PathValue("uuid"), name, in.Plans)
 	if err != nil {

@@ -143,7 +143,7 @@ func lineMRR(l Line, s Settings, rates Rates) (int64, error) {
 		}
 		v.Mul(v, big.NewRat(int64(full/time.Second), int64(part/time.Second)))
 	}
-	if l.Currency != "" && s.Currency != "" && l.Currency != s.Currency {
+	if l.Currency != "" && s.Currency != "" && l.Currency != s.Currency && v.Sign() != 0 {
 		if rates == nil {
 			return 0, &MissingRateError{From: l.Currency, To: s.Currency, Day: l.Start}
 		}

@@ -103,6 +103,12 @@ const maxParams = 30000
 // SQLite gets plain `?` placeholders: it binds `$N` by name, which costs a
 // search per parameter and turns a 10,000-parameter INSERT quadratic.
 func (s *Store) bulkInsert(ctx context.Context, tx querier, table string, cols []string, rows [][]any) error {
+	return s.bulkInsertWith(ctx, tx, table, cols, rows, "")
+}
+
+// bulkInsertWith is bulkInsert with a clause after the VALUES (an ON
+// CONFLICT, say).
+func (s *Store) bulkInsertWith(ctx context.Context, tx querier, table string, cols []string, rows [][]any, suffix string) error {
 	per := max(1, min(500, maxParams/len(cols)))
 	head := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES "
 	for start := 0; start < len(rows); start += per {
@@ -128,6 +134,7 @@ func (s *Store) bulkInsert(ctx context.Context, tx querier, table string, cols [
 			}
 			q.WriteByte(')')
 		}
+		q.WriteString(suffix)
 		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 			return err
 		}

@@ -75,6 +75,9 @@ func (s *Store) ConnectSubscriptions(ctx context.Context, acct int64, customerUU
 				return fmt.Errorf("connect subscriptions: %w", err)
 			}
 		}
+		if err := markDirty(ctx, tx, `$1`, customerID); err != nil {
+			return err
+		}
 		group := int64(0)
 		for m := range members {
 			if group == 0 || m < group {
@@ -106,6 +109,9 @@ func (s *Store) DisconnectSubscriptions(ctx context.Context, acct int64, custome
 			if _, err := tx.ExecContext(ctx, `DELETE FROM subscription_connections WHERE subscription_id = $1`, id); err != nil {
 				return fmt.Errorf("disconnect subscriptions: %w", err)
 			}
+		}
+		if err := markDirty(ctx, tx, `$1`, customerID); err != nil {
+			return err
 		}
 		return dropLoneConnections(ctx, tx, customerID)
 	})

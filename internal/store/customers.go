@@ -6,14 +6,33 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tally-analytics/tally/internal/billing"
 )
 
-const customerCols = `c.id, c.uuid, ds.uuid, ds.system, c.external_id, c.name, c.email, c.company, c.country, c.state,
-	c.city, c.zip, c.website_url, c.owner, c.lead_created_at, c.free_trial_started_at, c.tags, c.custom,
-	c.status, c.mrr, c.customer_since, c.created_at`
+// customerCols selects a customer with its state now, read from the MRR
+// timeline the metrics engine stored (so it stays current as time passes
+// without any write): MRR, status and the day it first became a customer.
+func customerCols() string {
+	at := strconv.FormatInt(millis(time.Now()), 10)
+	return `c.id, c.uuid, ds.uuid, ds.system, c.external_id, c.name, c.email, c.company, c.country, c.state,
+	c.city, c.zip, c.website_url, c.owner, c.lead_created_at, c.free_trial_started_at, c.tags, c.custom, ` +
+		statusExpr(at) + `, COALESCE((SELECT p.mrr FROM mrr_points p WHERE p.customer_id = c.id AND p.at <= ` + at + `
+		ORDER BY p.at DESC LIMIT 1), 0),
+	(SELECT MIN(p.at) FROM mrr_points p WHERE p.customer_id = c.id AND p.active = 1 AND p.at <= ` + at + `), c.created_at`
+}
+
+// statusExpr is a customer's status at Unix ms at: Active while a
+// customer, Cancelled after having been one, a New Lead before.
+func statusExpr(at string) string {
+	return `CASE WHEN (SELECT p.active FROM mrr_points p WHERE p.customer_id = c.id AND p.at <= ` + at + `
+			ORDER BY p.at DESC LIMIT 1) = 1 THEN 'Active'
+		WHEN EXISTS (SELECT 1 FROM mrr_points p WHERE p.customer_id = c.id AND p.active = 1 AND p.at <= ` + at + `) THEN 'Cancelled'
+		ELSE 'New Lead' END`
+}
 
 const customerFrom = ` FROM customers c JOIN data_sources ds ON ds.id = c.data_source_id `
 
@@ -71,14 +90,14 @@ func (s *Store) CreateCustomer(ctx context.Context, acct int64, c *billing.Custo
 		if err != nil {
 			return err
 		}
-		c.UUID, c.CreatedAt, c.Status = NewUUID("cus_"), now(), billing.StatusNewLead
+		c.UUID, c.CreatedAt, c.Status = NewUUID("cus_"), now(), billing.StatusNewLead // no history yet
 		err = tx.QueryRowContext(ctx, `INSERT INTO customers (account_id, data_source_id, uuid, external_id, name, email,
 			company, country, state, city, zip, website_url, owner, lead_created_at, free_trial_started_at, tags, custom,
-			status, created_at, email_key)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id`,
+			created_at, email_key)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id`,
 			acct, dsID, c.UUID, c.ExternalID, c.Name, c.Email, c.Company, nullStr(c.Country), nullStr(c.State), c.City,
 			nullStr(c.Zip), nullStr(c.WebsiteURL), nullStr(c.Owner), nullMillis(c.LeadCreatedAt), nullMillis(c.FreeTrialStartedAt),
-			tags, custom, c.Status, millis(c.CreatedAt), emailKey(c.Email)).Scan(&c.ID)
+			tags, custom, millis(c.CreatedAt), emailKey(c.Email)).Scan(&c.ID)
 		if isUnique(err) {
 			return &ConflictError{Field: "external_id"}
 		}
@@ -114,10 +133,10 @@ func (s *Store) ListCustomers(ctx context.Context, acct int64, f CustomerFilter,
 		AND ($2 = '' OR EXISTS (SELECT 1 FROM customer_identities ci JOIN data_sources ids ON ids.id = ci.data_source_id
 			WHERE ci.customer_id = c.id AND ids.uuid = $2))
 		AND ($3 = '' OR EXISTS (SELECT 1 FROM customer_identities ci WHERE ci.customer_id = c.id AND ci.external_id = $3))
-		AND ($4 = '' OR c.status = $4) AND ($5 = '' OR ds.system = $5) AND ($6 = '' OR c.email_key = $6)`
+		AND ($4 = '' OR `+statusExpr(strconv.FormatInt(millis(time.Now()), 10))+` = $4) AND ($5 = '' OR ds.system = $5) AND ($6 = '' OR c.email_key = $6)`
 	args := []any{acct, f.DataSourceUUID, f.ExternalID, f.Status, f.System, emailKey(f.Email)}
 	l, err := list(ctx, s.r, "customers", `SELECT count(*)`+customerFrom+where,
-		`SELECT `+customerCols+customerFrom+where+` AND c.id > $7 ORDER BY c.id LIMIT $8 OFFSET $9`, args, p.AfterID, p,
+		`SELECT `+customerCols()+customerFrom+where+` AND c.id > $7 ORDER BY c.id LIMIT $8 OFFSET $9`, args, p.AfterID, p,
 		func(row interface{ Scan(...any) error }) (billing.Customer, int64, error) {
 			c, err := scanCustomer(row)
 			return c, c.ID, err
@@ -133,7 +152,7 @@ func (s *Store) ListCustomers(ctx context.Context, acct int64, f CustomerFilter,
 
 // Customer finds one customer of the account by UUID.
 func (s *Store) Customer(ctx context.Context, acct int64, uuid string) (billing.Customer, error) {
-	c, err := scanCustomer(s.r.QueryRowContext(ctx, `SELECT `+customerCols+customerFrom+`WHERE c.account_id = $1 AND c.uuid = $2`, acct, uuid))
+	c, err := scanCustomer(s.r.QueryRowContext(ctx, `SELECT `+customerCols()+customerFrom+`WHERE c.account_id = $1 AND c.uuid = $2`, acct, uuid))
 	if err != nil {
 		return c, err
 	}
@@ -181,7 +200,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, acct int64, uuid string, cha
 	var c billing.Customer
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		c, err = scanCustomer(tx.QueryRowContext(ctx, `SELECT `+customerCols+customerFrom+`WHERE c.account_id = $1 AND c.uuid = $2`+s.forUpdate("c"), acct, uuid))
+		c, err = scanCustomer(tx.QueryRowContext(ctx, `SELECT `+customerCols()+customerFrom+`WHERE c.account_id = $1 AND c.uuid = $2`+s.forUpdate("c"), acct, uuid))
 		if err != nil {
 			return err
 		}

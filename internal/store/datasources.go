@@ -95,6 +95,12 @@ type querier interface {
 // cascades, everything under it, in one transaction (api.md rule 9).
 func (s *Store) DeleteDataSource(ctx context.Context, acct int64, uuid string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		// Customers of other sources that merged an identity of this one
+		// lose its invoices.
+		if err := markDirty(ctx, tx, `SELECT ci.customer_id FROM customer_identities ci JOIN data_sources d ON d.id = ci.data_source_id
+			JOIN customers cu ON cu.id = ci.customer_id WHERE d.account_id = $1 AND d.uuid = $2 AND cu.data_source_id <> d.id`, acct, uuid); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM data_sources WHERE account_id = $1 AND uuid = $2`, acct, uuid)
 		if err != nil {
 			return fmt.Errorf("delete data source: %w", err)
@@ -111,14 +117,18 @@ func (s *Store) EmptyDataSource(ctx context.Context, acct int64, uuid string, ke
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM plans WHERE account_id = $1 AND data_source_id = $2`, acct, id); err != nil {
-			return fmt.Errorf("empty data source: %w", err)
+		if err := markDirty(ctx, tx, `SELECT customer_id FROM customer_identities WHERE data_source_id = $1`, id); err != nil {
+			return err
 		}
-		if keepCustomers {
-			return nil
+		// Children before the plans their lines and events point at.
+		tables := []string{"invoices", "subscription_events", "subscriptions", "plans"}
+		if !keepCustomers {
+			tables = append(tables, "customers", "customer_identities")
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM customers WHERE account_id = $1 AND data_source_id = $2`, acct, id); err != nil {
-			return fmt.Errorf("empty data source: %w", err)
+		for _, table := range tables {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE account_id = $1 AND data_source_id = $2`, acct, id); err != nil {
+				return fmt.Errorf("empty data source: %w", err)
+			}
 		}
 		return nil
 	})

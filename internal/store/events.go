@@ -141,6 +141,9 @@ func (s *Store) CreateEvent(ctx context.Context, acct int64, e *billing.Subscrip
 		if err := matchRetraction(ctx, tx, r.dataSourceID, e); err != nil {
 			return err
 		}
+		if err := markDirty(ctx, tx, `$1`, r.customerID); err != nil {
+			return err
+		}
 		errs, _ := json.Marshal(e.Errors)
 		e.CreatedAt = now()
 		e.UpdatedAt = e.CreatedAt
@@ -192,6 +195,9 @@ func (s *Store) UpdateEvent(ctx context.Context, acct int64, ref EventRef, chang
 		if e, err = s.eventByRef(ctx, tx, acct, ref, true); err != nil {
 			return err
 		}
+		if err := markDirty(ctx, tx, `SELECT customer_id FROM subscription_events WHERE id = $1`, e.ID); err != nil {
+			return err
+		}
 		if err := change(&e); err != nil {
 			return err
 		}
@@ -200,6 +206,9 @@ func (s *Store) UpdateEvent(ctx context.Context, acct int64, ref EventRef, chang
 			return err
 		}
 		if err := matchRetraction(ctx, tx, r.dataSourceID, &e); err != nil {
+			return err
+		}
+		if err := markDirty(ctx, tx, `$1`, r.customerID); err != nil {
 			return err
 		}
 		errs, _ := json.Marshal(e.Errors)
@@ -223,6 +232,9 @@ func (s *Store) DeleteEvent(ctx context.Context, acct int64, ref EventRef) error
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		e, err := s.eventByRef(ctx, tx, acct, ref, true)
 		if err != nil {
+			return err
+		}
+		if err := markDirty(ctx, tx, `SELECT customer_id FROM subscription_events WHERE id = $1`, e.ID); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM subscription_events WHERE account_id = $1 AND id = $2`, acct, e.ID)

@@ -347,7 +347,7 @@ func (s *Store) insertInvoices(ctx context.Context, tx *sql.Tx, acct, customerID
 	if err := s.bulkInsert(ctx, tx, "cancellations", []string{"account_id", "subscription_id", "line_item_id", "cancelled_at"}, cancelRows); err != nil {
 		return fmt.Errorf("import cancellations: %w", err)
 	}
-	return nil
+	return markDirty(ctx, tx, `$1`, customerID)
 }
 
 // uniqueAs turns a uniqueness violation that slipped past the checks (a
@@ -503,6 +503,9 @@ func dropOrphanSubscriptions(ctx context.Context, tx *sql.Tx, acct int64) error 
 // subscription left without a line.
 func (s *Store) DeleteInvoice(ctx context.Context, acct int64, uuid string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := markDirty(ctx, tx, `SELECT customer_id FROM invoices WHERE account_id = $1 AND uuid = $2`, acct, uuid); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM invoices WHERE account_id = $1 AND uuid = $2`, acct, uuid)
 		if err != nil {
 			return fmt.Errorf("delete invoice: %w", err)
@@ -533,6 +536,9 @@ func (s *Store) DeleteCustomerInvoices(ctx context.Context, acct int64, dsUUID, 
 		if _, err := tx.ExecContext(ctx, `DELETE FROM invoices WHERE account_id = $1 AND data_source_id = $2 AND customer_id = $3`,
 			acct, dsID, customerID); err != nil {
 			return fmt.Errorf("delete customer invoices: %w", err)
+		}
+		if err := markDirty(ctx, tx, `$1`, customerID); err != nil {
+			return err
 		}
 		return dropOrphanSubscriptions(ctx, tx, acct)
 	})
@@ -568,6 +574,10 @@ func (s *Store) AddTransaction(ctx context.Context, acct int64, invoiceUUID stri
 			return fmt.Errorf("add transaction: %w", err)
 		}
 		t.UUID = NewUUID("tr_")
+		// A refund can turn the invoice into a refund document (rule 5).
+		if err := markDirty(ctx, tx, `SELECT customer_id FROM invoices WHERE id = $1`, invID); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO transactions (account_id, invoice_id, data_source_id, uuid, external_id,
 			type, result, date, amount_in_cents, transaction_fees_in_cents, transaction_fees_currency, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,

@@ -81,7 +81,7 @@ func (s *Store) MergeCustomers(ctx context.Context, acct int64, from, into Custo
 		if fromID == intoID {
 			return billing.FieldErrors{"from": "A customer cannot be merged into itself."}
 		}
-		src, err := scanCustomer(tx.QueryRowContext(ctx, `SELECT `+customerCols+customerFrom+`WHERE c.id = $1`, fromID))
+		src, err := scanCustomer(tx.QueryRowContext(ctx, `SELECT `+customerCols()+customerFrom+`WHERE c.id = $1`, fromID))
 		if err != nil {
 			return err
 		}
@@ -98,7 +98,7 @@ func (s *Store) MergeCustomers(ctx context.Context, acct int64, from, into Custo
 		if _, err := tx.ExecContext(ctx, `UPDATE subscription_connections SET customer_id = $1 WHERE customer_id = $2`, intoID, fromID); err != nil {
 			return fmt.Errorf("merge customers: %w", err)
 		}
-		dst, err := scanCustomer(tx.QueryRowContext(ctx, `SELECT `+customerCols+customerFrom+`WHERE c.id = $1`+s.forUpdate("c"), intoID))
+		dst, err := scanCustomer(tx.QueryRowContext(ctx, `SELECT `+customerCols()+customerFrom+`WHERE c.id = $1`+s.forUpdate("c"), intoID))
 		if err != nil {
 			return err
 		}
@@ -115,7 +115,7 @@ func (s *Store) MergeCustomers(ctx context.Context, acct int64, from, into Custo
 		if _, err := tx.ExecContext(ctx, `DELETE FROM customers WHERE id = $1`, fromID); err != nil {
 			return fmt.Errorf("merge customers: %w", err)
 		}
-		return nil
+		return markDirty(ctx, tx, `$1`, intoID)
 	})
 }
 
@@ -189,11 +189,11 @@ func (s *Store) UnmergeCustomer(ctx context.Context, acct int64, customerUUID, d
 		}
 		var newID int64
 		err = tx.QueryRowContext(ctx, `INSERT INTO customers (account_id, data_source_id, uuid, external_id, name, email, email_key,
-			company, country, state, city, zip, website_url, owner, lead_created_at, free_trial_started_at, tags, custom, status, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id`,
+			company, country, state, city, zip, website_url, owner, lead_created_at, free_trial_started_at, tags, custom, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id`,
 			acct, dsID, newUUID, externalID, p.Name, p.Email, emailKey(p.Email), p.Company, nullStr(p.Country), nullStr(p.State), p.City,
 			nullStr(p.Zip), nullStr(p.WebsiteURL), nullStr(p.Owner), nullInt(p.LeadCreatedAt), nullInt(p.FreeTrialStartedAt),
-			tags, custom, billing.StatusNewLead, millis(now())).Scan(&newID)
+			tags, custom, millis(now())).Scan(&newID)
 		if err != nil {
 			return uniqueAs(err, "external_id", "unmerge")
 		}
@@ -210,6 +210,9 @@ func (s *Store) UnmergeCustomer(ctx context.Context, acct int64, customerUUID, d
 		if _, err := tx.ExecContext(ctx, `DELETE FROM subscription_connections WHERE subscription_id IN
 			(SELECT id FROM subscriptions WHERE identity_id = $1)`, identID); err != nil {
 			return fmt.Errorf("unmerge: %w", err)
+		}
+		if err := markDirty(ctx, tx, `$1, $2`, customerID, newID); err != nil {
+			return err
 		}
 		return dropLoneConnections(ctx, tx, customerID)
 	})

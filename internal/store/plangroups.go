@@ -30,7 +30,7 @@ func setGroupPlans(ctx context.Context, tx *sql.Tx, acct, groupID int64, planUUI
 		var planID int64
 		err := tx.QueryRowContext(ctx, `SELECT id FROM plans WHERE account_id = $1 AND uuid = $2`, acct, uuid).Scan(&planID)
 		if errors.Is(err, sql.ErrNoRows) {
-			return &MissingError{What: "plan " + uuid}
+			return billing.FieldErrors{"plan_ids": "Plan ids contain an unknown plan: " + uuid}
 		}
 		if err != nil {
 			return fmt.Errorf("set plan group plans: %w", err)

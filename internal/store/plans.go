@@ -91,7 +91,8 @@ func (s *Store) UpdatePlan(ctx context.Context, acct int64, uuid string, change 
 		if err != nil {
 			return fmt.Errorf("update plan: %w", err)
 		}
-		return nil
+		// The interval normalises every line of the plan (rule 2).
+		return markDirty(ctx, tx, `SELECT i.customer_id FROM line_items l JOIN invoices i ON i.id = l.invoice_id WHERE l.plan_id = $1`, p.ID)
 	})
 	return p, err
 }

@@ -105,6 +105,9 @@ func (s *Store) CancelSubscription(ctx context.Context, acct int64, uuid string,
 		if err != nil {
 			return fmt.Errorf("cancel subscription: %w", err)
 		}
+		if err := markDirty(ctx, tx, `SELECT customer_id FROM subscriptions WHERE id = $1`, id); err != nil {
+			return err
+		}
 		dates := replace
 		if replace == nil {
 			dates = []time.Time{*add}

@@ -54,9 +54,6 @@ CREATE TABLE customers (
     free_trial_started_at BIGINT,
     tags TEXT NOT NULL DEFAULT '[]',
     custom TEXT NOT NULL DEFAULT '{}',
-    status TEXT NOT NULL DEFAULT 'New Lead',
-    mrr BIGINT NOT NULL DEFAULT 0,
-    customer_since BIGINT,
     created_at BIGINT NOT NULL,
     UNIQUE (data_source_id, external_id)
 );

@@ -34,7 +34,8 @@ CREATE TABLE data_sources (
 );
 
 CREATE TABLE customers (
-    id INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: the numeric id is public and must never be reused.
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     data_source_id BIGINT NOT NULL REFERENCES data_sources (id) ON DELETE CASCADE,
     uuid TEXT NOT NULL UNIQUE,
@@ -54,9 +55,6 @@ CREATE TABLE customers (
     free_trial_started_at BIGINT,
     tags TEXT NOT NULL DEFAULT '[]',
     custom TEXT NOT NULL DEFAULT '{}',
-    status TEXT NOT NULL DEFAULT 'New Lead',
-    mrr BIGINT NOT NULL DEFAULT 0,
-    customer_since BIGINT,
     created_at BIGINT NOT NULL,
     UNIQUE (data_source_id, external_id)
 );

@@ -113,7 +113,8 @@ CREATE INDEX cancellations_subscription ON cancellations (subscription_id);
 CREATE INDEX cancellations_line ON cancellations (line_item_id);
 
 CREATE TABLE subscription_events (
-    id INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: the numeric id is public and must never be reused.
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     data_source_id BIGINT NOT NULL REFERENCES data_sources (id) ON DELETE CASCADE,
     customer_id BIGINT NOT NULL REFERENCES customers (id) ON DELETE CASCADE,

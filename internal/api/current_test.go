@@ -1,0 +1,71 @@
+package api
+
+import (
+	"testing"
+)
+
+// After any write answered 2xx, the customer's mrr, arr, status and
+// customer-since already reflect it (issue 5: current at once).
+func TestCustomerIsCurrentAfterEveryWrite(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ds, cus, pl := e.fixture()
+		state := func() (float64, float64, string, any) {
+			c := e.ok(200, "GET", "/v1/customers/"+cus, nil)
+			return c["mrr"].(float64), c["arr"].(float64), c["status"].(string), c["customer-since"]
+		}
+		if mrr, _, status, since := state(); mrr != 0 || status != "New Lead" || since != nil {
+			t.Fatalf("before any invoice: %v %v %v", mrr, status, since)
+		}
+		// The guide's first invoice: 5000 − 900 tax = 4100 a month.
+		inv := e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(seedInvoice("INV0001", pl, "sub_0001")))["invoices"].([]any)[0].(map[string]any)
+		if mrr, arr, status, since := state(); mrr != 4100 || arr != 12*4100 || status != "Active" || since != "2015-11-01T00:00:00.000Z" {
+			t.Fatalf("after the import: mrr %v arr %v %v since %v", mrr, arr, status, since)
+		}
+		sub := e.ok(200, "GET", "/v1/import/customers/"+cus+"/subscriptions", nil)["subscriptions"].([]any)[0].(map[string]any)["uuid"].(string)
+		e.ok(202, "PATCH", "/v1/import/subscriptions/"+sub, map[string]any{"cancelled_at": "2016-01-15"})
+		if mrr, _, status, _ := state(); mrr != 0 || status != "Cancelled" {
+			t.Fatalf("after the cancellation: %v %v", mrr, status)
+		}
+		e.ok(202, "PATCH", "/v1/import/subscriptions/"+sub, map[string]any{"cancellation_dates": []string{}})
+		if mrr, _, status, _ := state(); mrr != 4100 || status != "Active" {
+			t.Fatalf("after clearing the cancellations: %v %v", mrr, status)
+		}
+		// A subscription_cancelled event cancels too; retracting it undoes that.
+		ev := e.ok(201, "POST", "/v1/subscription_events", event(ds, map[string]any{"event_type": "subscription_cancelled",
+			"effective_date": "2016-02-01"}))
+		if mrr, _, status, _ := state(); mrr != 0 || status != "Cancelled" {
+			t.Fatalf("after a cancellation event: %v %v", mrr, status)
+		}
+		e.ok(201, "POST", "/v1/subscription_events", event(ds, map[string]any{"event_type": "subscription_event_retracted",
+			"retracted_event_id": ev["id"]}))
+		if mrr, _, _, _ := state(); mrr != 4100 {
+			t.Fatalf("after retracting it: %v", mrr)
+		}
+		// A plan interval change re-normalises every line: quarterly 4100/3 = 1366.67 → 1367.
+		e.ok(202, "PATCH", "/v1/plans/"+pl, map[string]any{"interval_count": 3})
+		if mrr, _, _, _ := state(); mrr != 1367 {
+			t.Fatalf("after the plan became quarterly: %v", mrr)
+		}
+		e.ok(202, "PATCH", "/v1/plans/"+pl, map[string]any{"interval_count": 1})
+		// A refund document carries no MRR (rule 5): a second invoice that
+		// only refunds does not change it.
+		refund := seedInvoice("INV-R", pl, "sub_0001")
+		refund["transactions"] = []any{map[string]any{"date": "2015-11-10", "type": "refund", "result": "successful"}}
+		// Were it counted, its 9900 − 900 = 9000 would replace the 4100.
+		refund["line_items"].([]any)[0].(map[string]any)["amount_in_cents"] = 9900
+		e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(refund))
+		if mrr, _, _, _ := state(); mrr != 4100 {
+			t.Fatalf("after a refund document: %v", mrr)
+		}
+		// Deleting the invoices brings the customer back to a lead.
+		e.ok(204, "DELETE", "/v1/invoices/"+inv["uuid"].(string), nil)
+		e.ok(204, "DELETE", "/v1/data_sources/"+ds+"/customers/"+cus+"/invoices", nil)
+		if mrr, _, status, since := state(); mrr != 0 || status != "New Lead" || since != nil {
+			t.Fatalf("after deleting the invoices: %v %v %v", mrr, status, since)
+		}
+		// The status filter reads the same state.
+		if n := len(e.ok(200, "GET", "/v1/customers?status=New+Lead", nil)["entries"].([]any)); n != 1 {
+			t.Fatalf("status filter: %d", n)
+		}
+	})
+}

@@ -1,0 +1,144 @@
+// Package recompute connects the store to the metrics engine: it turns a
+// customer's stored history into the engine's input, runs the engine, and
+// hands back what the store keeps (MRR timeline, activities). It is the
+// one place that knows both; the engine stays pure and the store free of
+// business rules.
+package recompute
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/tally-analytics/tally/internal/billing"
+	"github.com/tally-analytics/tally/internal/metrics"
+	"github.com/tally-analytics/tally/internal/money"
+	"github.com/tally-analytics/tally/internal/store"
+)
+
+// activityNamespace makes activity UUIDs stable across recomputations:
+// the same movement of the same customer keeps its UUID.
+var activityNamespace = uuid.MustParse("0f5c3a52-7d1e-4b8a-9f3e-2d6c8b1a4e70")
+
+// Settings are the engine settings of an account.
+func Settings(a billing.Account) metrics.Settings {
+	return metrics.Settings{Currency: a.Currency, ChurnRecognition: a.ChurnRecognition, ActivityGroupingMinutes: a.ActivityGroupingMinutes}
+}
+
+// Input converts a stored history to the engine's input.
+func Input(h *store.History) metrics.Customer {
+	c := metrics.Customer{ID: h.CustomerUUID}
+	for _, s := range h.Subscriptions {
+		sub := metrics.Subscription{ID: s.UUID, ExternalID: s.ExternalID, Cancellations: s.Cancellations}
+		if s.Group != 0 {
+			sub.Group = strconv.FormatInt(s.Group, 10)
+		}
+		for _, l := range s.Lines {
+			sub.Lines = append(sub.Lines, metrics.Line{ID: l.UUID, InvoiceID: l.InvoiceUUID, Type: l.Type, PlanID: l.PlanExternalID,
+				Interval: metrics.Interval{Unit: l.IntervalUnit, Count: l.IntervalCount}, Start: l.Start, End: l.End,
+				Amount: l.Amount, Tax: l.Tax, Fees: l.Fees, Currency: l.Currency, Prorated: l.Prorated,
+				ProrationType: l.ProrationType, EventOrder: l.EventOrder, Seq: l.Seq, RefundDocument: l.RefundDocument})
+		}
+		c.Subscriptions = append(c.Subscriptions, sub)
+	}
+	return c
+}
+
+// Engine returns the compute function the store calls per customer.
+func Engine(settings metrics.Settings, rates metrics.Rates) func(*store.History) (store.Result, error) {
+	return func(h *store.History) (store.Result, error) {
+		in := Input(h)
+		res, err := metrics.Compute(in, settings, rates)
+		if err != nil {
+			return store.Result{}, err
+		}
+		plans := map[string]string{}
+		for _, s := range in.Subscriptions {
+			for _, l := range s.Lines {
+				plans[l.ID] = l.PlanID
+			}
+		}
+		var out store.Result
+		for _, p := range res.Timeline {
+			out.Points = append(out.Points, store.ResultPoint{At: p.At, MRR: p.MRR, Active: p.Active})
+		}
+		for _, m := range res.Movements {
+			plan := ""
+			for _, c := range m.Causes {
+				if p, ok := plans[c]; ok {
+					plan = p
+				}
+			}
+			id := uuid.NewSHA1(activityNamespace, fmt.Appendf(nil, "%s|%d|%s", h.CustomerUUID, m.At.UnixMilli(), m.Type))
+			out.Activities = append(out.Activities, store.ResultActivity{UUID: id.String(), At: m.At, Type: m.Type, Amount: m.Amount,
+				MRRAfter: m.MRRAfter, SubscriptionExternalIDs: m.Subscriptions, PlanExternalID: plan, Causes: m.Causes})
+		}
+		return out, nil
+	}
+}
+
+// Dirty recomputes every customer of the account a write marked.
+func Dirty(ctx context.Context, s *store.Store, a billing.Account, rates metrics.Rates) (int, error) {
+	return s.RecomputeDirty(ctx, a.ID, Engine(Settings(a), rates))
+}
+
+// All recomputes every customer of the account (`tally recompute`, a
+// settings change).
+func All(ctx context.Context, s *store.Store, a billing.Account, rates metrics.Rates) (int, error) {
+	if err := s.MarkAllDirty(ctx, a.ID); err != nil {
+		return 0, err
+	}
+	return Dirty(ctx, s, a, rates)
+}
+
+// StoreRates loads the rates of a currency from the store the first time
+// the engine asks for it, so that accounts in one currency never load any.
+type StoreRates struct {
+	ctx    context.Context
+	store  *store.Store
+	tables map[string]*money.RateTable
+	err    error
+}
+
+// NewStoreRates returns rates backed by the store.
+func NewStoreRates(ctx context.Context, s *store.Store) *StoreRates {
+	return &StoreRates{ctx: ctx, store: s, tables: map[string]*money.RateTable{}}
+}
+
+// Rate implements metrics.Rates.
+func (r *StoreRates) Rate(from, to string, day time.Time) (*big.Rat, bool) {
+	key := from + "/" + to
+	t, ok := r.tables[key]
+	if !ok {
+		var need []string
+		for _, c := range []string{from, to} {
+			if c != "EUR" {
+				need = append(need, c)
+			}
+		}
+		var rates []money.DayRate
+		if len(need) > 0 {
+			loaded, err := r.store.FXRates(r.ctx, need)
+			if err != nil {
+				r.err = err
+				return nil, false
+			}
+			for _, l := range loaded {
+				v, ok := new(big.Rat).SetString(l.PerEUR)
+				if ok {
+					rates = append(rates, money.DayRate{Currency: l.Currency, Day: l.Day, PerEUR: v})
+				}
+			}
+		}
+		t = money.NewRateTable(rates)
+		r.tables[key] = t
+	}
+	return t.Rate(from, to, day)
+}
+
+// Err reports a failure to load rates (as opposed to a rate not known).
+func (r *StoreRates) Err() error { return r.err }

@@ -1,0 +1,299 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// markDirty records, inside a write's transaction, which customers the
+// write touched: those whose id the query selects (one column).
+func markDirty(ctx context.Context, tx querier, selectIDs string, args ...any) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO dirty_customers (customer_id, account_id)
+		SELECT c.id, c.account_id FROM customers c WHERE c.id IN (`+selectIDs+`) ON CONFLICT (customer_id) DO NOTHING`, args...)
+	if err != nil {
+		return fmt.Errorf("mark customers for recomputation: %w", err)
+	}
+	return nil
+}
+
+// HistoryLine is one subscription line of a customer's history.
+type HistoryLine struct {
+	SubscriptionID int64
+	UUID           string
+	InvoiceUUID    string
+	Type           string
+	PlanExternalID string
+	IntervalUnit   string
+	IntervalCount  int
+	Start, End     time.Time
+	Amount         int64
+	Tax            int64
+	Fees           int64
+	Currency       string
+	Prorated       bool
+	ProrationType  string
+	EventOrder     *int64
+	Seq            int64
+	RefundDocument bool
+}
+
+// HistorySubscription is one subscription of a customer's history.
+type HistorySubscription struct {
+	ID            int64
+	UUID          string
+	ExternalID    string
+	Lines         []HistoryLine
+	Cancellations []time.Time
+	Group         int64 // connected group, 0 for none
+}
+
+// History is what the metrics engine needs of one customer.
+type History struct {
+	CustomerID    int64
+	CustomerUUID  string
+	Subscriptions []*HistorySubscription
+}
+
+// ResultPoint is one point of a customer's stored MRR timeline.
+type ResultPoint struct {
+	At     time.Time
+	MRR    int64
+	Active bool
+}
+
+// ResultActivity is one stored MRR movement.
+type ResultActivity struct {
+	UUID                    string
+	At                      time.Time
+	Type                    string
+	Amount                  int64
+	MRRAfter                int64
+	SubscriptionExternalIDs []string
+	PlanExternalID          string
+	Causes                  []string
+}
+
+// Result is what the engine derived for one customer.
+type Result struct {
+	Points     []ResultPoint
+	Activities []ResultActivity
+}
+
+// histories loads the histories of the given customers.
+func histories(ctx context.Context, q querier, ids []int64) (map[int64]*History, error) {
+	out := make(map[int64]*History, len(ids))
+	subs := map[int64]*HistorySubscription{}
+	bySource := map[string]*HistorySubscription{} // "<data source id>/<external id>"
+	err := queryIn(ctx, q, `SELECT c.id, c.uuid FROM customers c WHERE c.id IN (%s)`, nil, ids, func(scan func(...any) error) error {
+		h := &History{}
+		if err := scan(&h.CustomerID, &h.CustomerUUID); err != nil {
+			return err
+		}
+		out[h.CustomerID] = h
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load customers: %w", err)
+	}
+	err = queryIn(ctx, q, `SELECT s.customer_id, s.id, s.uuid, s.external_id, s.data_source_id, COALESCE(sc.group_id, 0)
+		FROM subscriptions s LEFT JOIN subscription_connections sc ON sc.subscription_id = s.id
+		WHERE s.customer_id IN (%s) ORDER BY s.id`, nil, ids, func(scan func(...any) error) error {
+		var cid, dsID int64
+		sub := &HistorySubscription{}
+		if err := scan(&cid, &sub.ID, &sub.UUID, &sub.ExternalID, &dsID, &sub.Group); err != nil {
+			return err
+		}
+		subs[sub.ID] = sub
+		bySource[fmt.Sprint(dsID, "/", sub.ExternalID)] = sub
+		out[cid].Subscriptions = append(out[cid].Subscriptions, sub)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load subscriptions: %w", err)
+	}
+	// metrics.md rule 5: an invoice with a refund and no payment documents
+	// a refund and carries no MRR.
+	err = queryIn(ctx, q, `SELECT l.subscription_id, l.uuid, i.uuid, l.type, p.external_id, p.interval_unit, p.interval_count,
+		l.service_period_start, l.service_period_end, l.amount_in_cents, l.tax_amount_in_cents, l.transaction_fees_in_cents,
+		i.currency, l.prorated, COALESCE(l.proration_type, ''), l.event_order, l.id,
+		CASE WHEN EXISTS (SELECT 1 FROM transactions t WHERE t.invoice_id = i.id AND t.type = 'refund')
+		      AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.invoice_id = i.id AND t.type = 'payment') THEN 1 ELSE 0 END
+		FROM line_items l JOIN invoices i ON i.id = l.invoice_id JOIN plans p ON p.id = l.plan_id
+		WHERE i.customer_id IN (%s) AND l.subscription_id IS NOT NULL ORDER BY l.id`, nil, ids, func(scan func(...any) error) error {
+		var l HistoryLine
+		var start, end int64
+		var prorated, refund int
+		var order sql.NullInt64
+		if err := scan(&l.SubscriptionID, &l.UUID, &l.InvoiceUUID, &l.Type, &l.PlanExternalID, &l.IntervalUnit, &l.IntervalCount,
+			&start, &end, &l.Amount, &l.Tax, &l.Fees, &l.Currency, &prorated, &l.ProrationType, &order, &l.Seq, &refund); err != nil {
+			return err
+		}
+		l.Start, l.End, l.Prorated, l.EventOrder, l.RefundDocument = fromMillis(start), fromMillis(end), prorated != 0, intPtr(order), refund != 0
+		if sub := subs[l.SubscriptionID]; sub != nil {
+			sub.Lines = append(sub.Lines, l)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load line items: %w", err)
+	}
+	err = queryIn(ctx, q, `SELECT ca.subscription_id, ca.cancelled_at FROM cancellations ca JOIN subscriptions s ON s.id = ca.subscription_id
+		WHERE s.customer_id IN (%s) ORDER BY ca.id`, nil, ids, func(scan func(...any) error) error {
+		var sid, at int64
+		if err := scan(&sid, &at); err != nil {
+			return err
+		}
+		if sub := subs[sid]; sub != nil {
+			sub.Cancellations = append(sub.Cancellations, fromMillis(at))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load cancellations: %w", err)
+	}
+	// metrics.md rule 9: a subscription_cancelled event (not withdrawn by a
+	// subscription_event_retracted) cancels at its effective date.
+	err = queryIn(ctx, q, `SELECT e.data_source_id, e.subscription_external_id, e.effective_date FROM subscription_events e
+		WHERE e.customer_id IN (%s) AND e.event_type = 'subscription_cancelled'
+		  AND NOT EXISTS (SELECT 1 FROM subscription_events r WHERE r.retracted_event_id = e.id AND r.event_type = 'subscription_event_retracted')
+		ORDER BY e.id`, nil, ids, func(scan func(...any) error) error {
+		var dsID, at int64
+		var ext string
+		if err := scan(&dsID, &ext, &at); err != nil {
+			return err
+		}
+		if sub := bySource[fmt.Sprint(dsID, "/", ext)]; sub != nil {
+			sub.Cancellations = append(sub.Cancellations, fromMillis(at))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load cancellation events: %w", err)
+	}
+	return out, nil
+}
+
+// lockCustomers serialises recomputations of the same customers on
+// PostgreSQL (SQLite runs writes one at a time), so that the last one to
+// save has read everything committed before it.
+func (s *Store) lockCustomers(ctx context.Context, tx *sql.Tx, ids []int64) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	for _, id := range ids { // ids are sorted: no deadlocks
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(2, $1::int)`, id); err != nil {
+			return fmt.Errorf("lock customer: %w", err)
+		}
+	}
+	return nil
+}
+
+// recomputeBatch is how many customers one recomputation transaction takes.
+const recomputeBatch = 200
+
+// RecomputeDirty recomputes every customer of the account that a write
+// marked, calling compute (the pure engine) for each and replacing its
+// stored results. Returns how many customers it recomputed.
+func (s *Store) RecomputeDirty(ctx context.Context, acct int64, compute func(*History) (Result, error)) (int, error) {
+	done := 0
+	for {
+		var ids []int64
+		err := scanRows(ctx, s.w, `SELECT customer_id FROM dirty_customers WHERE account_id = $1 ORDER BY customer_id LIMIT $2`,
+			[]any{acct, recomputeBatch}, func(scan func(...any) error) error {
+				var id int64
+				err := scan(&id)
+				ids = append(ids, id)
+				return err
+			})
+		if err != nil {
+			return done, fmt.Errorf("find customers to recompute: %w", err)
+		}
+		if len(ids) == 0 {
+			return done, nil
+		}
+		if err := s.recompute(ctx, acct, ids, compute); err != nil {
+			return done, err
+		}
+		done += len(ids)
+	}
+}
+
+// MarkAllDirty marks every customer of the account for recomputation (a
+// settings change, `tally recompute`).
+func (s *Store) MarkAllDirty(ctx context.Context, acct int64) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		return markDirty(ctx, tx, `SELECT id FROM customers WHERE account_id = $1`, acct)
+	})
+}
+
+func (s *Store) recompute(ctx context.Context, acct int64, ids []int64, compute func(*History) (Result, error)) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockCustomers(ctx, tx, ids); err != nil {
+			return err
+		}
+		hs, err := histories(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
+		var points, acts [][]any
+		for _, id := range ids {
+			h := hs[id]
+			if h == nil {
+				continue // deleted meanwhile
+			}
+			res, err := compute(h)
+			if err != nil {
+				return fmt.Errorf("compute customer %s: %w", h.CustomerUUID, err)
+			}
+			for _, p := range res.Points {
+				points = append(points, []any{id, acct, millis(p.At), p.MRR, boolInt(p.Active)})
+			}
+			for _, a := range res.Activities {
+				subsJSON, _ := json.Marshal(a.SubscriptionExternalIDs)
+				causes, _ := json.Marshal(a.Causes)
+				acts = append(acts, []any{acct, id, a.UUID, millis(a.At), a.Type, a.Amount, a.MRRAfter, string(subsJSON),
+					nullStr(strPtrOrNil(a.PlanExternalID)), string(causes)})
+			}
+		}
+		for _, table := range []string{"mrr_points", "activities", "dirty_customers"} {
+			if err := queryInExec(ctx, tx, `DELETE FROM `+table+` WHERE customer_id IN (%s)`, ids); err != nil {
+				return fmt.Errorf("clear %s: %w", table, err)
+			}
+		}
+		if err := s.bulkInsert(ctx, tx, "mrr_points", []string{"customer_id", "account_id", "at", "mrr", "active"}, points); err != nil {
+			return fmt.Errorf("save mrr points: %w", err)
+		}
+		if err := s.bulkInsert(ctx, tx, "activities", []string{"account_id", "customer_id", "uuid", "at", "type", "amount", "mrr_after",
+			"subscription_external_ids", "plan_external_id", "causes"}, acts); err != nil {
+			return fmt.Errorf("save activities: %w", err)
+		}
+		return nil
+	})
+}
+
+func strPtrOrNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// queryInExec runs a statement with `%s` replaced by chunks of ids.
+func queryInExec(ctx context.Context, q querier, stmt string, ids []int64) error {
+	for start := 0; start < len(ids); start += inChunk {
+		chunk := ids[start:min(start+inChunk, len(ids))]
+		marks := make([]string, len(chunk))
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			marks[i], args[i] = fmt.Sprintf("$%d", i+1), id
+		}
+		if _, err := q.ExecContext(ctx, fmt.Sprintf(stmt, strings.Join(marks, ",")), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
