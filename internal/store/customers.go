@@ -133,7 +133,7 @@ func (s *Store) ListCustomers(ctx context.Context, acct int64, f CustomerFilter,
 		AND ($2 = '' OR EXISTS (SELECT 1 FROM customer_identities ci JOIN data_sources ids ON ids.id = ci.data_source_id
 			WHERE ci.customer_id = c.id AND ids.uuid = $2))
 		AND ($3 = '' OR EXISTS (SELECT 1 FROM customer_identities ci WHERE ci.customer_id = c.id AND ci.external_id = $3))
-		AND ($4 = '' OR `+statusExpr(strconv.FormatInt(millis(time.Now()), 10))+` = $4) AND ($5 = '' OR ds.system = $5) AND ($6 = '' OR c.email_key = $6)`
+		AND ($4 = '' OR ` + statusExpr(strconv.FormatInt(millis(time.Now()), 10)) + ` = $4) AND ($5 = '' OR ds.system = $5) AND ($6 = '' OR c.email_key = $6)`
 	args := []any{acct, f.DataSourceUUID, f.ExternalID, f.Status, f.System, emailKey(f.Email)}
 	l, err := list(ctx, s.r, "customers", `SELECT count(*)`+customerFrom+where,
 		`SELECT `+customerCols()+customerFrom+where+` AND c.id > $7 ORDER BY c.id LIMIT $8 OFFSET $9`, args, p.AfterID, p,
