@@ -12,10 +12,13 @@ import (
 	"os/signal"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/tally-analytics/tally/internal/auth"
 	"github.com/tally-analytics/tally/internal/billing"
 	"github.com/tally-analytics/tally/internal/config"
+	"github.com/tally-analytics/tally/internal/money"
+	"github.com/tally-analytics/tally/internal/recompute"
 	"github.com/tally-analytics/tally/internal/server"
 	"github.com/tally-analytics/tally/internal/store"
 )
@@ -31,6 +34,8 @@ Usage:
   tally apikey create [--db …] [--account NAME] [--read]
   tally apikey list   [--db …] [--account NAME]
   tally apikey revoke [--db …] PREFIX
+  tally fx import [--db …] FILE      load ECB reference rates (eurofxref-hist.csv)
+  tally recompute [--db …] [--account NAME]
   tally version
 
 Environment: TALLY_API_KEY makes serve ensure that key exists with full
@@ -57,6 +62,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = migrate(ctx, args[1:], getenv, stdout, stderr)
 	case "apikey":
 		err = apikey(ctx, args[1:], getenv, stdout, stderr)
+	case "fx":
+		err = fxCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "recompute":
+		err = recomputeCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "tally", version)
 	case "help", "--help", "-h":
@@ -187,4 +196,79 @@ func apikey(ctx context.Context, args []string, getenv func(string) string, stdo
 		return nil
 	}
 	return fmt.Errorf("apikey: unknown subcommand %q (want create, list or revoke)", args[0])
+}
+
+// fxCommand is `tally fx import FILE`: ECB reference rates for metrics.md
+// rule 20's conversions.
+func fxCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "import" {
+		return errors.New("fx: want `fx import FILE`")
+	}
+	fs := flag.NewFlagSet("fx import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := dbFlag(fs, getenv)
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("fx import: give the CSV file (the ECB's eurofxref-hist.csv format)")
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rates, err := money.ParseECB(f)
+	if err != nil {
+		return fmt.Errorf("fx import %s: %w", fs.Arg(0), err)
+	}
+	s, err := server.OpenStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	rows := make([]store.FXRate, 0, len(rates))
+	currencies := map[string]bool{}
+	for _, r := range rates {
+		rows = append(rows, store.FXRate{Currency: r.Currency, Day: r.Day, PerEUR: r.PerEUR.FloatString(10)})
+		currencies[r.Currency] = true
+	}
+	if err := s.SaveFXRates(ctx, rows); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "loaded %d rates of %d currencies\n", len(rows), len(currencies))
+	return nil
+}
+
+// recomputeCommand recomputes every customer's metrics from its history:
+// the same results the incremental path stores.
+func recomputeCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("recompute", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := dbFlag(fs, getenv)
+	only := fs.String("account", "", "recompute one account (default: all)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	s, err := server.OpenStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	accounts, err := s.Accounts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, a := range accounts {
+		if *only != "" && a.Name != *only {
+			continue
+		}
+		start := time.Now()
+		n, err := recompute.All(ctx, s, a, recompute.NewStoreRates(ctx, s))
+		if err != nil {
+			return fmt.Errorf("recompute %s: %w", a.Name, err)
+		}
+		fmt.Fprintf(stdout, "%s: %d customers in %s\n", a.Name, n, time.Since(start).Round(time.Millisecond))
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -84,6 +85,44 @@ func TestMigrateCommand(t *testing.T) {
 				if out, errOut, code := tally(t, "migrate", "--db", db); code != 0 || !strings.Contains(out, "migrations applied") {
 					t.Fatalf("migrate: %d %q %q", code, out, errOut)
 				}
+			}
+		})
+	}
+}
+
+func TestFXImportAndRecompute(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b, func(t *testing.T) {
+			db := storetest.DSN(t, b)
+			file := t.TempDir() + "/rates.csv"
+			if err := os.WriteFile(file, []byte("Date,USD,JPY,\n2017-05-02,1.0908,122.00,\n2017-04-28,1.0930,N/A,\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, errOut, code := tally(t, "fx", "import", "--db", db, file)
+			if code != 0 || !strings.Contains(out, "loaded 3 rates of 2 currencies") {
+				t.Fatalf("fx import: %d %q %q", code, out, errOut)
+			}
+			// Loading the same file again replaces, never duplicates.
+			if _, _, code := tally(t, "fx", "import", "--db", db, file); code != 0 {
+				t.Fatal("second import failed")
+			}
+			s, err := server.OpenStore(context.Background(), db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			rates, err := s.FXRates(context.Background(), []string{"USD", "JPY"})
+			if err != nil || len(rates) != 3 {
+				t.Fatalf("stored rates: %v %v", rates, err)
+			}
+			if _, errOut, code := tally(t, "fx", "import", "--db", db, "/nonexistent.csv"); code == 0 || errOut == "" {
+				t.Fatal("a missing file was accepted")
+			}
+			if _, _, code := tally(t, "apikey", "create", "--db", db); code != 0 {
+				t.Fatal("apikey create")
+			}
+			if out, errOut, code := tally(t, "recompute", "--db", db); code != 0 || !strings.Contains(out, "default: 0 customers") {
+				t.Fatalf("recompute: %d %q %q", code, out, errOut)
 			}
 		})
 	}

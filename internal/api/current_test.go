@@ -1,7 +1,13 @@
 package api
 
 import (
+	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/tally-analytics/tally/internal/recompute"
+	"github.com/tally-analytics/tally/internal/store"
+	"github.com/tally-analytics/tally/internal/store/storetest"
 )
 
 // After any write answered 2xx, the customer's mrr, arr, status and
@@ -66,6 +72,60 @@ func TestCustomerIsCurrentAfterEveryWrite(t *testing.T) {
 		// The status filter reads the same state.
 		if n := len(e.ok(200, "GET", "/v1/customers?status=New+Lead", nil)["entries"].([]any)); n != 1 {
 			t.Fatalf("status filter: %d", n)
+		}
+	})
+}
+
+// A full recompute gives exactly the stored results of the incremental
+// path (issue 5).
+func TestFullRecomputeMatchesIncremental(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s, Options{})
+		ds, cus, pl := e.fixture()
+		other := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": "c2"})["uuid"].(string)
+		e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(seedInvoice("A", pl, "s1"), seedInvoice("B", pl, "s2")))
+		e.ok(201, "POST", "/v1/import/customers/"+other+"/invoices", invoices(seedInvoice("C", pl, "s3")))
+		e.ok(201, "POST", "/v1/subscription_events", event(ds, map[string]any{"event_type": "subscription_cancelled",
+			"subscription_external_id": "s2", "effective_date": "2016-03-01"}))
+		results := func() string {
+			t.Helper()
+			var b strings.Builder
+			for _, q := range []string{`SELECT customer_id, at, mrr, active FROM mrr_points ORDER BY customer_id, at`,
+				`SELECT uuid, customer_id, at, type, amount, mrr_after, subscription_external_ids, causes FROM activities ORDER BY uuid`} {
+				rows, err := s.DB().Query(q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cols, _ := rows.Columns()
+				for rows.Next() {
+					vals := make([]any, len(cols))
+					ptrs := make([]any, len(cols))
+					for i := range vals {
+						ptrs[i] = &vals[i]
+					}
+					if err := rows.Scan(ptrs...); err != nil {
+						t.Fatal(err)
+					}
+					fmt.Fprintln(&b, vals...)
+				}
+				rows.Close()
+			}
+			return b.String()
+		}
+		incremental := results()
+		if !strings.Contains(incremental, "contraction -4100") || strings.Count(incremental, "new_biz") != 2 { // s1 stays: a contraction
+			t.Fatalf("unexpected activities:\n%s", incremental)
+		}
+		acct, err := s.AccountByName(t.Context(), "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := recompute.All(t.Context(), s, acct, recompute.NewStoreRates(t.Context(), s))
+		if err != nil || n != 2 {
+			t.Fatalf("recompute: %d %v", n, err)
+		}
+		if full := results(); full != incremental {
+			t.Fatalf("full recompute differs:\n%s\nincremental:\n%s", full, incremental)
 		}
 	})
 }

@@ -160,3 +160,21 @@ func (s *Store) RevokeAPIKey(ctx context.Context, prefix string) error {
 		return err
 	})
 }
+
+// Accounts lists every account on the server.
+func (s *Store) Accounts(ctx context.Context) ([]billing.Account, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+accountCols+` FROM accounts ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []billing.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
