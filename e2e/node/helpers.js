@@ -120,6 +120,11 @@ async function startServer (backend, opts = {}, srv = {}) {
   const key = opts.key === undefined ? newKey() : opts.key;
   Object.assign(srv, { backend, database, db: database.db, dir: database.dir, key, stdout: '', stderr: '', exited: null });
   try {
+    if (opts.rates !== false && ownsDatabase) {
+      // Constant EUR/USD/GBP/JPY reference rates 2014–2026, so invoices in
+      // any of these currencies convert (metrics.md rule 20).
+      tally(['fx', 'import', '--db', srv.db, path.join(__dirname, 'fixtures', 'rates.csv')]);
+    }
     if (opts.keys !== false) {
       // A key made before the server starts (the CLI shares the database).
       srv.readKey = tally(['apikey', 'create', '--db', srv.db, '--read']);

@@ -1,0 +1,255 @@
+package metrics
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+)
+
+// Intervals of the Metrics API.
+var Intervals = map[string]bool{"day": true, "week": true, "month": true, "quarter": true, "year": true}
+
+// SeriesRequest asks for entries from Start to End (dates, inclusive) by
+// Interval, with days cut in Location and weeks starting on WeekStart.
+type SeriesRequest struct {
+	Start, End time.Time
+	Interval   string
+	Location   *time.Location
+	WeekStart  time.Weekday
+}
+
+// History is one customer's engine output as the series need it.
+type History struct {
+	Timeline  []Point
+	Movements []Movement
+}
+
+// Entry is one entry of the Metrics API (metrics.md rules 15–17).
+type Entry struct {
+	Date              time.Time // the last day of the period (or end-date)
+	MRR               int64
+	Customers         int64
+	ARPA              int64
+	ASP               int64
+	NewBiz            int64
+	Expansion         int64
+	Contraction       int64
+	Churn             int64
+	Reactivation      int64
+	CustomerChurnRate float64 // percent, 2 decimals
+	MRRChurnRate      float64
+	LTV               int64
+	NewCustomers      int64 // new_biz movements in the period (ASP's divisor)
+	ChurnedCustomers  int64
+}
+
+// ARR is rule 16.
+func (e Entry) ARR() int64 { return 12 * e.MRR }
+
+// period is [from, to) in instants, dated on its last day.
+type period struct {
+	from, to time.Time
+	date     time.Time
+}
+
+// periods cuts [Start, End] into calendar periods (rule 15): the first is
+// the period containing Start, the last ends at End's day.
+func periods(r SeriesRequest) ([]period, error) {
+	if !Intervals[r.Interval] {
+		return nil, fmt.Errorf("interval %q: want day, week, month, quarter or year", r.Interval)
+	}
+	loc := r.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	startDay := time.Date(r.Start.Year(), r.Start.Month(), r.Start.Day(), 0, 0, 0, 0, loc)
+	endDay := time.Date(r.End.Year(), r.End.Month(), r.End.Day(), 0, 0, 0, 0, loc)
+	if endDay.Before(startDay) {
+		return nil, errors.New("end-date is before start-date")
+	}
+	stop := endDay.AddDate(0, 0, 1)
+	var out []period
+	for from := startDay; from.Before(stop); {
+		to := nextBoundary(from, r.Interval, r.WeekStart)
+		if to.After(stop) {
+			to = stop
+		}
+		out = append(out, period{from: from, to: to, date: to.AddDate(0, 0, -1)})
+		from = to
+		if len(out) > 100000 {
+			return nil, errors.New("too many entries: use a longer interval or a shorter range")
+		}
+	}
+	return out, nil
+}
+
+// nextBoundary is the start of the period after the one containing t.
+func nextBoundary(t time.Time, interval string, weekStart time.Weekday) time.Time {
+	y, m, d := t.Date()
+	loc := t.Location()
+	switch interval {
+	case "day":
+		return time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+	case "week":
+		days := (int(weekStart) - int(t.Weekday()) + 7) % 7
+		if days == 0 {
+			days = 7
+		}
+		return time.Date(y, m, d+days, 0, 0, 0, 0, loc)
+	case "month":
+		return time.Date(y, m+1, 1, 0, 0, 0, 0, loc)
+	case "quarter":
+		q := (int(m)-1)/3*3 + 1
+		return time.Date(y, time.Month(q+3), 1, 0, 0, 0, 0, loc)
+	}
+	return time.Date(y+1, 1, 1, 0, 0, 0, 0, loc)
+}
+
+// stateBefore is a customer's state just before t.
+func stateBefore(tl []Point, t time.Time) Point {
+	i := sort.Search(len(tl), func(i int) bool { return !tl[i].At.Before(t) })
+	if i == 0 {
+		return Point{}
+	}
+	return tl[i-1]
+}
+
+// round2 rounds a percentage to 2 decimals, halves away from zero.
+func round2(x float64) float64 { return math.Round(x*100) / 100 }
+
+// percentHundredths is num/den as a percentage in hundredths of a percent,
+// rounded half away from zero, in exact integer arithmetic.
+func percentHundredths(num, den int64) int64 {
+	n := num * 10000
+	q, r := n/den, n%den
+	if 2*abs64(r) >= abs64(den) {
+		if (n < 0) != (den < 0) {
+			q--
+		} else {
+			q++
+		}
+	}
+	return q
+}
+
+func abs64(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// Series computes the entries of rules 15–17 from every customer's
+// history. Stock values are taken at the end of each entry's date, flows
+// over its period.
+func Series(hs []History, r SeriesRequest) ([]Entry, error) {
+	ps, err := periods(r)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Entry, len(ps))
+	for i, p := range ps {
+		out[i].Date = p.date
+	}
+	// MRR and customers at each boundary, and at the start of the first
+	// period (for the first entry's churn denominators).
+	startMRR, startCustomers := int64(0), int64(0)
+	for _, h := range hs {
+		if s := stateBefore(h.Timeline, ps[0].from); true {
+			startMRR += s.MRR
+			if s.Active {
+				startCustomers++
+			}
+		}
+		for i, p := range ps {
+			s := stateBefore(h.Timeline, p.to)
+			out[i].MRR += s.MRR
+			if s.Active {
+				out[i].Customers++
+			}
+		}
+		// Flows: movements by period.
+		for _, m := range h.Movements {
+			i := sort.Search(len(ps), func(i int) bool { return m.At.Before(ps[i].to) })
+			if i == len(ps) || m.At.Before(ps[i].from) {
+				continue
+			}
+			e := &out[i]
+			switch m.Type {
+			case NewBiz:
+				e.NewBiz += m.Amount
+				e.NewCustomers++
+			case Expansion:
+				e.Expansion += m.Amount
+			case Contraction:
+				e.Contraction += m.Amount
+			case Churn:
+				e.Churn += m.Amount
+			case Reactivation:
+				e.Reactivation += m.Amount
+			}
+		}
+		// Churned customers (rule 17): an active→inactive change in the
+		// period, unless the customer also became active in it.
+		for i, p := range ps {
+			prev := stateBefore(h.Timeline, p.from)
+			churned, joined := false, false
+			for _, q := range h.Timeline {
+				if q.At.Before(p.from) {
+					continue
+				}
+				if !q.At.Before(p.to) {
+					break
+				}
+				if prev.Active && !q.Active {
+					churned = true
+				}
+				if !prev.Active && q.Active {
+					joined = true
+				}
+				prev = q
+			}
+			if churned && !joined {
+				out[i].ChurnedCustomers++
+			}
+		}
+	}
+	prevMRR, prevCustomers := startMRR, startCustomers
+	for i := range out {
+		e := &out[i]
+		if e.Customers > 0 {
+			e.ARPA = e.MRR / e.Customers // rule 16: truncated
+		}
+		if e.NewCustomers > 0 {
+			e.ASP = e.NewBiz / e.NewCustomers
+		}
+		var churnHundredths int64
+		if prevCustomers > 0 {
+			churnHundredths = percentHundredths(e.ChurnedCustomers, prevCustomers)
+			e.CustomerChurnRate = float64(churnHundredths) / 100
+		}
+		if prevMRR > 0 {
+			lost := -e.Churn - e.Contraction
+			gained := e.Expansion + e.Reactivation
+			e.MRRChurnRate = float64(percentHundredths(lost-gained, prevMRR)) / 100
+		}
+		if churnHundredths > 0 {
+			// rule 17: arpa / (rate / 100) from the entry's rounded rate,
+			// truncated; in integers: arpa × 10000 / rate-in-hundredths.
+			e.LTV = e.ARPA * 10000 / churnHundredths
+		}
+		prevMRR, prevCustomers = e.MRR, e.Customers
+	}
+	return out, nil
+}
+
+// PercentChange is rule 18: from published (rounded) values, 2 decimals,
+// 0 when there is no previous value or it is 0.
+func PercentChange(prev, cur float64) float64 {
+	if prev == 0 {
+		return 0
+	}
+	return round2((cur - prev) / math.Abs(prev) * 100)
+}

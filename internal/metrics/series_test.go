@@ -1,0 +1,126 @@
+package metrics
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func history(t *testing.T, c Customer, s Settings) History {
+	t.Helper()
+	res, err := Compute(c, s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return History{Timeline: res.Timeline, Movements: res.Movements}
+}
+
+func render(es []Entry) string {
+	var b strings.Builder
+	for _, e := range es {
+		fmt.Fprintf(&b, "%s mrr=%d cust=%d arpa=%d asp=%d nb=%d exp=%d con=%d churn=%d react=%d ccr=%.2f mcr=%.2f ltv=%d\n",
+			e.Date.Format("2006-01-02"), e.MRR, e.Customers, e.ARPA, e.ASP, e.NewBiz, e.Expansion, e.Contraction, e.Churn,
+			e.Reactivation, e.CustomerChurnRate, e.MRRChurnRate, e.LTV)
+	}
+	return b.String()
+}
+
+// G2's month-end values (metrics-reference.md §9).
+func TestSeriesSyncalytics(t *testing.T) {
+	c := Customer{ID: "syncalytics", Subscriptions: []Subscription{
+		sub("gold-yearly", []Line{line("i1", "2024-01-01", "2025-01-01", 200000, yearly)}, "2025-01-01"),
+		sub("silver", []Line{line("i2", "2024-01-05", "2024-02-05", 6000, monthly)}, "2024-01-19"),
+		sub("gold-monthly", []Line{line("i3", "2025-03-01", "2025-04-01", 15000, monthly)}),
+	}}
+	es, err := Series([]History{history(t, c, usd)}, SeriesRequest{Start: day("2024-01-01"), End: day("2025-03-31"), Interval: "month"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := render(es)
+	for _, w := range []string{
+		// Jan 2024: 16667 at month end (Silver came and went); ASP = 16667 / 1 new customer.
+		"2024-01-31 mrr=16667 cust=1 arpa=16667 asp=16667 nb=16667 exp=6000 con=-6000 churn=0 react=0 ccr=0.00 mcr=0.00 ltv=0",
+		"2024-12-31 mrr=16667 cust=1 arpa=16667 asp=0",
+		// Jan 2025: the one customer churned: 1/1 = 100 %; MRR churn 16667/16667 = 100 %;
+		// LTV = arpa 0 / 1.00 = 0.
+		"2025-01-31 mrr=0 cust=0 arpa=0 asp=0 nb=0 exp=0 con=0 churn=-16667 react=0 ccr=100.00 mcr=100.00 ltv=0",
+		"2025-02-28 mrr=0 cust=0",
+		// Mar 2025: reactivation, not new business; no customers at the start: rates 0.
+		"2025-03-31 mrr=15000 cust=1 arpa=15000 asp=0 nb=0 exp=0 con=0 churn=0 react=15000 ccr=0.00 mcr=0.00 ltv=0",
+	} {
+		if !strings.Contains(got, w) {
+			t.Errorf("missing %q in\n%s", w, got)
+		}
+	}
+	if n := strings.Count(got, "\n"); n != 15 {
+		t.Errorf("%d entries, want 15 months", n)
+	}
+}
+
+// Rule 15: entry dates for each interval, a partial first period and an
+// end-date inside a period.
+func TestSeriesPeriods(t *testing.T) {
+	cases := []struct {
+		interval, start, end string
+		week                 time.Weekday
+		want                 string
+	}{
+		// A weekly request starting Thursday 2015-01-01 (weeks from Sunday):
+		// first entry Saturday 01-03, then 01-10; the last is end-date.
+		{"week", "2015-01-01", "2015-01-14", time.Sunday, "2015-01-03 2015-01-10 2015-01-14"},
+		{"week", "2015-01-01", "2015-01-14", time.Monday, "2015-01-04 2015-01-11 2015-01-14"},
+		{"month", "2022-04-01", "2022-05-31", 0, "2022-04-30 2022-05-31"},
+		{"month", "2022-04-15", "2022-06-10", 0, "2022-04-30 2022-05-31 2022-06-10"},
+		{"quarter", "2024-02-01", "2024-12-31", 0, "2024-03-31 2024-06-30 2024-09-30 2024-12-31"},
+		{"year", "2023-06-01", "2025-03-01", 0, "2023-12-31 2024-12-31 2025-03-01"},
+		{"day", "2024-02-28", "2024-03-01", 0, "2024-02-28 2024-02-29 2024-03-01"},
+	}
+	for _, c := range cases {
+		ps, err := periods(SeriesRequest{Start: day(c.start), End: day(c.end), Interval: c.interval, WeekStart: c.week})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dates []string
+		for _, p := range ps {
+			dates = append(dates, p.date.Format("2006-01-02"))
+		}
+		if got := strings.Join(dates, " "); got != c.want {
+			t.Errorf("%s %s–%s: %s, want %s", c.interval, c.start, c.end, got, c.want)
+		}
+	}
+	if _, err := periods(SeriesRequest{Start: day("2024-02-01"), End: day("2024-01-01"), Interval: "month"}); err == nil {
+		t.Error("an inverted range was accepted")
+	}
+	if _, err := periods(SeriesRequest{Start: day("2024-01-01"), End: day("2024-02-01"), Interval: "fortnight"}); err == nil {
+		t.Error("an unknown interval was accepted")
+	}
+}
+
+// Rule 17 with G1's recorded numbers: the rates and LTV from the counts.
+func TestChurnRatesAndLTVArithmetic(t *testing.T) {
+	// April 2022: losses 1660000 + 508125, gains 2386603 + 230000, start MRR
+	// 67290903: (2168125 − 2616603) / 67290903 = −0.6665 % → −0.67.
+	if got := percentHundredths(2168125-2616603, 67290903); got != -67 {
+		t.Errorf("April MRR churn: %d hundredths", got)
+	}
+	// May: 32 churned of 1097 customers: 2.917 % → 2.92.
+	if got := percentHundredths(32, 1097); got != 292 {
+		t.Errorf("May customer churn: %d hundredths", got)
+	}
+	// LTV: arpa 62538 at 2.85 % → 62538 × 10000 / 285 = 2194315.8 → 2194315.
+	if got := int64(62538) * 10000 / 285; got != 2194315 {
+		t.Errorf("LTV: %d", got)
+	}
+	// Halves round away from zero: 1/8 = 12.5 % exactly; −1/8 → −12.5.
+	if percentHundredths(1, 8) != 1250 || percentHundredths(1, 800) != 13 || percentHundredths(-1, 800) != -13 {
+		t.Error("half rounding")
+	}
+	// Rule 18, from published values: (0.91 − (−0.67)) / 0.67 = 235.82.
+	if got := PercentChange(-0.67, 0.91); got != 235.82 {
+		t.Errorf("percentage change: %v", got)
+	}
+	if PercentChange(0, 5) != 0 {
+		t.Error("change from 0")
+	}
+}
