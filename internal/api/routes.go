@@ -128,5 +128,7 @@ func (a *API) routes() *http.ServeMux {
 	m.Handle("PATCH /v1/plan_groups/{uuid}", handler(a.updatePlanGroup))
 	m.Handle("DELETE /v1/plan_groups/{uuid}", handler(a.deletePlanGroup))
 	m.Handle("GET /v1/plan_groups/{uuid}/plans", handler(a.planGroupPlans))
+
+	m.Handle("GET /v1/metrics/{name}", handler(a.getMetric))
 	return m
 }

@@ -20,6 +20,10 @@ type Settings struct {
 	ChurnRecognition        string // ChurnImmediate (default) or ChurnEndOfPeriod
 	ActivityGroupingMinutes int    // metrics.md rule 13; 0 is off
 	DeductFees              bool   // rule 1: transaction fees off MRR
+	// Plans, when not nil, restricts the view to lines of these plans
+	// (rule 19): a subscription on another plan is outside the segment,
+	// so moving in or out is new business or churn of the segment.
+	Plans map[string]bool
 }
 
 // Subscription is one subscription's history.
@@ -88,6 +92,12 @@ func subscriptionSteps(sub Subscription, s Settings, rates Rates) ([]Step, error
 		o := op{at: l.Start, order: math.MaxInt64, seq: l.Seq, value: v, causes: []string{l.ID}}
 		if l.EventOrder != nil {
 			o.order = *l.EventOrder
+		}
+		if s.Plans != nil && !s.Plans[l.PlanID] {
+			// Outside the filtered plans: the subscription leaves the segment.
+			o.kind, o.rank = opCancel, 0
+			ops = append(ops, o)
+			continue
 		}
 		switch {
 		case !l.Prorated:

@@ -65,7 +65,8 @@ type Line struct {
 	ID             string // line item UUID, for traceability
 	InvoiceID      string
 	Type           string
-	PlanID         string // plan external id, for activities
+	PlanID         string // plan UUID, what a plans filter names
+	PlanExternalID string // for activities
 	Interval       Interval
 	Start, End     time.Time
 	Amount         int64 // amount_in_cents, tax included

@@ -210,3 +210,20 @@ func FuzzEngineProperties(f *testing.F) {
 		checkProperties(t, c, rand.New(rand.NewPCG(uint64(len(data)), 7)))
 	})
 }
+
+// Rule 19: in a plans-filtered view a move between plans is new business
+// or churn of the segment, never expansion or contraction.
+func TestPlanFilter(t *testing.T) {
+	bronze := func(l *Line) { l.PlanID = "bronze" }
+	gold := func(l *Line) { l.PlanID = "gold" }
+	c := Customer{ID: "pf", Subscriptions: []Subscription{sub("s", []Line{
+		line("i1", "2024-01-01", "2024-02-01", 5000, monthly, bronze),
+		line("i2", "2024-02-01", "2024-03-01", 9000, monthly, gold),
+		line("i3", "2024-03-01", "2024-04-01", 5000, monthly, bronze),
+	})}}
+	want(t, movements(t, c, usd), "2024-01-01 new_biz +5000", "2024-02-01 expansion +4000", "2024-03-01 contraction -4000")
+	want(t, movements(t, c, Settings{Currency: "USD", Plans: map[string]bool{"gold": true}}),
+		"2024-02-01 new_biz +9000", "2024-03-01 churn -9000")
+	want(t, movements(t, c, Settings{Currency: "USD", Plans: map[string]bool{"bronze": true}}),
+		"2024-01-01 new_biz +5000", "2024-02-01 churn -5000", "2024-03-01 reactivation +5000")
+}

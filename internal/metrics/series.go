@@ -253,3 +253,48 @@ func PercentChange(prev, cur float64) float64 {
 	}
 	return round2((cur - prev) / math.Abs(prev) * 100)
 }
+
+// StockAt is the account's MRR and customer count at instant t.
+func StockAt(hs []History, t time.Time) (mrr, customers int64) {
+	for _, h := range hs {
+		s := stateBefore(h.Timeline, t.Add(time.Nanosecond))
+		mrr += s.MRR
+		if s.Active {
+			customers++
+		}
+	}
+	return mrr, customers
+}
+
+// ASPBetween is the average new-business MRR of the new customers of
+// (from, to] (rule 16), 0 without any.
+func ASPBetween(hs []History, from, to time.Time) int64 {
+	var sum, n int64
+	for _, h := range hs {
+		for _, m := range h.Movements {
+			if m.Type == NewBiz && m.At.After(from) && !m.At.After(to) {
+				sum += m.Amount
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / n
+}
+
+// Back moves t one interval back (the summary's "previous").
+func Back(t time.Time, interval string) time.Time {
+	switch interval {
+	case "day":
+		return t.AddDate(0, 0, -1)
+	case "week":
+		return t.AddDate(0, 0, -7)
+	case "quarter":
+		return t.AddDate(0, -3, 0)
+	case "year":
+		return t.AddDate(-1, 0, 0)
+	}
+	return t.AddDate(0, -1, 0)
+}

@@ -38,7 +38,8 @@ func Input(h *store.History) metrics.Customer {
 			sub.Group = strconv.FormatInt(s.Group, 10)
 		}
 		for _, l := range s.Lines {
-			sub.Lines = append(sub.Lines, metrics.Line{ID: l.UUID, InvoiceID: l.InvoiceUUID, Type: l.Type, PlanID: l.PlanExternalID,
+			sub.Lines = append(sub.Lines, metrics.Line{ID: l.UUID, InvoiceID: l.InvoiceUUID, Type: l.Type, PlanID: l.PlanUUID,
+				PlanExternalID: l.PlanExternalID,
 				Interval: metrics.Interval{Unit: l.IntervalUnit, Count: l.IntervalCount}, Start: l.Start, End: l.End,
 				Amount: l.Amount, Tax: l.Tax, Fees: l.Fees, Currency: l.Currency, Prorated: l.Prorated,
 				ProrationType: l.ProrationType, EventOrder: l.EventOrder, Seq: l.Seq, RefundDocument: l.RefundDocument})
@@ -59,7 +60,7 @@ func Engine(settings metrics.Settings, rates metrics.Rates) func(*store.History)
 		plans := map[string]string{}
 		for _, s := range in.Subscriptions {
 			for _, l := range s.Lines {
-				plans[l.ID] = l.PlanID
+				plans[l.ID] = l.PlanExternalID
 			}
 		}
 		var out store.Result

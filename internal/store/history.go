@@ -26,6 +26,7 @@ type HistoryLine struct {
 	UUID           string
 	InvoiceUUID    string
 	Type           string
+	PlanUUID       string
 	PlanExternalID string
 	IntervalUnit   string
 	IntervalCount  int
@@ -117,7 +118,7 @@ func histories(ctx context.Context, q querier, ids []int64) (map[int64]*History,
 	}
 	// metrics.md rule 5: an invoice with a refund and no payment documents
 	// a refund and carries no MRR.
-	err = queryIn(ctx, q, `SELECT l.subscription_id, l.uuid, i.uuid, l.type, p.external_id, p.interval_unit, p.interval_count,
+	err = queryIn(ctx, q, `SELECT l.subscription_id, l.uuid, i.uuid, l.type, p.uuid, p.external_id, p.interval_unit, p.interval_count,
 		l.service_period_start, l.service_period_end, l.amount_in_cents, l.tax_amount_in_cents, l.transaction_fees_in_cents,
 		i.currency, l.prorated, COALESCE(l.proration_type, ''), l.event_order, l.id,
 		CASE WHEN EXISTS (SELECT 1 FROM transactions t WHERE t.invoice_id = i.id AND t.type = 'refund')
@@ -128,7 +129,7 @@ func histories(ctx context.Context, q querier, ids []int64) (map[int64]*History,
 		var start, end int64
 		var prorated, refund int
 		var order sql.NullInt64
-		if err := scan(&l.SubscriptionID, &l.UUID, &l.InvoiceUUID, &l.Type, &l.PlanExternalID, &l.IntervalUnit, &l.IntervalCount,
+		if err := scan(&l.SubscriptionID, &l.UUID, &l.InvoiceUUID, &l.Type, &l.PlanUUID, &l.PlanExternalID, &l.IntervalUnit, &l.IntervalCount,
 			&start, &end, &l.Amount, &l.Tax, &l.Fees, &l.Currency, &prorated, &l.ProrationType, &order, &l.Seq, &refund); err != nil {
 			return err
 		}

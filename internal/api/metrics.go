@@ -1,0 +1,280 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/tally-analytics/tally/internal/billing"
+	"github.com/tally-analytics/tally/internal/metrics"
+	"github.com/tally-analytics/tally/internal/recompute"
+)
+
+// metricKeys maps a Metrics API path to the key its entries carry.
+var metricKeys = map[string]string{
+	"mrr": "mrr", "arr": "arr", "arpa": "arpa", "asp": "asp", "customer-count": "customers",
+	"customer-churn-rate": "customer-churn-rate", "mrr-churn-rate": "mrr-churn-rate", "ltv": "ltv",
+}
+
+// allKeys is the order of metrics in /metrics/all.
+var allKeys = []string{"mrr", "arr", "customer-churn-rate", "mrr-churn-rate", "ltv", "customers", "asp", "arpa"}
+
+// query reads a Metrics API parameter under its hyphenated name (Go's)
+// or the snake_case spelling some callers use.
+func query(q url.Values, name string) string {
+	if v := q.Get(name); v != "" {
+		return v
+	}
+	return q.Get(strings.ReplaceAll(name, "-", "_"))
+}
+
+type seriesQuery struct {
+	req   metrics.SeriesRequest
+	asOf  time.Time
+	geo   []string
+	plans map[string]bool
+}
+
+// parseSeries reads start-date, end-date, interval, geo, plans and as-of
+// (Tally's own: the instant the summary's "current" is taken at).
+func (a *API) parseSeries(r *http.Request) (seriesQuery, error) {
+	q := r.URL.Query()
+	acct := account(r)
+	loc, err := time.LoadLocation(acct.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	var sq seriesQuery
+	sq.req.Location, sq.req.WeekStart = loc, weekday(acct.WeekStartOn)
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"start-date", &sq.req.Start}, {"end-date", &sq.req.End}} {
+		v := query(q, p.name)
+		if v == "" {
+			return sq, errBadRequest(p.name+" is required (YYYY-MM-DD).", p.name)
+		}
+		t, err := billing.ParseDate(v)
+		if err != nil {
+			return sq, errBadRequest(p.name+" must be a date (YYYY-MM-DD).", p.name)
+		}
+		*p.dst = t
+	}
+	if sq.req.End.Before(sq.req.Start) {
+		return sq, errBadRequest("end-date must not be before start-date.", "end-date")
+	}
+	sq.req.Interval = query(q, "interval")
+	if sq.req.Interval == "" {
+		sq.req.Interval = "month"
+	}
+	if !metrics.Intervals[sq.req.Interval] {
+		return sq, errBadRequest("interval must be day, week, month, quarter or year.", "interval")
+	}
+	sq.asOf = time.Now()
+	if v := query(q, "as-of"); v != "" {
+		t, err := billing.ParseDate(v)
+		if err != nil {
+			return sq, errBadRequest("as-of must be a date or time.", "as-of")
+		}
+		sq.asOf = t
+	}
+	if v := query(q, "geo"); v != "" {
+		for _, c := range strings.Split(v, ",") {
+			c = strings.ToUpper(strings.TrimSpace(c))
+			if !billing.ValidCountry(c) {
+				return sq, errBadRequest("geo must list ISO 3166-1 alpha-2 country codes; "+c+" is not one.", "geo")
+			}
+			sq.geo = append(sq.geo, c)
+		}
+	}
+	if v := query(q, "plans"); v != "" {
+		var tokens []string
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				tokens = append(tokens, p)
+			}
+		}
+		uuids, unknown, err := a.store.ResolvePlans(r.Context(), acct.ID, tokens)
+		if err != nil {
+			return sq, err
+		}
+		if len(unknown) > 0 {
+			return sq, errBadRequest("Unknown plans in the filter: "+strings.Join(unknown, ", ")+".", "plans")
+		}
+		sq.plans = map[string]bool{}
+		for _, u := range uuids {
+			sq.plans[u] = true
+		}
+	}
+	return sq, nil
+}
+
+func weekday(name string) time.Weekday {
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		if strings.EqualFold(d.String(), name) {
+			return d
+		}
+	}
+	return time.Sunday
+}
+
+// histories are the customers' engine outputs for a query: the stored
+// results, or with a plans filter the engine run again over the filtered
+// plans (metrics.md rule 19).
+func (a *API) histories(r *http.Request, sq seriesQuery) ([]metrics.History, error) {
+	acct := account(r)
+	if sq.plans != nil {
+		hs, err := a.store.AccountHistories(r.Context(), acct.ID, sq.geo)
+		if err != nil {
+			return nil, err
+		}
+		settings := recompute.Settings(acct)
+		settings.Plans = sq.plans
+		rates := recompute.NewStoreRates(r.Context(), a.store)
+		out := make([]metrics.History, 0, len(hs))
+		for _, h := range hs {
+			res, err := metrics.Compute(recompute.Input(h), settings, rates)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, metrics.History{Timeline: res.Timeline, Movements: res.Movements})
+		}
+		return out, nil
+	}
+	rs, err := a.store.Results(r.Context(), acct.ID, sq.geo)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]metrics.History, len(rs))
+	for i, c := range rs {
+		for _, p := range c.Points {
+			out[i].Timeline = append(out[i].Timeline, metrics.Point{At: p.At, MRR: p.MRR, Active: p.Active})
+		}
+		for _, m := range c.Activities {
+			out[i].Movements = append(out[i].Movements, metrics.Movement{At: m.At, Type: m.Type, Amount: m.Amount, MRRAfter: m.MRRAfter})
+		}
+	}
+	return out, nil
+}
+
+// value is one metric of an entry as published.
+func value(e metrics.Entry, key string) any {
+	switch key {
+	case "mrr":
+		return e.MRR
+	case "arr":
+		return e.ARR()
+	case "customers":
+		return e.Customers
+	case "arpa":
+		return e.ARPA
+	case "asp":
+		return e.ASP
+	case "customer-churn-rate":
+		return e.CustomerChurnRate
+	case "mrr-churn-rate":
+		return e.MRRChurnRate
+	case "ltv":
+		return e.LTV
+	}
+	return nil
+}
+
+func asFloat(v any) float64 {
+	switch x := v.(type) {
+	case int64:
+		return float64(x)
+	case float64:
+		return x
+	}
+	return 0
+}
+
+// getMetric serves /v1/metrics/{name}.
+func (a *API) getMetric(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	key, single := metricKeys[name]
+	if !single && name != "all" {
+		return errRouteNotFound(r.URL.Path)
+	}
+	sq, err := a.parseSeries(r)
+	if err != nil {
+		return err
+	}
+	hs, err := a.histories(r, sq)
+	if err != nil {
+		return err
+	}
+	entries, err := metrics.Series(hs, sq.req)
+	if err != nil {
+		return errBadRequest(err.Error(), "interval")
+	}
+	keys := allKeys
+	if single {
+		keys = []string{key}
+	}
+	out := make([]map[string]any, len(entries))
+	for i, e := range entries {
+		m := map[string]any{"date": e.Date.Format("2006-01-02")}
+		for _, k := range keys {
+			m[k] = value(e, k)
+			change := 0.0
+			if i > 0 {
+				change = metrics.PercentChange(asFloat(value(entries[i-1], k)), asFloat(m[k]))
+			}
+			if single {
+				m["percentage-change"] = change
+			} else {
+				m[k+"-percentage-change"] = change
+			}
+		}
+		if name == "mrr" {
+			m["mrr-new-business"], m["mrr-expansion"], m["mrr-contraction"] = e.NewBiz, e.Expansion, e.Contraction
+			m["mrr-churn"], m["mrr-reactivation"] = e.Churn, e.Reactivation
+		}
+		out[i] = m
+	}
+	summary := map[string]any{}
+	for _, k := range keys {
+		cur, prev := a.summary(hs, entries, sq, k)
+		if single {
+			summary["current"], summary["previous"] = cur, prev
+			summary["percentage-change"] = metrics.PercentChange(asFloat(prev), asFloat(cur))
+		} else {
+			summary["current-"+k], summary["previous-"+k] = cur, prev
+			summary[k+"-percentage-change"] = metrics.PercentChange(asFloat(prev), asFloat(cur))
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": out, "summary": summary})
+	return nil
+}
+
+// summary is rule 18's summary: MRR, ARR, customers, ARPA and ASP now
+// (as-of) against one interval earlier; churn rates and LTV from the last
+// two entries.
+func (a *API) summary(hs []metrics.History, entries []metrics.Entry, sq seriesQuery, key string) (cur, prev any) {
+	switch key {
+	case "customer-churn-rate", "mrr-churn-rate", "ltv":
+		n := len(entries)
+		cur = value(entries[n-1], key)
+		if n > 1 {
+			prev = value(entries[n-2], key)
+		} else {
+			prev = value(metrics.Entry{}, key)
+		}
+		return cur, prev
+	case "asp":
+		back := metrics.Back(sq.asOf, sq.req.Interval)
+		return metrics.ASPBetween(hs, back, sq.asOf), metrics.ASPBetween(hs, metrics.Back(back, sq.req.Interval), back)
+	}
+	stock := func(t time.Time) metrics.Entry {
+		mrr, customers := metrics.StockAt(hs, t)
+		e := metrics.Entry{MRR: mrr, Customers: customers}
+		if customers > 0 {
+			e.ARPA = mrr / customers
+		}
+		return e
+	}
+	return value(stock(sq.asOf), key), value(stock(metrics.Back(sq.asOf, sq.req.Interval)), key)
+}
