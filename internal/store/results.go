@@ -75,12 +75,12 @@ func (s *Store) Results(ctx context.Context, acct int64, countries []string) ([]
 // Activity is a stored activity with what the Activities API shows of its
 // customer and data source.
 type Activity struct {
-	ID                      int64
-	UUID                    string
-	CustomerUUID            string
-	CustomerExternalID      string
-	CustomerName            string
-	DataSourceUUID          string
+	ID                 int64
+	UUID               string
+	CustomerUUID       string
+	CustomerExternalID string
+	CustomerName       string
+	DataSourceUUID     string
 	ResultActivity
 }
 
