@@ -1,6 +1,9 @@
 package api
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 // syncalytics imports G2 (metrics-reference.md §9) through the API.
 func syncalytics(t *testing.T, e *env) (ds, cus string, plans map[string]string) {
@@ -125,6 +128,125 @@ func TestMetricsAPI(t *testing.T) {
 		// Another account sees none of it.
 		if v := entryAt(t, e.do(e.otherKey, "GET", "/v1/metrics/mrr"+q, nil).json(t), "2024-01-31")["mrr"]; v != 0.0 {
 			t.Errorf("other account's MRR: %v", v)
+		}
+	})
+}
+
+func TestActivitiesAndSubscriptions(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ds, cus, _ := syncalytics(t, e)
+		// G2's five movements, oldest first.
+		acts := e.ok(200, "GET", "/v1/customers/"+cus+"/activities", nil)["entries"].([]any)
+		var got []string
+		for _, x := range acts {
+			m := x.(map[string]any)
+			got = append(got, m["date"].(string)+" "+m["type"].(string)+" "+m["description"].(string))
+		}
+		want := []string{
+			"2024-01-01T00:00:00+00:00 new_biz purchased the Gold yearly plan",
+			"2024-01-05T00:00:00+00:00 expansion upgraded their Silver plan",
+			"2024-01-19T00:00:00+00:00 contraction downgraded their Silver plan",
+			"2025-01-01T00:00:00+00:00 churn cancelled their Gold yearly plan",
+			"2025-03-01T00:00:00+00:00 reactivation reactivated their Gold monthly plan",
+		}
+		if len(got) != len(want) {
+			t.Fatalf("activities:\n%v", got)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("activity %d: %q, want %q", i, got[i], want[i])
+			}
+		}
+		first := acts[0].(map[string]any)
+		if first["activity-mrr-movement"] != 16667.0 || first["activity-mrr"] != 16667.0 || first["activity-arr"] != 200004.0 ||
+			first["subscription-external-id"] != "gold-yearly" || first["currency"] != "USD" {
+			t.Errorf("first activity: %v", first)
+		}
+		// Account-wide, with Go's paging (per-page + start-after) and the
+		// cursor, filters and order.
+		page := e.ok(200, "GET", "/v1/activities?per-page=2", nil)
+		entries := page["entries"].([]any)
+		if len(entries) != 2 || page["has_more"] != true || page["per_page"] != 2.0 {
+			t.Fatalf("page 1: %v", page)
+		}
+		last := entries[1].(map[string]any)
+		if last["customer-uuid"] != cus || last["billing-connector-uuid"] != ds || last["customer-external-id"] != "syncalytics" {
+			t.Errorf("account-wide fields: %v", last)
+		}
+		next := e.ok(200, "GET", "/v1/activities?per-page=2&start-after="+last["uuid"].(string), nil)["entries"].([]any)
+		if len(next) != 2 || next[0].(map[string]any)["type"] != "contraction" {
+			t.Fatalf("start-after: %v", next)
+		}
+		byCursor := e.ok(200, "GET", "/v1/activities?per_page=2&cursor="+page["cursor"].(string), nil)["entries"].([]any)
+		if byCursor[0].(map[string]any)["uuid"] != next[0].(map[string]any)["uuid"] {
+			t.Errorf("cursor and start-after disagree")
+		}
+		if n := len(e.ok(200, "GET", "/v1/activities?type=churn", nil)["entries"].([]any)); n != 1 {
+			t.Errorf("type filter: %d", n)
+		}
+		if n := len(e.ok(200, "GET", "/v1/activities?start-date=2024-01-05&end-date=2024-01-19", nil)["entries"].([]any)); n != 2 {
+			t.Errorf("date filter: %d", n)
+		}
+		if d := e.ok(200, "GET", "/v1/activities?order=-date", nil)["entries"].([]any)[0].(map[string]any)["type"]; d != "reactivation" {
+			t.Errorf("descending order starts with %v", d)
+		}
+		for _, bad := range []string{"?type=upsell", "?order=size", "?start-date=yesterday", "?cursor=nope"} {
+			if r := e.do(e.key, "GET", "/v1/activities"+bad, nil); r.status != 400 {
+				t.Errorf("%s: %d", bad, r.status)
+			}
+		}
+		if n := len(e.do(e.otherKey, "GET", "/v1/activities", nil).json(t)["entries"].([]any)); n != 0 {
+			t.Errorf("other account sees %d activities", n)
+		}
+		if r := e.do(e.otherKey, "GET", "/v1/customers/"+cus+"/activities", nil); r.status != 404 {
+			t.Errorf("other account's customer activities: %d", r.status)
+		}
+		// Metrics view of the subscriptions, now: Gold monthly live at 15000
+		// (good faith after its period), the others cancelled.
+		subs := e.ok(200, "GET", "/v1/customers/"+cus+"/subscriptions", nil)["entries"].([]any)
+		if len(subs) != 3 {
+			t.Fatalf("subscriptions: %v", subs)
+		}
+		states := map[string]string{}
+		for _, x := range subs {
+			m := x.(map[string]any)
+			states[m["external_id"].(string)] = fmt.Sprint(m["status"], " ", m["mrr"], " ", m["plan"], " ", m["billing-cycle"])
+		}
+		for ext, w := range map[string]string{"gold-yearly": "inactive 0 Gold yearly year", "silver": "inactive 0 Silver month",
+			"gold-monthly": "active 15000 Gold monthly month"} {
+			if states[ext] != w {
+				t.Errorf("%s: %q, want %q", ext, states[ext], w)
+			}
+		}
+		p1 := e.ok(200, "GET", "/v1/customers/"+cus+"/subscriptions?per_page=2", nil)
+		p2 := e.ok(200, "GET", "/v1/customers/"+cus+"/subscriptions?per_page=2&cursor="+p1["cursor"].(string), nil)
+		if len(p1["entries"].([]any)) != 2 || p1["has_more"] != true || len(p2["entries"].([]any)) != 1 || p2["has_more"] != false {
+			t.Errorf("paging: %v / %v", p1, p2)
+		}
+	})
+}
+
+// Connecting the cancelled Gold yearly subscription with Gold monthly
+// (reference §4.8) smooths the gap: the churn and the reactivation become
+// one contraction of 16667 − 15000 = −1667 on 2025-03-01, and the view
+// lists one subscription.
+func TestConnectedSubscriptionsInMetrics(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ds, cus, _ := syncalytics(t, e)
+		e.ok(202, "POST", "/v1/customers/"+cus+"/connect_subscriptions", map[string]any{"subscriptions": []any{
+			map[string]any{"data_source_uuid": ds, "external_id": "gold-yearly"},
+			map[string]any{"data_source_uuid": ds, "external_id": "gold-monthly"}}})
+		var got []string
+		for _, x := range e.ok(200, "GET", "/v1/customers/"+cus+"/activities", nil)["entries"].([]any) {
+			m := x.(map[string]any)
+			got = append(got, fmt.Sprint(m["date"].(string)[:10], " ", m["type"], " ", m["activity-mrr-movement"]))
+		}
+		if fmt.Sprint(got) != "[2024-01-01 new_biz 16667 2024-01-05 expansion 6000 2024-01-19 contraction -6000 2025-03-01 contraction -1667]" {
+			t.Errorf("activities after connecting: %v", got)
+		}
+		subs := e.ok(200, "GET", "/v1/customers/"+cus+"/subscriptions", nil)["entries"].([]any)
+		if len(subs) != 2 {
+			t.Errorf("connected subscriptions listed: %v", subs)
 		}
 	})
 }

@@ -130,5 +130,8 @@ func (a *API) routes() *http.ServeMux {
 	m.Handle("GET /v1/plan_groups/{uuid}/plans", handler(a.planGroupPlans))
 
 	m.Handle("GET /v1/metrics/{name}", handler(a.getMetric))
+	m.Handle("GET /v1/activities", handler(a.activities))
+	m.Handle("GET /v1/customers/{uuid}/activities", handler(a.customerActivities))
+	m.Handle("GET /v1/customers/{uuid}/subscriptions", handler(a.customerMetricSubscriptions))
 	return m
 }

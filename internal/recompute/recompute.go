@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"slices"
 	"strconv"
 	"time"
 
@@ -52,15 +53,14 @@ func Input(h *store.History) metrics.Customer {
 // Engine returns the compute function the store calls per customer.
 func Engine(settings metrics.Settings, rates metrics.Rates) func(*store.History) (store.Result, error) {
 	return func(h *store.History) (store.Result, error) {
-		in := Input(h)
-		res, err := metrics.Compute(in, settings, rates)
+		res, err := metrics.Compute(Input(h), settings, rates)
 		if err != nil {
 			return store.Result{}, err
 		}
-		plans := map[string]string{}
-		for _, s := range in.Subscriptions {
+		plans := map[string]store.HistoryLine{}
+		for _, s := range h.Subscriptions {
 			for _, l := range s.Lines {
-				plans[l.ID] = l.PlanExternalID
+				plans[l.UUID] = l
 			}
 		}
 		var out store.Result
@@ -68,15 +68,20 @@ func Engine(settings metrics.Settings, rates metrics.Rates) func(*store.History)
 			out.Points = append(out.Points, store.ResultPoint{At: p.At, MRR: p.MRR, Active: p.Active})
 		}
 		for _, m := range res.Movements {
-			plan := ""
+			var plan store.HistoryLine // the plan of the last line behind it
 			for _, c := range m.Causes {
 				if p, ok := plans[c]; ok {
 					plan = p
 				}
 			}
+			if plan.PlanExternalID == "" {
+				// A cancellation: the plan the subscription was on.
+				plan = lineInForce(h, m.Subscriptions, m.At)
+			}
 			id := uuid.NewSHA1(activityNamespace, fmt.Appendf(nil, "%s|%d|%s", h.CustomerUUID, m.At.UnixMilli(), m.Type))
 			out.Activities = append(out.Activities, store.ResultActivity{UUID: id.String(), At: m.At, Type: m.Type, Amount: m.Amount,
-				MRRAfter: m.MRRAfter, SubscriptionExternalIDs: m.Subscriptions, PlanExternalID: plan, Causes: m.Causes})
+				MRRAfter: m.MRRAfter, SubscriptionExternalIDs: m.Subscriptions, PlanExternalID: plan.PlanExternalID,
+				PlanName: plan.PlanName, Causes: m.Causes})
 		}
 		return out, nil
 	}
@@ -143,3 +148,20 @@ func (r *StoreRates) Rate(from, to string, day time.Time) (*big.Rat, bool) {
 
 // Err reports a failure to load rates (as opposed to a rate not known).
 func (r *StoreRates) Err() error { return r.err }
+
+// lineInForce is the latest line starting before t of the subscriptions
+// with these external ids.
+func lineInForce(h *store.History, externalIDs []string, t time.Time) store.HistoryLine {
+	var best store.HistoryLine
+	for _, s := range h.Subscriptions {
+		if !slices.Contains(externalIDs, s.ExternalID) {
+			continue
+		}
+		for _, l := range s.Lines {
+			if l.Start.Before(t) && (best.UUID == "" || l.Start.After(best.Start)) {
+				best = l
+			}
+		}
+	}
+	return best
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -28,10 +29,12 @@ type HistoryLine struct {
 	Type           string
 	PlanUUID       string
 	PlanExternalID string
+	PlanName       string
 	IntervalUnit   string
 	IntervalCount  int
 	Start, End     time.Time
 	Amount         int64
+	Quantity       int64
 	Tax            int64
 	Fees           int64
 	Currency       string
@@ -75,6 +78,7 @@ type ResultActivity struct {
 	MRRAfter                int64
 	SubscriptionExternalIDs []string
 	PlanExternalID          string
+	PlanName                string
 	Causes                  []string
 }
 
@@ -118,8 +122,8 @@ func histories(ctx context.Context, q querier, ids []int64) (map[int64]*History,
 	}
 	// metrics.md rule 5: an invoice with a refund and no payment documents
 	// a refund and carries no MRR.
-	err = queryIn(ctx, q, `SELECT l.subscription_id, l.uuid, i.uuid, l.type, p.uuid, p.external_id, p.interval_unit, p.interval_count,
-		l.service_period_start, l.service_period_end, l.amount_in_cents, l.tax_amount_in_cents, l.transaction_fees_in_cents,
+	err = queryIn(ctx, q, `SELECT l.subscription_id, l.uuid, i.uuid, l.type, p.uuid, p.external_id, p.name, p.interval_unit, p.interval_count,
+		l.service_period_start, l.service_period_end, l.amount_in_cents, l.quantity, l.tax_amount_in_cents, l.transaction_fees_in_cents,
 		i.currency, l.prorated, COALESCE(l.proration_type, ''), l.event_order, l.id,
 		CASE WHEN EXISTS (SELECT 1 FROM transactions t WHERE t.invoice_id = i.id AND t.type = 'refund')
 		      AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.invoice_id = i.id AND t.type = 'payment') THEN 1 ELSE 0 END
@@ -129,8 +133,8 @@ func histories(ctx context.Context, q querier, ids []int64) (map[int64]*History,
 		var start, end int64
 		var prorated, refund int
 		var order sql.NullInt64
-		if err := scan(&l.SubscriptionID, &l.UUID, &l.InvoiceUUID, &l.Type, &l.PlanUUID, &l.PlanExternalID, &l.IntervalUnit, &l.IntervalCount,
-			&start, &end, &l.Amount, &l.Tax, &l.Fees, &l.Currency, &prorated, &l.ProrationType, &order, &l.Seq, &refund); err != nil {
+		if err := scan(&l.SubscriptionID, &l.UUID, &l.InvoiceUUID, &l.Type, &l.PlanUUID, &l.PlanExternalID, &l.PlanName, &l.IntervalUnit, &l.IntervalCount,
+			&start, &end, &l.Amount, &l.Quantity, &l.Tax, &l.Fees, &l.Currency, &prorated, &l.ProrationType, &order, &l.Seq, &refund); err != nil {
 			return err
 		}
 		l.Start, l.End, l.Prorated, l.EventOrder, l.RefundDocument = fromMillis(start), fromMillis(end), prorated != 0, intPtr(order), refund != 0
@@ -257,7 +261,7 @@ func (s *Store) recompute(ctx context.Context, acct int64, ids []int64, compute 
 				subsJSON, _ := json.Marshal(a.SubscriptionExternalIDs)
 				causes, _ := json.Marshal(a.Causes)
 				acts = append(acts, []any{acct, id, a.UUID, millis(a.At), a.Type, a.Amount, a.MRRAfter, string(subsJSON),
-					nullStr(strPtrOrNil(a.PlanExternalID)), string(causes)})
+					nullStr(strPtrOrNil(a.PlanExternalID)), nullStr(strPtrOrNil(a.PlanName)), string(causes)})
 			}
 		}
 		for _, table := range []string{"mrr_points", "activities", "dirty_customers"} {
@@ -269,7 +273,7 @@ func (s *Store) recompute(ctx context.Context, acct int64, ids []int64, compute 
 			return fmt.Errorf("save mrr points: %w", err)
 		}
 		if err := s.bulkInsert(ctx, tx, "activities", []string{"account_id", "customer_id", "uuid", "at", "type", "amount", "mrr_after",
-			"subscription_external_ids", "plan_external_id", "causes"}, acts); err != nil {
+			"subscription_external_ids", "plan_external_id", "plan_name", "causes"}, acts); err != nil {
 			return fmt.Errorf("save activities: %w", err)
 		}
 		return nil
@@ -297,4 +301,21 @@ func queryInExec(ctx context.Context, q querier, stmt string, ids []int64) error
 		}
 	}
 	return nil
+}
+
+// CustomerHistory loads one customer's history.
+func (s *Store) CustomerHistory(ctx context.Context, acct int64, customerUUID string) (*History, error) {
+	var id int64
+	err := s.r.QueryRowContext(ctx, `SELECT id FROM customers WHERE account_id = $1 AND uuid = $2`, acct, customerUUID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, &MissingError{What: "customer"}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load customer: %w", err)
+	}
+	hs, err := histories(ctx, s.r, []int64{id})
+	if err != nil {
+		return nil, err
+	}
+	return hs[id], nil
 }

@@ -116,7 +116,7 @@ func (s *Store) ListActivities(ctx context.Context, acct int64, f ActivityFilter
 	}
 	return list(ctx, s.r, "activities", `SELECT count(*) FROM activities a JOIN customers c ON c.id = a.customer_id `+where,
 		`SELECT a.id, a.uuid, c.uuid, c.external_id, c.name, ds.uuid, a.at, a.type, a.amount, a.mrr_after,
-			a.subscription_external_ids, COALESCE(a.plan_external_id, '')
+			a.subscription_external_ids, COALESCE(a.plan_external_id, ''), COALESCE(a.plan_name, '')
 		FROM activities a JOIN customers c ON c.id = a.customer_id JOIN data_sources ds ON ds.id = c.data_source_id `+where+
 			` AND (`+after+`) ORDER BY `+order+` LIMIT $7 OFFSET $8`, args, p.AfterID, p,
 		func(row interface{ Scan(...any) error }) (Activity, int64, error) {
@@ -124,7 +124,7 @@ func (s *Store) ListActivities(ctx context.Context, acct int64, f ActivityFilter
 			var at int64
 			var subs string
 			err := row.Scan(&a.ID, &a.UUID, &a.CustomerUUID, &a.CustomerExternalID, &a.CustomerName, &a.DataSourceUUID, &at, &a.Type,
-				&a.Amount, &a.MRRAfter, &subs, &a.PlanExternalID)
+				&a.Amount, &a.MRRAfter, &subs, &a.PlanExternalID, &a.PlanName)
 			if err != nil {
 				return a, 0, err
 			}

@@ -25,6 +25,7 @@ CREATE TABLE activities (
     mrr_after BIGINT NOT NULL,
     subscription_external_ids TEXT NOT NULL,
     plan_external_id TEXT,
+    plan_name TEXT,
     causes TEXT NOT NULL
 );
 CREATE INDEX activities_account ON activities (account_id, at, id);

@@ -1,0 +1,164 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/tally-analytics/tally/internal/billing"
+	"github.com/tally-analytics/tally/internal/metrics"
+	"github.com/tally-analytics/tally/internal/store"
+)
+
+// activityTypes are the movement types the type filter takes.
+var activityTypes = map[string]bool{metrics.NewBiz: true, metrics.Expansion: true, metrics.Contraction: true,
+	metrics.Churn: true, metrics.Reactivation: true}
+
+// metricsTime is the Metrics API's time form (api.md rule 7): the
+// account's time zone with a +00:00-style offset.
+func metricsTime(t time.Time, acct billing.Account) string {
+	loc, err := time.LoadLocation(acct.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("2006-01-02T15:04:05-07:00")
+}
+
+// describe is the activity's sentence, as ChartMogul writes them.
+func describe(a store.Activity) string {
+	plan := a.PlanName
+	if plan == "" {
+		plan = a.PlanExternalID
+	}
+	switch a.Type {
+	case metrics.NewBiz:
+		return fmt.Sprintf("purchased the %s plan", plan)
+	case metrics.Reactivation:
+		return fmt.Sprintf("reactivated their %s plan", plan)
+	case metrics.Expansion:
+		return fmt.Sprintf("upgraded their %s plan", plan)
+	case metrics.Contraction:
+		return fmt.Sprintf("downgraded their %s plan", plan)
+	}
+	return fmt.Sprintf("cancelled their %s plan", plan)
+}
+
+func firstOr(ids []string) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	return ids[0]
+}
+
+func activityWire(a store.Activity, acct billing.Account, full bool) map[string]any {
+	m := map[string]any{
+		"id": a.ID, "uuid": a.UUID, "description": describe(a), "activity-mrr-movement": a.Amount, "activity-mrr": a.MRRAfter,
+		"activity-arr": 12 * a.MRRAfter, "date": metricsTime(a.At, acct), "type": a.Type, "currency": acct.Currency,
+		"currency-sign": currencySign(acct.Currency), "subscription-external-id": firstOr(a.SubscriptionExternalIDs),
+	}
+	if full {
+		m["plan-external-id"] = a.PlanExternalID
+		m["subscription-set-external-id"] = nil
+		m["customer-name"], m["customer-uuid"], m["customer-external-id"] = a.CustomerName, a.CustomerUUID, a.CustomerExternalID
+		m["billing-connector-uuid"] = a.DataSourceUUID
+	}
+	return m
+}
+
+// customerActivities is GET /v1/customers/{uuid}/activities.
+func (a *API) customerActivities(w http.ResponseWriter, r *http.Request) error {
+	pr, err := parsePage(r)
+	if err != nil {
+		return err
+	}
+	acct := account(r)
+	cus := r.PathValue("uuid")
+	if _, err := a.store.Customer(r.Context(), acct.ID, cus); err != nil {
+		return err
+	}
+	l, err := a.store.ListActivities(r.Context(), acct.ID, store.ActivityFilter{CustomerUUID: cus}, pr.page)
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, len(l.Items))
+	for i, x := range l.Items {
+		out[i] = activityWire(x, acct, false)
+	}
+	m := newPageMeta(pr, l)
+	writeJSON(w, http.StatusOK, map[string]any{"entries": out, "has_more": m.HasMore, "per_page": m.PerPage, "page": m.Page, "cursor": m.Cursor})
+	return nil
+}
+
+// activities is GET /v1/activities: date range, type and order filters;
+// pages by per_page + cursor (Ruby, Node) or per-page + start-after
+// (Go), the cursor being the last activity's UUID either way.
+func (a *API) activities(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	acct := account(r)
+	f := store.ActivityFilter{Type: q.Get("type")}
+	if f.Type != "" && !activityTypes[f.Type] {
+		return errBadRequest("type must be one of new_biz, expansion, contraction, churn, reactivation.", "type")
+	}
+	for _, p := range []struct {
+		name string
+		dst  **int64
+		end  bool
+	}{{"start-date", &f.From, false}, {"end-date", &f.To, true}} {
+		v := query(q, p.name)
+		if v == "" {
+			continue
+		}
+		t, err := billing.ParseDate(v)
+		if err != nil {
+			return errBadRequest(p.name+" must be a date or time.", p.name)
+		}
+		if p.end && len(v) == len("2006-01-02") {
+			t = t.AddDate(0, 0, 1) // a date-only end includes its day
+		}
+		ms := t.UnixMilli()
+		*p.dst = &ms
+	}
+	switch q.Get("order") {
+	case "", "date":
+	case "-date":
+		f.Descending = true
+	default:
+		return errBadRequest("order must be date or -date.", "order")
+	}
+	perPage := maxPerPage
+	if v := q.Get("per_page") + q.Get("per-page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return errBadRequest("per_page must be a whole number of at least 1.", "per_page")
+		}
+		perPage = min(n, maxPerPage)
+	}
+	page := store.Page{Limit: perPage}
+	if after := q.Get("cursor") + q.Get("start-after"); after != "" {
+		id, err := a.store.ActivityIDByUUID(r.Context(), acct.ID, after)
+		if errors.Is(err, store.ErrNotFound) {
+			return errBadRequest("The cursor is not an activity of this account.", "cursor")
+		}
+		if err != nil {
+			return err
+		}
+		page.AfterID = id
+	}
+	l, err := a.store.ListActivities(r.Context(), acct.ID, f, page)
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, len(l.Items))
+	var cursor *string
+	for i, x := range l.Items {
+		out[i] = activityWire(x, acct, true)
+	}
+	if l.HasMore && len(l.Items) > 0 {
+		c := l.Items[len(l.Items)-1].UUID
+		cursor = &c
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": out, "has_more": l.HasMore, "per_page": perPage, "cursor": cursor})
+	return nil
+}
