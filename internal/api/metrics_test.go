@@ -3,6 +3,9 @@ package api
 import (
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/tally-analytics/tally/internal/store"
 )
 
 // syncalytics imports G2 (metrics-reference.md §9) through the API.
@@ -247,6 +250,61 @@ func TestConnectedSubscriptionsInMetrics(t *testing.T) {
 		subs := e.ok(200, "GET", "/v1/customers/"+cus+"/subscriptions", nil)["entries"].([]any)
 		if len(subs) != 2 {
 			t.Errorf("connected subscriptions listed: %v", subs)
+		}
+	})
+}
+
+func TestAccountSettingsRecomputeAtOnce(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		_, cus, _ := syncalytics(t, e)
+		jsonEqual(t, e.do(e.key, "GET", "/v1/account/settings", nil).body,
+			`{"currency":"USD","time_zone":"UTC","week_start_on":"sunday","churn_recognition":"immediate","activity_grouping_minutes":0}`)
+		dates := func() string {
+			var got []string
+			for _, x := range e.ok(200, "GET", "/v1/customers/"+cus+"/activities", nil)["entries"].([]any) {
+				m := x.(map[string]any)
+				got = append(got, m["date"].(string)+" "+m["type"].(string))
+			}
+			return fmt.Sprint(got)
+		}
+		// End-of-period recognition moves Silver's loss to its period end,
+		// max(01-19, 02-05) = 2024-02-05; Berlin is UTC+1 in winter.
+		e.ok(200, "PATCH", "/v1/account/settings", map[string]any{"churn_recognition": "end_of_period", "time_zone": "Europe/Berlin"})
+		if got := dates(); got != "[2024-01-01T01:00:00+01:00 new_biz 2024-01-05T01:00:00+01:00 expansion "+
+			"2024-02-05T01:00:00+01:00 contraction 2025-01-01T01:00:00+01:00 churn 2025-03-01T01:00:00+01:00 reactivation]" {
+			t.Errorf("after the settings change: %s", got)
+		}
+		// A EUR account needs USD→EUR rates for every foreign line first.
+		r := e.do(e.key, "PATCH", "/v1/account/settings", map[string]any{"currency": "EUR"})
+		if r.status != 422 || r.json(t)["errors"].(map[string]any)["currency"] == nil {
+			t.Fatalf("currency without rates: %d %s", r.status, r.body)
+		}
+		var rates []store.FXRate
+		for d := time.Date(2023, 12, 25, 0, 0, 0, 0, time.UTC); d.Year() < 2026; d = d.AddDate(0, 0, 1) {
+			rates = append(rates, store.FXRate{Currency: "USD", Day: d, PerEUR: "1.25"})
+		}
+		if err := e.store.SaveFXRates(t.Context(), rates); err != nil {
+			t.Fatal(err)
+		}
+		e.ok(200, "PATCH", "/v1/account/settings", map[string]any{"currency": "eur"})
+		// At 1.25 USD/EUR: Gold 200000 / 1.25 / 12 = 13333.33 → 13333 EUR cents, and
+		// (end-of-period recognition) Silver until 02-05: 6000 / 1.25 = 4800; 18133.
+		q := "?start-date=2024-01-01&end-date=2024-01-31&interval=month"
+		if v := entryAt(t, e.ok(200, "GET", "/v1/metrics/mrr"+q, nil), "2024-01-31")["mrr"]; v != 18133.0 {
+			t.Errorf("MRR in EUR: %v", v)
+		}
+		for field, bad := range map[string]any{"currency": "EURO", "time_zone": "Mars/Olympus", "week_start_on": "someday",
+			"churn_recognition": "never", "activity_grouping_minutes": -5} {
+			if r := e.do(e.key, "PATCH", "/v1/account/settings", map[string]any{field: bad}); r.status != 422 {
+				t.Errorf("%s=%v: %d", field, bad, r.status)
+			}
+		}
+		if r := e.do(e.readKey, "PATCH", "/v1/account/settings", map[string]any{"time_zone": "UTC"}); r.status != 403 {
+			t.Errorf("read key: %d", r.status)
+		}
+		// The other account's settings are its own.
+		if c := e.do(e.otherKey, "GET", "/v1/account/settings", nil).json(t)["currency"]; c != "USD" {
+			t.Errorf("other account's currency: %v", c)
 		}
 	})
 }

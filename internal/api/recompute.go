@@ -56,8 +56,13 @@ func (a *API) currentAtOnce(next http.Handler) http.Handler {
 
 // recompute brings the account's dirty customers up to date.
 func (a *API) recompute(r *http.Request) error {
+	// The account as it is now: a settings change applies at once.
+	acct, err := a.store.Account(r.Context(), account(r).ID)
+	if err != nil {
+		return err
+	}
 	rates := recompute.NewStoreRates(r.Context(), a.store)
-	_, err := recompute.Dirty(r.Context(), a.store, account(r), rates)
+	_, err = recompute.Dirty(r.Context(), a.store, acct, rates)
 	if rerr := rates.Err(); rerr != nil {
 		return rerr
 	}

@@ -69,6 +69,8 @@ func (a *API) routes() *http.ServeMux {
 	m := http.NewServeMux()
 	m.Handle("GET /v1/ping", handler(a.ping))
 	m.Handle("GET /v1/account", handler(a.getAccount))
+	m.Handle("GET /v1/account/settings", handler(a.getSettings))
+	m.Handle("PATCH /v1/account/settings", handler(a.updateSettings))
 
 	m.Handle("POST /v1/data_sources", handler(a.createDataSource))
 	m.Handle("GET /v1/data_sources", handler(a.listDataSources))

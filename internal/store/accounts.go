@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tally-analytics/tally/internal/billing"
 )
@@ -177,4 +178,52 @@ func (s *Store) Accounts(ctx context.Context) ([]billing.Account, error) {
 		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+// Account finds an account by id.
+func (s *Store) Account(ctx context.Context, id int64) (billing.Account, error) {
+	return scanAccount(s.r.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = $1`, id))
+}
+
+// UpdateAccountSettings lets change edit the account's settings and
+// writes them back; every customer is marked for recomputation, since the
+// settings change how metrics are derived.
+func (s *Store) UpdateAccountSettings(ctx context.Context, id int64, change func(*billing.Account) error) (billing.Account, error) {
+	var a billing.Account
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		a, err = scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = $1`+s.forUpdate("accounts"), id))
+		if err != nil {
+			return err
+		}
+		if err := change(&a); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET currency = $2, time_zone = $3, week_start_on = $4, churn_recognition = $5,
+			activity_grouping_minutes = $6 WHERE id = $1`, id, a.Currency, a.TimeZone, a.WeekStartOn, a.ChurnRecognition,
+			a.ActivityGroupingMinutes); err != nil {
+			return fmt.Errorf("update account settings: %w", err)
+		}
+		return markDirty(ctx, tx, `SELECT id FROM customers WHERE account_id = $1`, id)
+	})
+	return a, err
+}
+
+// ForeignLineStarts lists the distinct (currency, service start) of the
+// account's subscription lines not in currency: the rates a switch of
+// the account currency to it would need.
+func (s *Store) ForeignLineStarts(ctx context.Context, acct int64, currency string) (map[string][]time.Time, error) {
+	out := map[string][]time.Time{}
+	err := scanRows(ctx, s.r, `SELECT DISTINCT i.currency, l.service_period_start FROM line_items l JOIN invoices i ON i.id = l.invoice_id
+		WHERE l.account_id = $1 AND l.type = 'subscription' AND i.currency <> $2`, []any{acct, currency},
+		func(scan func(...any) error) error {
+			var cur string
+			var at int64
+			if err := scan(&cur, &at); err != nil {
+				return err
+			}
+			out[cur] = append(out[cur], fromMillis(at))
+			return nil
+		})
+	return out, err
 }

@@ -1,0 +1,109 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tally-analytics/tally/internal/billing"
+	"github.com/tally-analytics/tally/internal/metrics"
+	"github.com/tally-analytics/tally/internal/money"
+	"github.com/tally-analytics/tally/internal/recompute"
+)
+
+// Account settings are Tally's own endpoint (issue 5): the settings that
+// decide how metrics are derived (metrics.md rules 10, 13, 14, 15, 20).
+
+func settingsWire(a billing.Account) map[string]any {
+	return map[string]any{"currency": a.Currency, "time_zone": a.TimeZone, "week_start_on": a.WeekStartOn,
+		"churn_recognition": a.ChurnRecognition, "activity_grouping_minutes": a.ActivityGroupingMinutes}
+}
+
+func (a *API) getSettings(w http.ResponseWriter, r *http.Request) error {
+	acct, err := a.store.Account(r.Context(), account(r).ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, settingsWire(acct))
+	return nil
+}
+
+var weekdays = map[string]bool{"sunday": true, "monday": true, "tuesday": true, "wednesday": true, "thursday": true, "friday": true, "saturday": true}
+
+// updateSettings changes settings and recomputes the whole account before
+// it answers (the write middleware runs the recomputation).
+func (a *API) updateSettings(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Currency                optString `json:"currency"`
+		TimeZone                optString `json:"time_zone"`
+		WeekStartOn             optString `json:"week_start_on"`
+		ChurnRecognition        optString `json:"churn_recognition"`
+		ActivityGroupingMinutes *int      `json:"activity_grouping_minutes"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	errs := billing.FieldErrors{}
+	cur := account(r)
+	if in.Currency.Set {
+		c := strings.ToUpper(trimmed(in.Currency))
+		if !money.Valid(c) {
+			errs["currency"] = "The currency must be an ISO 4217 code."
+		} else if c != cur.Currency {
+			// rule 20: every foreign line must convert to the new currency.
+			need, err := a.store.ForeignLineStarts(r.Context(), cur.ID, c)
+			if err != nil {
+				return err
+			}
+			rates := recompute.NewStoreRates(r.Context(), a.store)
+			for from, days := range need {
+				for _, d := range days {
+					if _, ok := rates.Rate(from, c, d); !ok {
+						errs["currency"] = fmt.Sprintf("No %s→%s exchange rate for %s: load rates with `tally fx import` first.", from, c, d.Format("2006-01-02"))
+					}
+				}
+			}
+		}
+	}
+	if in.TimeZone.Set {
+		if _, err := time.LoadLocation(trimmed(in.TimeZone)); err != nil || trimmed(in.TimeZone) == "" {
+			errs["time_zone"] = "The time zone must be an IANA name such as Europe/Berlin."
+		}
+	}
+	if in.WeekStartOn.Set && !weekdays[strings.ToLower(trimmed(in.WeekStartOn))] {
+		errs["week_start_on"] = "week_start_on must be a day of the week, such as sunday or monday."
+	}
+	if in.ChurnRecognition.Set && trimmed(in.ChurnRecognition) != metrics.ChurnImmediate && trimmed(in.ChurnRecognition) != metrics.ChurnEndOfPeriod {
+		errs["churn_recognition"] = "churn_recognition must be immediate or end_of_period."
+	}
+	if in.ActivityGroupingMinutes != nil && (*in.ActivityGroupingMinutes < 0 || *in.ActivityGroupingMinutes > 1440) {
+		errs["activity_grouping_minutes"] = "activity_grouping_minutes must be between 0 (off) and 1440."
+	}
+	if len(errs) > 0 {
+		return errInvalid(errs)
+	}
+	updated, err := a.store.UpdateAccountSettings(r.Context(), cur.ID, func(acct *billing.Account) error {
+		if in.Currency.Set {
+			acct.Currency = strings.ToUpper(trimmed(in.Currency))
+		}
+		if in.TimeZone.Set {
+			acct.TimeZone = trimmed(in.TimeZone)
+		}
+		if in.WeekStartOn.Set {
+			acct.WeekStartOn = strings.ToLower(trimmed(in.WeekStartOn))
+		}
+		if in.ChurnRecognition.Set {
+			acct.ChurnRecognition = trimmed(in.ChurnRecognition)
+		}
+		if in.ActivityGroupingMinutes != nil {
+			acct.ActivityGroupingMinutes = *in.ActivityGroupingMinutes
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, settingsWire(updated))
+	return nil
+}
