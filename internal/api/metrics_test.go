@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -305,6 +306,36 @@ func TestAccountSettingsRecomputeAtOnce(t *testing.T) {
 		// The other account's settings are its own.
 		if c := e.do(e.otherKey, "GET", "/v1/account/settings", nil).json(t)["currency"]; c != "USD" {
 			t.Errorf("other account's currency: %v", c)
+		}
+	})
+}
+
+func TestActivitiesExport(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		_, cus, _ := syncalytics(t, e)
+		x := e.ok(200, "POST", "/v1/activities_export", map[string]any{"type": "new_biz", "start-date": "2024-01-01", "end-date": "2024-12-31"})
+		if x["status"] != "succeeded" || x["file_url"] == nil || x["params"].(map[string]any)["params"].(map[string]any)["activity_type"] != "new_biz" {
+			t.Fatalf("export: %v", x)
+		}
+		again := e.ok(200, "GET", "/v1/activities_export/"+x["id"].(string), nil)
+		if again["file_url"] != x["file_url"] {
+			t.Errorf("retrieve: %v", again)
+		}
+		file := e.do(e.key, "GET", "/v1/activities_export/"+x["id"].(string)+"/file", nil)
+		lines := strings.Split(strings.TrimSpace(string(file.body)), "\n")
+		if file.status != 200 || len(lines) != 2 || !strings.HasPrefix(lines[1], "2024-01-01T00:00:00+00:00,new_biz,"+cus+",syncalytics,") ||
+			!strings.Contains(lines[1], ",16667,16667,200004,USD,gold-yearly,") {
+			t.Errorf("file %d:\n%s", file.status, file.body)
+		}
+		all := e.ok(200, "POST", "/v1/activities_export", map[string]any{})
+		if body := e.do(e.key, "GET", "/v1/activities_export/"+all["id"].(string)+"/file", nil).body; strings.Count(string(body), "\n") != 6 {
+			t.Errorf("unfiltered export:\n%s", body)
+		}
+		if r := e.do(e.key, "POST", "/v1/activities_export", map[string]any{"type": "upsell"}); r.status != 422 {
+			t.Errorf("bad type: %d", r.status)
+		}
+		if r := e.do(e.otherKey, "GET", "/v1/activities_export/"+x["id"].(string)+"/file", nil); r.status != 404 {
+			t.Errorf("other account downloads: %d", r.status)
 		}
 	})
 }

@@ -133,6 +133,9 @@ func (a *API) routes() *http.ServeMux {
 
 	m.Handle("GET /v1/metrics/{name}", handler(a.getMetric))
 	m.Handle("GET /v1/activities", handler(a.activities))
+	m.Handle("POST /v1/activities_export", handler(a.createActivityExport))
+	m.Handle("GET /v1/activities_export/{id}", handler(a.getActivityExport))
+	m.Handle("GET /v1/activities_export/{id}/file", handler(a.activityExportFile))
 	m.Handle("GET /v1/customers/{uuid}/activities", handler(a.customerActivities))
 	m.Handle("GET /v1/customers/{uuid}/subscriptions", handler(a.customerMetricSubscriptions))
 	return m

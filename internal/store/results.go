@@ -2,9 +2,14 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/google/uuid"
 )
 
 // CustomerResults is one customer's stored engine output.
@@ -199,4 +204,40 @@ func (s *Store) ResolvePlans(ctx context.Context, acct int64, tokens []string) (
 		}
 	}
 	return uuids, unknown, nil
+}
+
+// ActivityExport is a requested export of activities.
+type ActivityExport struct {
+	UUID      string
+	Type      string
+	From, To  *int64
+	CreatedAt time.Time
+}
+
+// CreateActivityExport records an export request.
+func (s *Store) CreateActivityExport(ctx context.Context, acct int64, x *ActivityExport) error {
+	x.UUID, x.CreatedAt = uuid.Must(uuid.NewV7()).String(), now()
+	_, err := s.w.ExecContext(ctx, `INSERT INTO activity_exports (uuid, account_id, activity_type, start_at, end_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, x.UUID, acct, x.Type, nullInt(x.From), nullInt(x.To), millis(x.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("create activity export: %w", err)
+	}
+	return nil
+}
+
+// ActivityExportByUUID finds an export of the account.
+func (s *Store) ActivityExportByUUID(ctx context.Context, acct int64, id string) (ActivityExport, error) {
+	var x ActivityExport
+	var from, to sql.NullInt64
+	var created int64
+	err := s.r.QueryRowContext(ctx, `SELECT uuid, activity_type, start_at, end_at, created_at FROM activity_exports
+		WHERE account_id = $1 AND uuid = $2`, acct, id).Scan(&x.UUID, &x.Type, &from, &to, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return x, &MissingError{What: "activities export"}
+	}
+	if err != nil {
+		return x, fmt.Errorf("find activity export: %w", err)
+	}
+	x.From, x.To, x.CreatedAt = intPtr(from), intPtr(to), fromMillis(created)
+	return x, nil
 }

@@ -50,7 +50,19 @@ CREATE TABLE fx_rates (
     PRIMARY KEY (currency, day)
 );
 
+-- Activity exports are finished when created; the CSV is generated from
+-- their parameters when downloaded.
+CREATE TABLE activity_exports (
+    uuid TEXT PRIMARY KEY,
+    account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    activity_type TEXT NOT NULL,
+    start_at BIGINT,
+    end_at BIGINT,
+    created_at BIGINT NOT NULL
+);
+
 -- +goose Down
+DROP TABLE activity_exports;
 DROP TABLE fx_rates;
 DROP TABLE dirty_customers;
 DROP TABLE activities;
