@@ -16,6 +16,7 @@ import (
 	_ "time/tzdata" // account time zones work on machines without a zone database
 
 	"github.com/tally-analytics/tally/internal/auth"
+	"github.com/tally-analytics/tally/internal/bench"
 	"github.com/tally-analytics/tally/internal/billing"
 	"github.com/tally-analytics/tally/internal/config"
 	"github.com/tally-analytics/tally/internal/money"
@@ -37,6 +38,7 @@ Usage:
   tally apikey revoke [--db …] PREFIX
   tally fx import [--db …] FILE      load ECB reference rates (eurofxref-hist.csv)
   tally recompute [--db …] [--account NAME]
+  tally bench [--db EMPTY-DB] [--customers 10000] [--invoices 20] [--seed 1]
   tally version
 
 Environment: TALLY_API_KEY makes serve ensure that key exists with full
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = fxCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "recompute":
 		err = recomputeCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "bench":
+		err = benchCommand(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "tally", version)
 	case "help", "--help", "-h":
@@ -272,4 +276,37 @@ func recomputeCommand(ctx context.Context, args []string, getenv func(string) st
 		fmt.Fprintf(stdout, "%s: %d customers in %s\n", a.Name, n, time.Since(start).Round(time.Millisecond))
 	}
 	return nil
+}
+
+// benchCommand generates a seeded synthetic book in an empty database (a
+// temporary SQLite file unless --db names one) and prints figures.
+func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := fs.String("db", "", "an empty database: a SQLite path or a postgres:// URL (default: a temporary SQLite file)")
+	o := bench.Options{Out: stdout}
+	fs.IntVar(&o.Customers, "customers", 10000, "customers in the book")
+	fs.IntVar(&o.InvoicesPerCustomer, "invoices", 20, "invoices per customer")
+	fs.Uint64Var(&o.Seed, "seed", 1, "random seed: the same seed gives the same book")
+	fs.IntVar(&o.Samples, "samples", 200, "samples of the incremental recompute and of unfiltered metrics")
+	fs.IntVar(&o.FilteredSamples, "filtered-samples", 20, "samples of filtered metrics")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dsn := *db
+	if dsn == "" {
+		dir, err := os.MkdirTemp("", "tally-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		dsn = dir + "/bench.db"
+	}
+	s, err := server.OpenStore(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	fmt.Fprintf(stdout, "tally bench on %s, seed %d\n", s.Dialect(), o.Seed)
+	return bench.Run(ctx, s, o)
 }

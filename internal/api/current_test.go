@@ -129,3 +129,25 @@ func TestFullRecomputeMatchesIncremental(t *testing.T) {
 		}
 	})
 }
+
+// The Metrics API's cache follows every write: a deleted customer leaves
+// the numbers even when another customer is created right after.
+func TestMetricsCacheFollowsWrites(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ds, cus, pl := e.fixture()
+		q := "/v1/metrics/mrr?start-date=2015-11-01&end-date=2015-11-30"
+		mrr := func() float64 { return entryAt(t, e.ok(200, "GET", q, nil), "2015-11-30")["mrr"].(float64) }
+		if v := mrr(); v != 0 {
+			t.Fatalf("empty account: %v", v)
+		}
+		e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(seedInvoice("A", pl, "s1")))
+		if v := mrr(); v != 4100 { // 5000 − 900 tax
+			t.Fatalf("after the import: %v", v)
+		}
+		e.ok(204, "DELETE", "/v1/customers/"+cus, nil)
+		e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": "next"})
+		if v := mrr(); v != 0 {
+			t.Fatalf("after deleting the customer: %v", v)
+		}
+	})
+}

@@ -119,41 +119,35 @@ func weekday(name string) time.Weekday {
 	return time.Sunday
 }
 
-// histories are the customers' engine outputs for a query: the stored
-// results, or with a plans filter the engine run again over the filtered
-// plans (metrics.md rule 19).
+// histories are the customers' engine outputs for a query, from the
+// results cache: as stored, or with a plans filter aggregated again from
+// the subscription steps with only those plans in view (rule 19).
 func (a *API) histories(r *http.Request, sq seriesQuery) ([]metrics.History, error) {
 	acct := account(r)
-	if sq.plans != nil {
-		hs, err := a.store.AccountHistories(r.Context(), acct.ID, sq.geo)
-		if err != nil {
-			return nil, err
-		}
-		settings := recompute.Settings(acct)
-		settings.Plans = sq.plans
-		rates := recompute.NewStoreRates(r.Context(), a.store)
-		out := make([]metrics.History, 0, len(hs))
-		for _, h := range hs {
-			res, err := metrics.Compute(recompute.Input(h), settings, rates)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, metrics.History{Timeline: res.Timeline, Movements: res.Movements})
-		}
-		return out, nil
-	}
-	rs, err := a.store.Results(r.Context(), acct.ID, sq.geo)
+	cs, err := a.results.customers(r.Context(), a.store, acct.ID)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]metrics.History, len(rs))
-	for i, c := range rs {
-		for _, p := range c.Points {
-			out[i].Timeline = append(out[i].Timeline, metrics.Point{At: p.At, MRR: p.MRR, Active: p.Active})
+	var geo map[string]bool
+	if len(sq.geo) > 0 {
+		geo = map[string]bool{}
+		for _, g := range sq.geo {
+			geo[g] = true
 		}
-		for _, m := range c.Activities {
-			out[i].Movements = append(out[i].Movements, metrics.Movement{At: m.At, Type: m.Type, Amount: m.Amount, MRRAfter: m.MRRAfter})
+	}
+	settings := recompute.Settings(acct)
+	settings.Plans = sq.plans
+	out := make([]metrics.History, 0, len(cs))
+	for _, c := range cs {
+		if geo != nil && !geo[c.country] {
+			continue
 		}
+		if sq.plans == nil {
+			out = append(out, c.history)
+			continue
+		}
+		res := metrics.Aggregate("", c.subs, settings)
+		out = append(out, metrics.History{Timeline: res.Timeline, Movements: res.Movements})
 	}
 	return out, nil
 }

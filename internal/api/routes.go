@@ -35,6 +35,8 @@ type API struct {
 	opts   Options
 	log    *slog.Logger
 	limits limiters
+	// results caches engine results for the Metrics API.
+	results resultsCache
 }
 
 // New returns the whole API as one handler, middleware included.

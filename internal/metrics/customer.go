@@ -51,11 +51,19 @@ func mrrAt(steps []Step, t time.Time) (Step, bool) {
 	return steps[i-1], true
 }
 
+// SubscriptionSteps is one subscription's steps with what the customer
+// aggregation needs to know of it.
+type SubscriptionSteps struct {
+	ID, ExternalID, Group string
+	Steps                 []Step
+}
+
 // smoothConnected moves the final cancellation of a connected subscription
 // to the instant the next subscription of its group starts, so that MRR
 // continues across the gap at the cancelled subscription's value and the
-// switch nets into one movement (reference §4.8).
-func smoothConnected(subs []Subscription, steps map[string][]Step) {
+// switch nets into one movement (reference §4.8). It edits steps, which
+// must be the caller's own copies.
+func smoothConnected(subs []SubscriptionSteps, steps map[string][]Step) {
 	groups := map[string][]string{}
 	for _, s := range subs {
 		if s.Group != "" {
@@ -87,18 +95,49 @@ func smoothConnected(subs []Subscription, steps map[string][]Step) {
 	}
 }
 
+// Steps replays each of the customer's subscriptions into its steps, in
+// subscription ID order.
+func Steps(c Customer, s Settings, rates Rates) ([]SubscriptionSteps, error) {
+	subs := slices.Clone(c.Subscriptions)
+	slices.SortFunc(subs, func(a, b Subscription) int { return strings.Compare(a.ID, b.ID) })
+	out := make([]SubscriptionSteps, 0, len(subs))
+	for _, sub := range subs {
+		st, err := subscriptionSteps(sub, s, rates)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, SubscriptionSteps{ID: sub.ID, ExternalID: sub.ExternalID, Group: sub.Group, Steps: st})
+	}
+	return out, nil
+}
+
 // Compute derives a customer's MRR timeline and movements from its
 // history. It is pure: the result depends only on the arguments, not on
 // the order of subscriptions, lines or cancellations within them.
 func Compute(c Customer, s Settings, rates Rates) (CustomerResult, error) {
-	res := CustomerResult{ID: c.ID, Subscriptions: map[string][]Step{}}
-	subs := slices.Clone(c.Subscriptions)
-	slices.SortFunc(subs, func(a, b Subscription) int { return strings.Compare(a.ID, b.ID) })
-	extID := map[string]string{}
+	subs, err := Steps(c, s, rates)
+	if err != nil {
+		return CustomerResult{ID: c.ID}, err
+	}
+	return Aggregate(c.ID, subs, s), nil
+}
+
+// Aggregate derives the customer's timeline and movements from its
+// subscriptions' steps (in ID order, as Steps returns them). With
+// s.Plans, a subscription is in the view only while on one of those plans
+// (rule 19): moving in or out is new business or churn of the segment.
+// It does not modify subs, so cached steps can be aggregated again.
+func Aggregate(id string, subs []SubscriptionSteps, s Settings) CustomerResult {
+	res := CustomerResult{ID: id, Subscriptions: make(map[string][]Step, len(subs))}
+	extID := make(map[string]string, len(subs))
 	for _, sub := range subs {
-		st, err := subscriptionSteps(sub, s, rates)
-		if err != nil {
-			return res, err
+		st := slices.Clone(sub.Steps)
+		if s.Plans != nil {
+			for i := range st {
+				if !s.Plans[st[i].Plan] {
+					st[i].MRR, st[i].Live = 0, false
+				}
+			}
 		}
 		res.Subscriptions[sub.ID] = st
 		extID[sub.ID] = sub.ExternalID
@@ -154,7 +193,7 @@ func Compute(c Customer, s Settings, rates Rates) (CustomerResult, error) {
 	if s.ActivityGroupingMinutes > 0 {
 		res.Movements = groupActivities(res.Movements, res.Timeline, time.Duration(s.ActivityGroupingMinutes)*time.Minute)
 	}
-	return res, nil
+	return res
 }
 
 // classify is metrics.md rule 12 for one instant's net change.

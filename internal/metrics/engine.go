@@ -50,6 +50,7 @@ type Step struct {
 	At     time.Time
 	MRR    int64
 	Live   bool
+	Plan   string   // the plan the subscription is on from At (PlanID of its latest line)
 	Causes []string // what changed it: line ids, "cancellation:<sub>:<time>"
 }
 
@@ -61,6 +62,7 @@ type op struct {
 	seq    int64 // arrival order
 	kind   int   // opSet, opAdd, opCancel
 	value  int64
+	plan   string
 	causes []string
 }
 
@@ -89,15 +91,9 @@ func subscriptionSteps(sub Subscription, s Settings, rates Rates) ([]Step, error
 		if err != nil {
 			return nil, err
 		}
-		o := op{at: l.Start, order: math.MaxInt64, seq: l.Seq, value: v, causes: []string{l.ID}}
+		o := op{at: l.Start, order: math.MaxInt64, seq: l.Seq, value: v, plan: l.PlanID, causes: []string{l.ID}}
 		if l.EventOrder != nil {
 			o.order = *l.EventOrder
-		}
-		if s.Plans != nil && !s.Plans[l.PlanID] {
-			// Outside the filtered plans: the subscription leaves the segment.
-			o.kind, o.rank = opCancel, 0
-			ops = append(ops, o)
-			continue
 		}
 		switch {
 		case !l.Prorated:
@@ -133,28 +129,31 @@ func subscriptionSteps(sub Subscription, s Settings, rates Rates) ([]Step, error
 		return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.rank, b.rank), cmp.Compare(a.order, b.order), cmp.Compare(a.seq, b.seq))
 	})
 	var steps []Step
-	mrr, live := int64(0), false
+	mrr, live, plan := int64(0), false, ""
 	for i := 0; i < len(ops); {
 		at := ops[i].at
 		var causes []string
 		for ; i < len(ops) && ops[i].at.Equal(at); i++ {
 			switch ops[i].kind {
 			case opSet:
-				mrr, live = ops[i].value, true
+				mrr, live, plan = ops[i].value, true, ops[i].plan
 			case opAdd:
 				mrr, live = mrr+ops[i].value, true
+				if ops[i].value > 0 || plan == "" {
+					plan = ops[i].plan // a prorated switch: the plan charged, not the one credited
+				}
 			case opCancel:
 				mrr, live = 0, false
 			}
 			causes = append(causes, ops[i].causes...)
 		}
-		if n := len(steps); n > 0 && steps[n-1].MRR == mrr && steps[n-1].Live == live {
+		if n := len(steps); n > 0 && steps[n-1].MRR == mrr && steps[n-1].Live == live && steps[n-1].Plan == plan {
 			continue // nothing changed: e.g. a renewal at the same price (rule 12)
 		}
 		if len(steps) == 0 && mrr == 0 && !live {
 			continue // a cancellation before any line
 		}
-		steps = append(steps, Step{At: at, MRR: mrr, Live: live, Causes: causes})
+		steps = append(steps, Step{At: at, MRR: mrr, Live: live, Plan: plan, Causes: causes})
 	}
 	return steps, nil
 }

@@ -53,10 +53,11 @@ func Input(h *store.History) metrics.Customer {
 // Engine returns the compute function the store calls per customer.
 func Engine(settings metrics.Settings, rates metrics.Rates) func(*store.History) (store.Result, error) {
 	return func(h *store.History) (store.Result, error) {
-		res, err := metrics.Compute(Input(h), settings, rates)
+		subs, err := metrics.Steps(Input(h), settings, rates)
 		if err != nil {
 			return store.Result{}, err
 		}
+		res := metrics.Aggregate(h.CustomerUUID, subs, settings)
 		plans := map[string]store.HistoryLine{}
 		for _, s := range h.Subscriptions {
 			for _, l := range s.Lines {
@@ -64,6 +65,12 @@ func Engine(settings metrics.Settings, rates metrics.Rates) func(*store.History)
 			}
 		}
 		var out store.Result
+		for _, sub := range subs {
+			for _, st := range sub.Steps {
+				out.Steps = append(out.Steps, store.ResultStep{SubscriptionUUID: sub.ID, ExternalID: sub.ExternalID, Group: sub.Group,
+					At: st.At, MRR: st.MRR, Live: st.Live, Plan: st.Plan})
+			}
+		}
 		for _, p := range res.Timeline {
 			out.Points = append(out.Points, store.ResultPoint{At: p.At, MRR: p.MRR, Active: p.Active})
 		}

@@ -225,7 +225,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, acct int64, uuid string, cha
 		if err != nil {
 			return fmt.Errorf("update customer: %w", err)
 		}
-		return nil
+		return bumpResults(ctx, tx, acct, []int64{c.ID}) // its country feeds the geo filter
 	})
 	return c, err
 }
@@ -237,7 +237,10 @@ func (s *Store) DeleteCustomer(ctx context.Context, acct int64, uuid string) err
 		if err != nil {
 			return fmt.Errorf("delete customer: %w", err)
 		}
-		return oneRow(res, "customer")
+		if err := oneRow(res, "customer"); err != nil {
+			return err
+		}
+		return customersRemoved(ctx, tx, acct)
 	})
 }
 

@@ -105,7 +105,10 @@ func (s *Store) DeleteDataSource(ctx context.Context, acct int64, uuid string) e
 		if err != nil {
 			return fmt.Errorf("delete data source: %w", err)
 		}
-		return oneRow(res, "data source")
+		if err := oneRow(res, "data source"); err != nil {
+			return err
+		}
+		return customersRemoved(ctx, tx, acct)
 	})
 }
 
@@ -130,7 +133,7 @@ func (s *Store) EmptyDataSource(ctx context.Context, acct int64, uuid string, ke
 				return fmt.Errorf("empty data source: %w", err)
 			}
 		}
-		return nil
+		return customersRemoved(ctx, tx, acct)
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -82,10 +83,22 @@ type ResultActivity struct {
 	Causes                  []string
 }
 
+// ResultStep is one step of one subscription (before aggregation).
+type ResultStep struct {
+	SubscriptionUUID string
+	ExternalID       string
+	Group            string
+	At               time.Time
+	MRR              int64
+	Live             bool
+	Plan             string
+}
+
 // Result is what the engine derived for one customer.
 type Result struct {
 	Points     []ResultPoint
 	Activities []ResultActivity
+	Steps      []ResultStep
 }
 
 // histories loads the histories of the given customers.
@@ -244,7 +257,7 @@ func (s *Store) recompute(ctx context.Context, acct int64, ids []int64, compute 
 		if err != nil {
 			return err
 		}
-		var points, acts [][]any
+		var points, acts, steps [][]any
 		for _, id := range ids {
 			h := hs[id]
 			if h == nil {
@@ -257,6 +270,9 @@ func (s *Store) recompute(ctx context.Context, acct int64, ids []int64, compute 
 			for _, p := range res.Points {
 				points = append(points, []any{id, acct, millis(p.At), p.MRR, boolInt(p.Active)})
 			}
+			for _, st := range res.Steps {
+				steps = append(steps, []any{id, acct, st.SubscriptionUUID, st.ExternalID, st.Group, millis(st.At), st.MRR, boolInt(st.Live), st.Plan})
+			}
 			for _, a := range res.Activities {
 				subsJSON, _ := json.Marshal(a.SubscriptionExternalIDs)
 				causes, _ := json.Marshal(a.Causes)
@@ -264,7 +280,7 @@ func (s *Store) recompute(ctx context.Context, acct int64, ids []int64, compute 
 					nullStr(strPtrOrNil(a.PlanExternalID)), nullStr(strPtrOrNil(a.PlanName)), string(causes)})
 			}
 		}
-		for _, table := range []string{"mrr_points", "activities", "dirty_customers"} {
+		for _, table := range []string{"mrr_points", "activities", "subscription_steps", "dirty_customers"} {
 			if err := queryInExec(ctx, tx, `DELETE FROM `+table+` WHERE customer_id IN (%s)`, ids); err != nil {
 				return fmt.Errorf("clear %s: %w", table, err)
 			}
@@ -276,7 +292,11 @@ func (s *Store) recompute(ctx context.Context, acct int64, ids []int64, compute 
 			"subscription_external_ids", "plan_external_id", "plan_name", "causes"}, acts); err != nil {
 			return fmt.Errorf("save activities: %w", err)
 		}
-		return nil
+		if err := s.bulkInsert(ctx, tx, "subscription_steps", []string{"customer_id", "account_id", "subscription_uuid", "external_id",
+			"group_key", "at", "mrr", "live", "plan_uuid"}, steps); err != nil {
+			return fmt.Errorf("save subscription steps: %w", err)
+		}
+		return bumpResults(ctx, tx, acct, ids)
 	})
 }
 
@@ -318,4 +338,23 @@ func (s *Store) CustomerHistory(ctx context.Context, acct int64, customerUUID st
 		return nil, err
 	}
 	return hs[id], nil
+}
+
+// bumpResults gives the customers the account's next results version, so
+// that cached results of exactly these customers are reloaded.
+func bumpResults(ctx context.Context, tx *sql.Tx, acct int64, ids []int64) error {
+	var v int64
+	if err := tx.QueryRowContext(ctx, `UPDATE accounts SET results_seq = results_seq + 1 WHERE id = $1 RETURNING results_seq`, acct).Scan(&v); err != nil {
+		return fmt.Errorf("bump results version: %w", err)
+	}
+	return queryInExec(ctx, tx, `UPDATE customers SET results_version = `+strconv.FormatInt(v, 10)+` WHERE id IN (%s)`, ids)
+}
+
+// customersRemoved records that customers of the account were deleted, so
+// that cached results are reloaded whole.
+func customersRemoved(ctx context.Context, tx *sql.Tx, acct int64) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET results_reset = results_reset + 1 WHERE id = $1`, acct); err != nil {
+		return fmt.Errorf("record removed customers: %w", err)
+	}
+	return nil
 }

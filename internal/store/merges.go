@@ -115,6 +115,9 @@ func (s *Store) MergeCustomers(ctx context.Context, acct int64, from, into Custo
 		if _, err := tx.ExecContext(ctx, `DELETE FROM customers WHERE id = $1`, fromID); err != nil {
 			return fmt.Errorf("merge customers: %w", err)
 		}
+		if err := customersRemoved(ctx, tx, acct); err != nil {
+			return err
+		}
 		return markDirty(ctx, tx, `$1`, intoID)
 	})
 }

@@ -15,64 +15,102 @@ import (
 // CustomerResults is one customer's stored engine output.
 type CustomerResults struct {
 	CustomerID int64
+	Country    string
+	Version    int64
 	Points     []ResultPoint
 	Activities []ResultActivity
+	Steps      []ResultStep
 }
 
-// Results loads every customer's stored timeline and activities, of the
-// customers in countries when that is not empty (the geo filter).
-func (s *Store) Results(ctx context.Context, acct int64, countries []string) ([]*CustomerResults, error) {
-	where := `WHERE c.account_id = $1`
-	args := []any{acct}
-	if len(countries) > 0 {
-		marks := make([]string, len(countries))
-		for i, c := range countries {
-			args = append(args, c)
-			marks[i] = fmt.Sprintf("$%d", len(args))
-		}
-		where += ` AND c.country IN (` + strings.Join(marks, ",") + `)`
+// ResultsState is what tells a cache of the account's results whether it
+// is current: the latest results version, and how many times customers
+// were removed.
+func (s *Store) ResultsState(ctx context.Context, acct int64) (version, resets int64, err error) {
+	err = s.r.QueryRowContext(ctx, `SELECT results_seq, results_reset FROM accounts WHERE id = $1`, acct).Scan(&version, &resets)
+	if err != nil {
+		return 0, 0, fmt.Errorf("results state: %w", err)
 	}
+	return version, resets, nil
+}
+
+// ResultsSince loads the stored results of the account's customers whose
+// results version is above since (all of them for since < 0).
+func (s *Store) ResultsSince(ctx context.Context, acct, since int64) ([]*CustomerResults, error) {
 	by := map[int64]*CustomerResults{}
 	var out []*CustomerResults
-	get := func(id int64) *CustomerResults {
-		r, ok := by[id]
-		if !ok {
-			r = &CustomerResults{CustomerID: id}
-			by[id] = r
+	err := scanRows(ctx, s.r, `SELECT id, COALESCE(country, ''), results_version FROM customers WHERE account_id = $1 AND results_version > $2 ORDER BY id`,
+		[]any{acct, since}, func(scan func(...any) error) error {
+			r := &CustomerResults{}
+			if err := scan(&r.CustomerID, &r.Country, &r.Version); err != nil {
+				return err
+			}
+			by[r.CustomerID] = r
 			out = append(out, r)
-		}
-		return r
+			return nil
+		})
+	if err != nil || len(out) == 0 {
+		return out, err
 	}
-	err := scanRows(ctx, s.r, `SELECT p.customer_id, p.at, p.mrr, p.active FROM mrr_points p JOIN customers c ON c.id = p.customer_id `+
-		where+` ORDER BY p.customer_id, p.at`, args, func(scan func(...any) error) error {
-		var id, at int64
-		var p ResultPoint
-		var active int
-		if err := scan(&id, &at, &p.MRR, &active); err != nil {
-			return err
+	// One pass per table over the account (or over the few customers).
+	scope, args := `t.account_id = $1`, []any{acct}
+	if since >= 0 {
+		marks := make([]string, len(out))
+		for i, r := range out {
+			args = append(args, r.CustomerID)
+			marks[i] = fmt.Sprintf("$%d", i+2)
 		}
-		p.At, p.Active = fromMillis(at), active != 0
-		r := get(id)
-		r.Points = append(r.Points, p)
-		return nil
-	})
+		scope += ` AND t.customer_id IN (` + strings.Join(marks, ",") + `)`
+	}
+	err = scanRows(ctx, s.r, `SELECT t.customer_id, t.at, t.mrr, t.active FROM mrr_points t WHERE `+scope+` ORDER BY t.customer_id, t.at`, args,
+		func(scan func(...any) error) error {
+			var id, at int64
+			var p ResultPoint
+			var active int
+			if err := scan(&id, &at, &p.MRR, &active); err != nil {
+				return err
+			}
+			if r := by[id]; r != nil {
+				p.At, p.Active = fromMillis(at), active != 0
+				r.Points = append(r.Points, p)
+			}
+			return nil
+		})
 	if err != nil {
 		return nil, fmt.Errorf("load timelines: %w", err)
 	}
-	err = scanRows(ctx, s.r, `SELECT a.customer_id, a.at, a.type, a.amount, a.mrr_after FROM activities a JOIN customers c ON c.id = a.customer_id `+
-		where+` ORDER BY a.customer_id, a.at, a.id`, args, func(scan func(...any) error) error {
-		var id, at int64
-		var a ResultActivity
-		if err := scan(&id, &at, &a.Type, &a.Amount, &a.MRRAfter); err != nil {
-			return err
-		}
-		a.At = fromMillis(at)
-		r := get(id)
-		r.Activities = append(r.Activities, a)
-		return nil
-	})
+	err = scanRows(ctx, s.r, `SELECT t.customer_id, t.at, t.type, t.amount, t.mrr_after FROM activities t WHERE `+scope+` ORDER BY t.customer_id, t.at, t.id`, args,
+		func(scan func(...any) error) error {
+			var id, at int64
+			var a ResultActivity
+			if err := scan(&id, &at, &a.Type, &a.Amount, &a.MRRAfter); err != nil {
+				return err
+			}
+			if r := by[id]; r != nil {
+				a.At = fromMillis(at)
+				r.Activities = append(r.Activities, a)
+			}
+			return nil
+		})
 	if err != nil {
 		return nil, fmt.Errorf("load activities: %w", err)
+	}
+	err = scanRows(ctx, s.r, `SELECT t.customer_id, t.subscription_uuid, t.external_id, t.group_key, t.at, t.mrr, t.live, t.plan_uuid
+		FROM subscription_steps t WHERE `+scope+` ORDER BY t.customer_id, t.subscription_uuid, t.at`, args,
+		func(scan func(...any) error) error {
+			var id, at int64
+			var st ResultStep
+			var live int
+			if err := scan(&id, &st.SubscriptionUUID, &st.ExternalID, &st.Group, &at, &st.MRR, &live, &st.Plan); err != nil {
+				return err
+			}
+			if r := by[id]; r != nil {
+				st.At, st.Live = fromMillis(at), live != 0
+				r.Steps = append(r.Steps, st)
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("load subscription steps: %w", err)
 	}
 	return out, nil
 }
@@ -147,39 +185,6 @@ func (s *Store) ActivityIDByUUID(ctx context.Context, acct int64, uuid string) (
 		return 0, &MissingError{What: "activity"}
 	}
 	return id, nil
-}
-
-// AccountHistories loads the histories of every customer of the account,
-// of the customers in countries when that is not empty.
-func (s *Store) AccountHistories(ctx context.Context, acct int64, countries []string) ([]*History, error) {
-	where := `WHERE account_id = $1`
-	args := []any{acct}
-	if len(countries) > 0 {
-		marks := make([]string, len(countries))
-		for i, c := range countries {
-			args = append(args, c)
-			marks[i] = fmt.Sprintf("$%d", len(args))
-		}
-		where += ` AND country IN (` + strings.Join(marks, ",") + `)`
-	}
-	var ids []int64
-	if err := scanRows(ctx, s.r, `SELECT id FROM customers `+where+` ORDER BY id`, args, func(scan func(...any) error) error {
-		var id int64
-		err := scan(&id)
-		ids = append(ids, id)
-		return err
-	}); err != nil {
-		return nil, fmt.Errorf("list customers: %w", err)
-	}
-	hs, err := histories(ctx, s.r, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*History, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, hs[id])
-	}
-	return out, nil
 }
 
 // ResolvePlans turns a plans filter's names, UUIDs or external ids

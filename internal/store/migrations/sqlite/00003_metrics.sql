@@ -61,7 +61,36 @@ CREATE TABLE activity_exports (
     created_at BIGINT NOT NULL
 );
 
+-- Each subscription's MRR steps as the engine replayed them (before the
+-- customer-level aggregation), so that plan-filtered views aggregate
+-- again without replaying invoices.
+CREATE TABLE subscription_steps (
+    customer_id BIGINT NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+    account_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    subscription_uuid TEXT NOT NULL,
+    external_id TEXT NOT NULL,
+    group_key TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    mrr BIGINT NOT NULL,
+    live INTEGER NOT NULL,
+    plan_uuid TEXT NOT NULL
+);
+CREATE INDEX subscription_steps_customer ON subscription_steps (customer_id);
+
+-- Results versions: every recomputation takes the account's next number
+-- and stamps the customers it wrote, so a reader can reload just those.
+ALTER TABLE accounts ADD COLUMN results_seq BIGINT NOT NULL DEFAULT 0;
+-- results_reset counts deletions of customers: a cache reloads on a change.
+ALTER TABLE accounts ADD COLUMN results_reset BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE customers ADD COLUMN results_version BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX customers_results_version ON customers (account_id, results_version);
+
 -- +goose Down
+DROP INDEX customers_results_version;
+ALTER TABLE customers DROP COLUMN results_version;
+ALTER TABLE accounts DROP COLUMN results_reset;
+ALTER TABLE accounts DROP COLUMN results_seq;
+DROP TABLE subscription_steps;
 DROP TABLE activity_exports;
 DROP TABLE fx_rates;
 DROP TABLE dirty_customers;

@@ -1,0 +1,101 @@
+package api
+
+import (
+	"context"
+	"sync"
+
+	"github.com/tally-analytics/tally/internal/metrics"
+	"github.com/tally-analytics/tally/internal/store"
+)
+
+// resultsCache keeps each account's engine results in memory for the
+// Metrics API. It is checked against the database on every request (one
+// cheap query), so several servers on one PostgreSQL stay correct: a
+// recomputation stamps the customers it wrote with a new version, and the
+// cache reloads just those; a removal of customers (a delete, a merge)
+// reloads the account.
+type resultsCache struct {
+	mu       sync.Mutex
+	accounts map[int64]*accountResults
+}
+
+type accountResults struct {
+	mu        sync.Mutex
+	version   int64
+	resets    int64
+	loaded    bool
+	customers map[int64]*cachedCustomer
+}
+
+type cachedCustomer struct {
+	country string
+	history metrics.History
+	subs    []metrics.SubscriptionSteps
+}
+
+func toCached(r *store.CustomerResults) *cachedCustomer {
+	c := &cachedCustomer{country: r.Country}
+	for _, p := range r.Points {
+		c.history.Timeline = append(c.history.Timeline, metrics.Point{At: p.At, MRR: p.MRR, Active: p.Active})
+	}
+	for _, m := range r.Activities {
+		c.history.Movements = append(c.history.Movements, metrics.Movement{At: m.At, Type: m.Type, Amount: m.Amount, MRRAfter: m.MRRAfter})
+	}
+	for _, st := range r.Steps {
+		n := len(c.subs)
+		if n == 0 || c.subs[n-1].ID != st.SubscriptionUUID {
+			c.subs = append(c.subs, metrics.SubscriptionSteps{ID: st.SubscriptionUUID, ExternalID: st.ExternalID, Group: st.Group})
+			n++
+		}
+		c.subs[n-1].Steps = append(c.subs[n-1].Steps, metrics.Step{At: st.At, MRR: st.MRR, Live: st.Live, Plan: st.Plan})
+	}
+	return c
+}
+
+// customers returns the account's cached customers, current as of now.
+func (c *resultsCache) customers(ctx context.Context, s *store.Store, acct int64) ([]*cachedCustomer, error) {
+	c.mu.Lock()
+	if c.accounts == nil {
+		c.accounts = map[int64]*accountResults{}
+	}
+	a, ok := c.accounts[acct]
+	if !ok {
+		a = &accountResults{}
+		c.accounts[acct] = a
+	}
+	c.mu.Unlock()
+
+	version, resets, err := s.ResultsState(ctx, acct)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch {
+	case !a.loaded || resets != a.resets || version < a.version:
+		// First use, or customers went away: load the account afresh.
+		rs, err := s.ResultsSince(ctx, acct, -1)
+		if err != nil {
+			return nil, err
+		}
+		a.customers = make(map[int64]*cachedCustomer, len(rs))
+		for _, r := range rs {
+			a.customers[r.CustomerID] = toCached(r)
+		}
+		a.loaded = true
+	case version > a.version:
+		rs, err := s.ResultsSince(ctx, acct, a.version)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rs {
+			a.customers[r.CustomerID] = toCached(r)
+		}
+	}
+	a.version, a.resets = version, resets
+	out := make([]*cachedCustomer, 0, len(a.customers))
+	for _, cc := range a.customers {
+		out = append(out, cc)
+	}
+	return out, nil
+}

@@ -1,0 +1,221 @@
+// Package bench generates a seeded synthetic subscription book and
+// measures Tally on it: full recompute, incremental recompute after one
+// customer's import, and the Metrics API, unfiltered and filtered. It is
+// what `tally bench` runs; its figures are the ones issue notes report.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tally-analytics/tally/internal/api"
+	"github.com/tally-analytics/tally/internal/auth"
+	"github.com/tally-analytics/tally/internal/billing"
+	"github.com/tally-analytics/tally/internal/recompute"
+	"github.com/tally-analytics/tally/internal/store"
+)
+
+// Options size the book.
+type Options struct {
+	Customers           int
+	InvoicesPerCustomer int
+	Seed                uint64
+	Samples             int // incremental and unfiltered metrics samples
+	FilteredSamples     int
+	Out                 io.Writer
+}
+
+// Run builds the book in s (an empty, migrated store) and prints figures.
+func Run(ctx context.Context, s *store.Store, o Options) error {
+	out := o.Out
+	rng := rand.New(rand.NewPCG(o.Seed, 42))
+	acct, _, err := s.EnsureAccount(ctx, "bench")
+	if err != nil {
+		return err
+	}
+	ds, err := s.CreateDataSource(ctx, acct.ID, "bench", billing.SystemImportAPI)
+	if err != nil {
+		return err
+	}
+	type planInfo struct {
+		uuid   string
+		months int
+		price  int64
+	}
+	var plans []planInfo
+	for i, p := range []struct {
+		unit   string
+		months int
+		price  int64
+	}{{"month", 1, 2900}, {"month", 1, 4900}, {"month", 1, 9900}, {"month", 1, 19900}, {"month", 3, 27000}, {"year", 12, 99000}, {"year", 12, 199000}} {
+		pl := billing.Plan{DataSourceUUID: ds.UUID, Name: fmt.Sprintf("Plan %d", i+1), IntervalCount: 1, IntervalUnit: p.unit}
+		if p.unit == "month" && p.months == 3 {
+			pl.IntervalCount = 3
+		}
+		if err := s.CreatePlan(ctx, acct.ID, &pl); err != nil {
+			return err
+		}
+		plans = append(plans, planInfo{pl.UUID, p.months, p.price})
+	}
+	// The book: five years, 2021–2025; each customer starts in a random
+	// month and renews, sometimes changing plan, sometimes churning.
+	fmt.Fprintf(out, "generating %d customers × %d invoices…\n", o.Customers, o.InvoicesPerCustomer)
+	start := time.Now()
+	base := time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)
+	var customers []string
+	invoiceCount := 0
+	for c := range o.Customers {
+		cus := billing.Customer{DataSourceUUID: ds.UUID, ExternalID: fmt.Sprintf("c%d", c), Name: fmt.Sprintf("Customer %d", c),
+			Country: ptr([]string{"US", "GB", "DE", "FR", "NL"}[rng.IntN(5)])}
+		if err := s.CreateCustomer(ctx, acct.ID, &cus); err != nil {
+			return err
+		}
+		customers = append(customers, cus.UUID)
+		invs := book(rng, c, base, o.InvoicesPerCustomer, func() (string, int, int64) {
+			p := plans[rng.IntN(len(plans))]
+			return p.uuid, p.months, p.price
+		})
+		invoiceCount += len(invs)
+		if err := s.ImportInvoices(ctx, acct.ID, cus.UUID, invs); err != nil {
+			return fmt.Errorf("import customer %d: %w", c, err)
+		}
+	}
+	fmt.Fprintf(out, "imported %d invoices in %s\n", invoiceCount, time.Since(start).Round(time.Millisecond))
+
+	// Full recompute.
+	rates := recompute.NewStoreRates(ctx, s)
+	t0 := time.Now()
+	n, err := recompute.All(ctx, s, acct, rates)
+	if err != nil {
+		return err
+	}
+	full := time.Since(t0)
+	fmt.Fprintf(out, "full recompute: %d customers, %d invoices in %s (%.0f invoices/s)\n", n, invoiceCount,
+		full.Round(time.Millisecond), float64(invoiceCount)/full.Seconds())
+
+	// Incremental: one customer's new invoice, then the recomputation that
+	// runs before the response.
+	var inc []time.Duration
+	for i := range o.Samples {
+		cus := customers[rng.IntN(len(customers))]
+		inv := billing.Invoice{ExternalID: fmt.Sprintf("inc-%d", i), Date: base.AddDate(4, 11, 0), Currency: "USD",
+			LineItems: []billing.LineItem{{Type: billing.LineOneTime, AmountInCents: 1000, Quantity: 1}}}
+		p := plans[rng.IntN(len(plans))]
+		start := base.AddDate(4, 11, 0)
+		end := start.AddDate(0, p.months, 0)
+		inv.LineItems = append(inv.LineItems, billing.LineItem{Type: billing.LineSubscription, SubscriptionExternalID: fmt.Sprintf("inc-sub-%d", i),
+			PlanUUID: p.uuid, ServicePeriodStart: &start, ServicePeriodEnd: &end, AmountInCents: p.price, Quantity: 1})
+		if err := s.ImportInvoices(ctx, acct.ID, cus, []billing.Invoice{inv}); err != nil {
+			return err
+		}
+		t := time.Now()
+		if _, err := recompute.Dirty(ctx, s, acct, rates); err != nil {
+			return err
+		}
+		inc = append(inc, time.Since(t))
+	}
+	fmt.Fprintf(out, "incremental recompute after one customer's import: p50 %s p99 %s (%d samples)\n",
+		pct(inc, 50), pct(inc, 99), len(inc))
+
+	// The Metrics API over HTTP: five years by month.
+	key := auth.NewKey()
+	if err := s.CreateAPIKey(ctx, acct.ID, auth.Prefix(key), auth.Hash(key), billing.AccessRead); err != nil {
+		return err
+	}
+	srv := httptest.NewServer(api.New(s, api.Options{}))
+	defer srv.Close()
+	get := func(path string) (time.Duration, error) {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.SetBasicAuth(key, "")
+		t := time.Now()
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			return 0, err
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			return 0, fmt.Errorf("%s: %d %s", path, res.StatusCode, body)
+		}
+		return time.Since(t), nil
+	}
+	q := "/v1/metrics/all?start-date=2021-01-01&end-date=2025-12-31&interval=month"
+	for _, c := range []struct {
+		name, path string
+		n          int
+	}{{"metrics/all, 5 years by month, unfiltered", q, o.Samples}, {"metrics/all, 5 years by month, plans filter", q + "&plans=Plan+2,Plan+6", o.FilteredSamples}} {
+		var ds []time.Duration
+		for range c.n {
+			d, err := get(c.path)
+			if err != nil {
+				return err
+			}
+			ds = append(ds, d)
+		}
+		fmt.Fprintf(out, "%s: p50 %s p99 %s (%d samples)\n", c.name, pct(ds, 50), pct(ds, 99), len(ds))
+	}
+	fmt.Fprintf(out, "peak memory: %s\n", peakMemory())
+	return nil
+}
+
+func ptr(s string) *string { return &s }
+
+// book makes one customer's invoices: consecutive periods from a random
+// start, each on a plan; a plan change now and then; some customers churn.
+func book(rng *rand.Rand, c int, base time.Time, n int, pick func() (string, int, int64)) []billing.Invoice {
+	plan, months, price := pick()
+	at := base.AddDate(0, rng.IntN(36), rng.IntN(28))
+	var invs []billing.Invoice
+	sub := fmt.Sprintf("sub-%d", c)
+	for i := range n {
+		if rng.IntN(10) == 0 {
+			plan, months, price = pick()
+		}
+		end := at.AddDate(0, months, 0)
+		start := at
+		l := billing.LineItem{Type: billing.LineSubscription, SubscriptionExternalID: sub, PlanUUID: plan, ServicePeriodStart: &start,
+			ServicePeriodEnd: &end, AmountInCents: price, Quantity: 1}
+		if i == n-1 && rng.IntN(4) == 0 {
+			cancel := end
+			l.CancelledAt = &cancel
+		}
+		invs = append(invs, billing.Invoice{ExternalID: fmt.Sprintf("inv-%d-%d", c, i), Date: at, Currency: "USD", LineItems: []billing.LineItem{l},
+			Transactions: []billing.Transaction{{Type: "payment", Result: "successful", Date: at.Add(time.Hour)}}})
+		at = end
+	}
+	return invs
+}
+
+func pct(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := (len(s)*p + 99) / 100
+	return s[max(0, min(len(s)-1, i-1))].Round(10 * time.Microsecond)
+}
+
+// peakMemory is the process's peak resident set (VmHWM) where Linux tells
+// it, else the Go runtime's view.
+func peakMemory() string {
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "VmHWM:") {
+				return strings.Join(strings.Fields(line)[1:], " ") + " (VmHWM)"
+			}
+		}
+	}
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return fmt.Sprintf("%d MiB (Go runtime)", m.Sys>>20)
+}
