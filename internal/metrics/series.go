@@ -153,66 +153,62 @@ func Series(hs []History, r SeriesRequest) ([]Entry, error) {
 	for i, p := range ps {
 		out[i].Date = p.date
 	}
-	// MRR and customers at each boundary, and at the start of the first
-	// period (for the first entry's churn denominators).
+	// One pass per customer over its timeline and movements, period by
+	// period: the state at each boundary, the flows inside each period,
+	// and whether it churned in the period (rule 17: an active→inactive
+	// change, unless it also became active in that period).
 	startMRR, startCustomers := int64(0), int64(0)
 	for _, h := range hs {
-		if s := stateBefore(h.Timeline, ps[0].from); true {
-			startMRR += s.MRR
-			if s.Active {
-				startCustomers++
-			}
+		tl, ms := h.Timeline, h.Movements
+		ti, mi := 0, 0
+		var state Point
+		for ti < len(tl) && tl[ti].At.Before(ps[0].from) {
+			state = tl[ti]
+			ti++
+		}
+		for mi < len(ms) && ms[mi].At.Before(ps[0].from) {
+			mi++
+		}
+		startMRR += state.MRR
+		if state.Active {
+			startCustomers++
 		}
 		for i, p := range ps {
-			s := stateBefore(h.Timeline, p.to)
-			out[i].MRR += s.MRR
-			if s.Active {
-				out[i].Customers++
-			}
-		}
-		// Flows: movements by period.
-		for _, m := range h.Movements {
-			i := sort.Search(len(ps), func(i int) bool { return m.At.Before(ps[i].to) })
-			if i == len(ps) || m.At.Before(ps[i].from) {
-				continue
-			}
-			e := &out[i]
-			switch m.Type {
-			case NewBiz:
-				e.NewBiz += m.Amount
-				e.NewCustomers++
-			case Expansion:
-				e.Expansion += m.Amount
-			case Contraction:
-				e.Contraction += m.Amount
-			case Churn:
-				e.Churn += m.Amount
-			case Reactivation:
-				e.Reactivation += m.Amount
-			}
-		}
-		// Churned customers (rule 17): an active→inactive change in the
-		// period, unless the customer also became active in it.
-		for i, p := range ps {
-			prev := stateBefore(h.Timeline, p.from)
 			churned, joined := false, false
-			for _, q := range h.Timeline {
-				if q.At.Before(p.from) {
-					continue
-				}
-				if !q.At.Before(p.to) {
-					break
-				}
-				if prev.Active && !q.Active {
+			for ti < len(tl) && tl[ti].At.Before(p.to) {
+				q := tl[ti]
+				if state.Active && !q.Active {
 					churned = true
 				}
-				if !prev.Active && q.Active {
+				if !state.Active && q.Active {
 					joined = true
 				}
-				prev = q
+				state = q
+				ti++
+			}
+			e := &out[i]
+			e.MRR += state.MRR
+			if state.Active {
+				e.Customers++
 			}
 			if churned && !joined {
-				out[i].ChurnedCustomers++
+				e.ChurnedCustomers++
+			}
+			for ; mi < len(ms) && ms[mi].At.Before(p.to); mi++ {
+				m := ms[mi]
+				switch m.Type {
+				case NewBiz:
+					e.NewBiz += m.Amount
+					e.NewCustomers++
+				case Expansion:
+					e.Expansion += m.Amount
+				case Contraction:
+					e.Contraction += m.Amount
+				case Churn:
+					e.Churn += m.Amount
+				case Reactivation:
+					e.Reactivation += m.Amount
+				}
 			}
 		}
 	}

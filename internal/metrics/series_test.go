@@ -124,3 +124,55 @@ func TestChurnRatesAndLTVArithmetic(t *testing.T) {
 		t.Error("change from 0")
 	}
 }
+
+// Properties of the series over random books: the MRR series is the
+// running sum of the movements (the roll-forward identity, no FX here),
+// and series of a partition of the customers add up to the whole.
+func FuzzSeriesProperties(f *testing.F) {
+	f.Add([]byte{3, 1, 2, 5, 0, 20, 1, 10, 40, 0, 0, 7, 2, 9, 33, 1, 0, 4})
+	f.Add([]byte{7, 0, 1, 0, 0, 30, 3, 2, 1, 0, 9, 5, 5, 5, 1, 2, 3, 200, 17})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n := 1
+		if len(data) > 0 {
+			n = int(data[0])%5 + 1
+		}
+		var all, even, odd []History
+		for i := range n {
+			if len(data) > 1 {
+				data = data[1:]
+			}
+			res, err := Compute(randomCustomer(data), usd, nil)
+			if err != nil {
+				return
+			}
+			h := History{Timeline: res.Timeline, Movements: res.Movements}
+			all = append(all, h)
+			if i%2 == 0 {
+				even = append(even, h)
+			} else {
+				odd = append(odd, h)
+			}
+		}
+		req := SeriesRequest{Start: day("2023-12-01"), End: day("2024-08-31"), Interval: "month"}
+		whole, err := Series(all, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prev, _ := StockAt(all, day("2023-11-30").Add(24*time.Hour-time.Nanosecond))
+		for _, e := range whole {
+			if flows := e.NewBiz + e.Expansion + e.Contraction + e.Churn + e.Reactivation; e.MRR != prev+flows {
+				t.Fatalf("%s: MRR %d ≠ %d + movements %d", e.Date.Format("2006-01-02"), e.MRR, prev, flows)
+			}
+			prev = e.MRR
+		}
+		a, _ := Series(even, req)
+		b, _ := Series(odd, req)
+		for i := range whole {
+			w, x, y := whole[i], a[i], b[i]
+			if w.MRR != x.MRR+y.MRR || w.Customers != x.Customers+y.Customers || w.NewBiz != x.NewBiz+y.NewBiz ||
+				w.Churn != x.Churn+y.Churn || w.ChurnedCustomers != x.ChurnedCustomers+y.ChurnedCustomers {
+				t.Fatalf("%s: the partition does not add up: %+v vs %+v + %+v", w.Date.Format("2006-01-02"), w, x, y)
+			}
+		}
+	})
+}
