@@ -36,7 +36,7 @@ type cachedCustomer struct {
 func toCached(r *store.CustomerResults) *cachedCustomer {
 	c := &cachedCustomer{country: r.Country}
 	for _, p := range r.Points {
-		c.history.Timeline = append(c.history.Timeline, metrics.Point{At: p.At, MRR: p.MRR, Active: p.Active})
+		c.history.Timeline = append(c.history.Timeline, metrics.Point{At: p.At, MRR: p.MRR, Active: p.Active, FX: p.FX})
 	}
 	for _, m := range r.Activities {
 		c.history.Movements = append(c.history.Movements, metrics.Movement{At: m.At, Type: m.Type, Amount: m.Amount, MRRAfter: m.MRRAfter})
@@ -47,7 +47,7 @@ func toCached(r *store.CustomerResults) *cachedCustomer {
 			c.subs = append(c.subs, metrics.SubscriptionSteps{ID: st.SubscriptionUUID, ExternalID: st.ExternalID, Group: st.Group})
 			n++
 		}
-		c.subs[n-1].Steps = append(c.subs[n-1].Steps, metrics.Step{At: st.At, MRR: st.MRR, Live: st.Live, Plan: st.Plan})
+		c.subs[n-1].Steps = append(c.subs[n-1].Steps, metrics.Step{At: st.At, MRR: st.MRR, Live: st.Live, Plan: st.Plan, FX: st.FX})
 	}
 	return c
 }

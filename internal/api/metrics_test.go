@@ -339,3 +339,45 @@ func TestActivitiesExport(t *testing.T) {
 		}
 	})
 }
+
+// Rule 20 through the store: a EUR renewal at an unchanged price and a new
+// rate moves MRR without an activity, in the plain and the plans view.
+func TestExchangeRateRevaluation(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		var rates []store.FXRate
+		for d := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC); d.Month() < 4; d = d.AddDate(0, 0, 1) {
+			perEUR := "1.1000" // USD per EUR in January
+			if d.Month() > 1 {
+				perEUR = "1.2000"
+			}
+			rates = append(rates, store.FXRate{Currency: "USD", Day: d, PerEUR: perEUR})
+		}
+		if err := e.store.SaveFXRates(t.Context(), rates); err != nil {
+			t.Fatal(err)
+		}
+		ds := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "EU billing"})["uuid"].(string)
+		cus := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": "eu"})["uuid"].(string)
+		plan := e.ok(201, "POST", "/v1/plans", map[string]any{"data_source_uuid": ds, "name": "Pro", "interval_unit": "month",
+			"interval_count": 1})["uuid"].(string)
+		inv := func(ext, start, end string) map[string]any {
+			return map[string]any{"external_id": ext, "date": start, "currency": "EUR", "line_items": []any{map[string]any{
+				"type": "subscription", "subscription_external_id": "pro", "plan_uuid": plan,
+				"service_period_start": start, "service_period_end": end, "amount_in_cents": 10000}}}
+		}
+		e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(inv("E1", "2024-01-01", "2024-02-01"), inv("E2", "2024-02-01", "2024-03-01")))
+		// EUR 100 at 1.10 = 11000 USD cents in January; at 1.20 = 12000 in
+		// February: +1000 of revaluation and no movement.
+		for _, q := range []string{"", "&plans=Pro"} {
+			m := e.ok(200, "GET", "/v1/metrics/mrr?start-date=2024-01-01&end-date=2024-02-29&interval=month"+q, nil)
+			expect(t, entryAt(t, m, "2024-01-31"), map[string]float64{"mrr": 11000, "mrr-new-business": 11000})
+			expect(t, entryAt(t, m, "2024-02-29"), map[string]float64{"mrr": 12000, "mrr-new-business": 0, "mrr-expansion": 0})
+		}
+		acts := e.ok(200, "GET", "/v1/customers/"+cus+"/activities", nil)["entries"].([]any)
+		if len(acts) != 1 || acts[0].(map[string]any)["type"] != "new_biz" || acts[0].(map[string]any)["activity-mrr-movement"] != 11000.0 {
+			t.Errorf("activities: %v", acts)
+		}
+		if c := e.ok(200, "GET", "/v1/customers/"+cus, nil); c["mrr"] != 12000.0 {
+			t.Errorf("customer MRR: %v", c["mrr"])
+		}
+	})
+}

@@ -21,6 +21,10 @@ type Point struct {
 	At     time.Time
 	MRR    int64
 	Active bool // a paying customer, or one who paid and moved to $0 (rule 11)
+	// FX is the part of the change from the previous point owed to
+	// exchange rates alone (rule 20): MRR is the running sum of movement
+	// amounts and FX.
+	FX int64
 }
 
 // Movement is one net change of a customer's MRR (rule 12).
@@ -135,7 +139,9 @@ func Aggregate(id string, subs []SubscriptionSteps, s Settings) CustomerResult {
 		if s.Plans != nil {
 			for i := range st {
 				if !s.Plans[st[i].Plan] {
-					st[i].MRR, st[i].Live = 0, false
+					st[i].MRR, st[i].Live, st[i].FX = 0, false, 0
+				} else if i > 0 && !s.Plans[sub.Steps[i-1].Plan] {
+					st[i].FX = 0 // entering the segment is all movement
 				}
 			}
 		}
@@ -177,13 +183,14 @@ func Aggregate(id string, subs []SubscriptionSteps, s Settings) CustomerResult {
 			if step.At.Equal(t) {
 				changed = append(changed, extID[sub.ID])
 				causes = append(causes, step.Causes...)
+				cur.FX += step.FX
 			}
 		}
 		if cur.MRR == prev.MRR && cur.Active == prev.Active {
 			continue
 		}
 		res.Timeline = append(res.Timeline, cur)
-		if m, ok := classify(prev, cur, everPaid); ok {
+		if m, ok := classify(prev, cur, cur.MRR-prev.MRR-cur.FX, everPaid); ok {
 			m.At, m.Subscriptions, m.Causes = t, changed, causes
 			res.Movements = append(res.Movements, m)
 		}
@@ -196,9 +203,9 @@ func Aggregate(id string, subs []SubscriptionSteps, s Settings) CustomerResult {
 	return res
 }
 
-// classify is metrics.md rule 12 for one instant's net change.
-func classify(before, after Point, everPaid bool) (Movement, bool) {
-	delta := after.MRR - before.MRR
+// classify is metrics.md rule 12 for one instant's net change, delta
+// being the change of MRR less exchange-rate revaluation (rule 20).
+func classify(before, after Point, delta int64, everPaid bool) (Movement, bool) {
 	m := Movement{Amount: delta, MRRAfter: after.MRR}
 	switch {
 	case delta == 0:
@@ -255,7 +262,11 @@ func groupActivities(ms []Movement, timeline []Point, window time.Duration) []Mo
 			}
 			everPaid = everPaid || q.MRR > 0
 		}
-		if m, ok := classify(before, after, everPaid); ok {
+		var delta int64
+		for _, x := range ms[i:j] {
+			delta += x.Amount
+		}
+		if m, ok := classify(before, after, delta, everPaid); ok {
 			m.At = ms[i].At
 			for _, x := range ms[i:j] {
 				m.Subscriptions = append(m.Subscriptions, x.Subscriptions...)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"math"
+	"math/big"
 	"slices"
 	"time"
 )
@@ -52,6 +53,10 @@ type Step struct {
 	Live   bool
 	Plan   string   // the plan the subscription is on from At (PlanID of its latest line)
 	Causes []string // what changed it: line ids, "cancellation:<sub>:<time>"
+	// FX is the part of the change of MRR at At that only revalues the
+	// previous price at a new exchange rate: it moves MRR but is no
+	// movement (metrics.md rule 20).
+	FX int64
 }
 
 // op is one change to a subscription, before replay.
@@ -64,6 +69,11 @@ type op struct {
 	value  int64
 	plan   string
 	causes []string
+	// native is value before conversion, exact, in currency; rate is what
+	// converted it (nil when none was needed).
+	native   *big.Rat
+	currency string
+	rate     *big.Rat
 }
 
 const (
@@ -84,14 +94,15 @@ func subscriptionSteps(sub Subscription, s Settings, rates Rates) ([]Step, error
 	}
 	ordinary := map[key]int{}
 	for _, l := range sub.Lines {
-		v, err := lineMRR(l, s, rates)
+		v, err := lineValue(l, s, rates)
 		if errors.Is(err, ErrNoMRR) {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		o := op{at: l.Start, order: math.MaxInt64, seq: l.Seq, value: v, plan: l.PlanID, causes: []string{l.ID}}
+		o := op{at: l.Start, order: math.MaxInt64, seq: l.Seq, value: v.mrr, plan: l.PlanID, causes: []string{l.ID},
+			native: v.native, currency: v.currency, rate: v.rate}
 		if l.EventOrder != nil {
 			o.order = *l.EventOrder
 		}
@@ -99,7 +110,11 @@ func subscriptionSteps(sub Subscription, s Settings, rates Rates) ([]Step, error
 		case !l.Prorated:
 			k := key{l.InvoiceID, l.Start}
 			if i, ok := ordinary[k]; ok {
-				ops[i].value += v
+				ops[i].value += v.mrr
+				ops[i].native = new(big.Rat).Add(ops[i].native, v.native)
+				if ops[i].currency != v.currency {
+					ops[i].currency, ops[i].rate = mixedCurrencies, nil
+				}
 				ops[i].causes = append(ops[i].causes, l.ID)
 				ops[i].order, ops[i].seq = min(ops[i].order, o.order), min(ops[i].seq, o.seq)
 				continue
@@ -130,22 +145,34 @@ func subscriptionSteps(sub Subscription, s Settings, rates Rates) ([]Step, error
 	})
 	var steps []Step
 	mrr, live, plan := int64(0), false, ""
+	native, currency := new(big.Rat), "" // the MRR before conversion
 	for i := 0; i < len(ops); {
 		at := ops[i].at
 		var causes []string
+		var fx int64
 		for ; i < len(ops) && ops[i].at.Equal(at); i++ {
-			switch ops[i].kind {
+			o := ops[i]
+			switch o.kind {
 			case opSet:
-				mrr, live, plan = ops[i].value, true, ops[i].plan
+				fx += revaluation(mrr, native, currency, o)
+				mrr, live, plan = o.value, true, o.plan
+				native, currency = o.native, o.currency
 			case opAdd:
-				mrr, live = mrr+ops[i].value, true
-				if ops[i].value > 0 || plan == "" {
-					plan = ops[i].plan // a prorated switch: the plan charged, not the one credited
+				mrr, live = mrr+o.value, true
+				if o.value > 0 || plan == "" {
+					plan = o.plan // a prorated switch: the plan charged, not the one credited
+				}
+				native = new(big.Rat).Add(native, o.native)
+				if currency == "" {
+					currency = o.currency
+				} else if currency != o.currency {
+					currency = mixedCurrencies
 				}
 			case opCancel:
 				mrr, live = 0, false
+				native, currency = new(big.Rat), ""
 			}
-			causes = append(causes, ops[i].causes...)
+			causes = append(causes, o.causes...)
 		}
 		if n := len(steps); n > 0 && steps[n-1].MRR == mrr && steps[n-1].Live == live && steps[n-1].Plan == plan {
 			continue // nothing changed: e.g. a renewal at the same price (rule 12)
@@ -153,7 +180,25 @@ func subscriptionSteps(sub Subscription, s Settings, rates Rates) ([]Step, error
 		if len(steps) == 0 && mrr == 0 && !live {
 			continue // a cancellation before any line
 		}
-		steps = append(steps, Step{At: at, MRR: mrr, Live: live, Plan: plan, Causes: causes})
+		steps = append(steps, Step{At: at, MRR: mrr, Live: live, Plan: plan, Causes: causes, FX: fx})
 	}
 	return steps, nil
+}
+
+// mixedCurrencies marks a subscription whose MRR mixes currencies: it is
+// never revalued.
+const mixedCurrencies = "*"
+
+// revaluation is the part of replacing the MRR (mrr, worth native in
+// currency before conversion) by set's that is only the old price at set's
+// exchange rate (metrics.md rule 20). A renewal at an unchanged foreign
+// price is all revaluation; a price change is a movement at the new rate.
+func revaluation(mrr int64, native *big.Rat, currency string, set op) int64 {
+	if set.rate == nil || currency != set.currency || native.Sign() == 0 {
+		return 0
+	}
+	if native.Cmp(set.native) == 0 {
+		return set.value - mrr
+	}
+	return roundHalfAway(new(big.Rat).Mul(native, set.rate)) - mrr
 }

@@ -256,3 +256,70 @@ func TestGoldenNormalisationAndCurrency(t *testing.T) {
 		t.Errorf("missing rate: %v", err)
 	}
 }
+
+// datedRates holds EUR→USD by the first day a rate applies.
+type datedRates map[string]*big.Rat
+
+func (d datedRates) Rate(from, to string, t time.Time) (*big.Rat, bool) {
+	if from != "EUR" || to != "USD" {
+		return nil, false
+	}
+	var best string
+	for k := range d {
+		if k <= t.Format("2006-01-02") && k > best {
+			best = k
+		}
+	}
+	r, ok := d[best]
+	return r, ok
+}
+
+// G15, second half: an exchange-rate move is no movement (rule 20).
+func TestExchangeRateMovesAreNoMovements(t *testing.T) {
+	rates := datedRates{"2017-05-01": big.NewRat(10908, 10000), "2017-06-01": big.NewRat(11200, 10000), "2017-07-01": big.NewRat(11000, 10000)}
+	eur := func(l *Line) { l.Currency = "EUR" }
+	c := Customer{ID: "c", Subscriptions: []Subscription{sub("s", []Line{
+		// May: EUR 100 at 1.0908 → 10908, new business.
+		line("i1", "2017-05-01", "2017-06-01", 10000, monthly, eur),
+		// June: the same EUR 100 at 1.12 → 11200: MRR +292, all revaluation.
+		line("i2", "2017-06-01", "2017-07-01", 10000, monthly, eur),
+		// July: EUR 150 at 1.10 → 16500. The old price at the new rate is
+		// 10000 × 1.10 = 11000, so revaluation 11000 − 11200 = −200 and the
+		// price change 16500 − 11000 = +5500 is the expansion.
+		line("i3", "2017-07-01", "2017-08-01", 15000, monthly, eur),
+	}, "2017-08-15")}}
+	res, err := Compute(c, usd, rates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range res.Movements {
+		got = append(got, fmt.Sprintf("%s %s %d", m.At.Format("2006-01-02"), m.Type, m.Amount))
+	}
+	// Churn takes the MRR it finds: −16500.
+	want := []string{"2017-05-01 new_biz 10908", "2017-07-01 expansion 5500", "2017-08-15 churn -16500"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("movements:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var mrrs, fxs []int64
+	var sum int64
+	for _, p := range res.Timeline {
+		mrrs, fxs = append(mrrs, p.MRR), append(fxs, p.FX)
+		sum += p.FX
+	}
+	for _, m := range res.Movements {
+		sum += m.Amount
+	}
+	if fmt.Sprint(mrrs) != "[10908 11200 16500 0]" || fmt.Sprint(fxs) != "[0 292 -200 0]" || sum != 0 {
+		t.Errorf("timeline MRR %v FX %v; movements + FX sum to %d, want 0 after the churn", mrrs, fxs, sum)
+	}
+	// In a plans view that holds the plan, the same holds; outside it, nothing.
+	steps, err := Steps(c, usd, rates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg := Aggregate("c", steps, Settings{Currency: "USD", Plans: map[string]bool{"": true}})
+	if len(seg.Movements) != 3 || seg.Movements[1].Amount != 5500 {
+		t.Errorf("plans view movements: %+v", seg.Movements)
+	}
+}

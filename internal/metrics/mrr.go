@@ -119,11 +119,28 @@ func roundHalfAway(r *big.Rat) int64 {
 // lineMRR is metrics.md rules 1–7 for one line: its MRR contribution in
 // the account currency, in one rounding step.
 func lineMRR(l Line, s Settings, rates Rates) (int64, error) {
+	v, err := lineValue(l, s, rates)
+	return v.mrr, err
+}
+
+// valued is a line's MRR contribution: rounded in the account currency,
+// and exact in the line's own currency with the rate that converted it
+// (nil when no conversion was needed), so that a later revaluation at
+// another rate can be told apart from a change of price (rule 20).
+type valued struct {
+	mrr      int64
+	native   *big.Rat
+	currency string
+	rate     *big.Rat
+}
+
+func lineValue(l Line, s Settings, rates Rates) (valued, error) {
 	if l.Type == LineOneTime || l.RefundDocument {
-		return 0, ErrNoMRR
+		return valued{}, ErrNoMRR
 	}
+	out := valued{native: new(big.Rat), currency: l.Currency}
 	if l.Type == LineTrial {
-		return 0, nil
+		return out, nil
 	}
 	base := l.Amount - l.Tax
 	if s.DeductFees {
@@ -131,28 +148,30 @@ func lineMRR(l Line, s Settings, rates Rates) (int64, error) {
 	}
 	months, err := l.Interval.months()
 	if err != nil {
-		return 0, err
+		return valued{}, err
 	}
-	v := new(big.Rat).SetInt64(base)
+	v := out.native.SetInt64(base)
 	v.Quo(v, months) // rule 2: the plan interval decides, not the service period
 	if l.Prorated && l.ProrationType != ProrationDifferentialMRR {
 		// rule 6: full period = one plan interval back from the line's end.
 		full := l.End.Sub(l.Interval.addTo(l.End, -1))
 		part := l.End.Sub(l.Start)
 		if part <= 0 {
-			return 0, fmt.Errorf("line %s: prorated period is empty", l.ID)
+			return valued{}, fmt.Errorf("line %s: prorated period is empty", l.ID)
 		}
 		v.Mul(v, big.NewRat(int64(full/time.Second), int64(part/time.Second)))
 	}
+	converted := v
 	if l.Currency != "" && s.Currency != "" && l.Currency != s.Currency && v.Sign() != 0 {
-		if rates == nil {
-			return 0, &MissingRateError{From: l.Currency, To: s.Currency, Day: l.Start}
+		var ok bool
+		if rates != nil {
+			out.rate, ok = rates.Rate(l.Currency, s.Currency, l.Start)
 		}
-		r, ok := rates.Rate(l.Currency, s.Currency, l.Start)
 		if !ok {
-			return 0, &MissingRateError{From: l.Currency, To: s.Currency, Day: l.Start}
+			return valued{}, &MissingRateError{From: l.Currency, To: s.Currency, Day: l.Start}
 		}
-		v.Mul(v, r)
+		converted = new(big.Rat).Mul(v, out.rate)
 	}
-	return roundHalfAway(v), nil
+	out.mrr = roundHalfAway(converted)
+	return out, nil
 }

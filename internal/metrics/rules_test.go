@@ -115,7 +115,7 @@ func TestConnectedSubscriptions(t *testing.T) {
 // gives the same result, and movements sum to the MRR.
 func checkProperties(t *testing.T, c Customer, r *rand.Rand) {
 	t.Helper()
-	base, err := Compute(c, usd, nil)
+	base, err := Compute(c, usd, fuzzRates)
 	if err != nil {
 		return
 	}
@@ -126,8 +126,11 @@ func checkProperties(t *testing.T, c Customer, r *rand.Rand) {
 			t.Fatalf("movement %+v disagrees with the timeline", m)
 		}
 	}
+	for _, p := range base.Timeline {
+		sum += p.FX
+	}
 	if n := len(base.Timeline); n > 0 && sum != base.Timeline[n-1].MRR {
-		t.Fatalf("movements sum to %d, final MRR %d", sum, base.Timeline[n-1].MRR)
+		t.Fatalf("movements and revaluations sum to %d, final MRR %d", sum, base.Timeline[n-1].MRR)
 	}
 	shuffled := Customer{ID: c.ID}
 	for _, s := range c.Subscriptions {
@@ -140,7 +143,7 @@ func checkProperties(t *testing.T, c Customer, r *rand.Rand) {
 	r.Shuffle(len(shuffled.Subscriptions), func(i, j int) {
 		shuffled.Subscriptions[i], shuffled.Subscriptions[j] = shuffled.Subscriptions[j], shuffled.Subscriptions[i]
 	})
-	again, err := Compute(shuffled, usd, nil)
+	again, err := Compute(shuffled, usd, fuzzRates)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,6 +151,10 @@ func checkProperties(t *testing.T, c Customer, r *rand.Rand) {
 		t.Fatalf("order changed the result:\n%s\nvs\n%s", movements(base), movements(again))
 	}
 }
+
+// fuzzRates moves EUR→USD every few weeks over the fuzzed dates.
+var fuzzRates = datedRates{"2023-01-01": big.NewRat(108, 100), "2024-02-01": big.NewRat(10931, 10000),
+	"2024-03-15": big.NewRat(11177, 10000), "2024-05-01": big.NewRat(105, 100)}
 
 func fmtMovements(ms []Movement) string {
 	var b []byte
@@ -177,11 +184,15 @@ func randomCustomer(data []byte) Customer {
 	nSubs := next()%3 + 1
 	for s := range nSubs {
 		sb := Subscription{ID: string(rune('a' + s)), ExternalID: string(rune('a' + s))}
+		currency := "USD"
+		if s == 1 {
+			currency = "EUR" // the second subscription is revalued as rates move
+		}
 		for l := range next()%4 + 1 {
 			start := base.AddDate(0, 0, next()%90)
 			end := start.AddDate(0, 1, 0)
 			ln := Line{ID: sb.ID + string(rune('0'+l)), InvoiceID: sb.ID + string(rune('0'+next()%3)), Type: LineSubscription,
-				Interval: monthly, Start: start, End: end, Amount: int64(next()%50) * 100, Seq: int64(s*10 + l)}
+				Interval: monthly, Start: start, End: end, Amount: int64(next()%50) * 100, Currency: currency, Seq: int64(s*10 + l)}
 			if next()%4 == 0 {
 				ln.Prorated = true
 				ln.Start = start.AddDate(0, 0, next()%20+1)

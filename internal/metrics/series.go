@@ -38,6 +38,7 @@ type Entry struct {
 	Contraction       int64
 	Churn             int64
 	Reactivation      int64
+	FX                int64   // exchange-rate revaluation in the period: MRR moves, no movement (rule 20)
 	CustomerChurnRate float64 // percent, 2 decimals
 	MRRChurnRate      float64
 	LTV               int64
@@ -175,8 +176,10 @@ func Series(hs []History, r SeriesRequest) ([]Entry, error) {
 		}
 		for i, p := range ps {
 			churned, joined := false, false
+			e := &out[i]
 			for ti < len(tl) && tl[ti].At.Before(p.to) {
 				q := tl[ti]
+				e.FX += q.FX
 				if state.Active && !q.Active {
 					churned = true
 				}
@@ -186,7 +189,6 @@ func Series(hs []History, r SeriesRequest) ([]Entry, error) {
 				state = q
 				ti++
 			}
-			e := &out[i]
 			e.MRR += state.MRR
 			if state.Active {
 				e.Customers++

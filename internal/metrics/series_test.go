@@ -126,7 +126,7 @@ func TestChurnRatesAndLTVArithmetic(t *testing.T) {
 }
 
 // Properties of the series over random books: the MRR series is the
-// running sum of the movements (the roll-forward identity, no FX here),
+// running sum of the movements and exchange-rate revaluations,
 // and series of a partition of the customers add up to the whole.
 func FuzzSeriesProperties(f *testing.F) {
 	f.Add([]byte{3, 1, 2, 5, 0, 20, 1, 10, 40, 0, 0, 7, 2, 9, 33, 1, 0, 4})
@@ -141,7 +141,7 @@ func FuzzSeriesProperties(f *testing.F) {
 			if len(data) > 1 {
 				data = data[1:]
 			}
-			res, err := Compute(randomCustomer(data), usd, nil)
+			res, err := Compute(randomCustomer(data), usd, fuzzRates)
 			if err != nil {
 				return
 			}
@@ -160,8 +160,8 @@ func FuzzSeriesProperties(f *testing.F) {
 		}
 		prev, _ := StockAt(all, day("2023-11-30").Add(24*time.Hour-time.Nanosecond))
 		for _, e := range whole {
-			if flows := e.NewBiz + e.Expansion + e.Contraction + e.Churn + e.Reactivation; e.MRR != prev+flows {
-				t.Fatalf("%s: MRR %d ≠ %d + movements %d", e.Date.Format("2006-01-02"), e.MRR, prev, flows)
+			if flows := e.NewBiz + e.Expansion + e.Contraction + e.Churn + e.Reactivation + e.FX; e.MRR != prev+flows {
+				t.Fatalf("%s: MRR %d ≠ %d + movements and revaluation %d", e.Date.Format("2006-01-02"), e.MRR, prev, flows)
 			}
 			prev = e.MRR
 		}

@@ -68,11 +68,11 @@ func Engine(settings metrics.Settings, rates metrics.Rates) func(*store.History)
 		for _, sub := range subs {
 			for _, st := range sub.Steps {
 				out.Steps = append(out.Steps, store.ResultStep{SubscriptionUUID: sub.ID, ExternalID: sub.ExternalID, Group: sub.Group,
-					At: st.At, MRR: st.MRR, Live: st.Live, Plan: st.Plan})
+					At: st.At, MRR: st.MRR, Live: st.Live, Plan: st.Plan, FX: st.FX})
 			}
 		}
 		for _, p := range res.Timeline {
-			out.Points = append(out.Points, store.ResultPoint{At: p.At, MRR: p.MRR, Active: p.Active})
+			out.Points = append(out.Points, store.ResultPoint{At: p.At, MRR: p.MRR, Active: p.Active, FX: p.FX})
 		}
 		for _, m := range res.Movements {
 			var plan store.HistoryLine // the plan of the last line behind it

@@ -68,6 +68,7 @@ type ResultPoint struct {
 	At     time.Time
 	MRR    int64
 	Active bool
+	FX     int64 // exchange-rate revaluation within the change (metrics.md rule 20)
 }
 
 // ResultActivity is one stored MRR movement.
@@ -92,6 +93,7 @@ type ResultStep struct {
 	MRR              int64
 	Live             bool
 	Plan             string
+	FX               int64 // exchange-rate revaluation within the change (metrics.md rule 20)
 }
 
 // Result is what the engine derived for one customer.
@@ -268,10 +270,10 @@ func (s *Store) recompute(ctx context.Context, acct int64, ids []int64, compute 
 				return fmt.Errorf("compute customer %s: %w", h.CustomerUUID, err)
 			}
 			for _, p := range res.Points {
-				points = append(points, []any{id, acct, millis(p.At), p.MRR, boolInt(p.Active)})
+				points = append(points, []any{id, acct, millis(p.At), p.MRR, boolInt(p.Active), p.FX})
 			}
 			for _, st := range res.Steps {
-				steps = append(steps, []any{id, acct, st.SubscriptionUUID, st.ExternalID, st.Group, millis(st.At), st.MRR, boolInt(st.Live), st.Plan})
+				steps = append(steps, []any{id, acct, st.SubscriptionUUID, st.ExternalID, st.Group, millis(st.At), st.MRR, boolInt(st.Live), st.Plan, st.FX})
 			}
 			for _, a := range res.Activities {
 				subsJSON, _ := json.Marshal(a.SubscriptionExternalIDs)
@@ -285,7 +287,7 @@ func (s *Store) recompute(ctx context.Context, acct int64, ids []int64, compute 
 				return fmt.Errorf("clear %s: %w", table, err)
 			}
 		}
-		if err := s.bulkInsert(ctx, tx, "mrr_points", []string{"customer_id", "account_id", "at", "mrr", "active"}, points); err != nil {
+		if err := s.bulkInsert(ctx, tx, "mrr_points", []string{"customer_id", "account_id", "at", "mrr", "active", "fx"}, points); err != nil {
 			return fmt.Errorf("save mrr points: %w", err)
 		}
 		if err := s.bulkInsert(ctx, tx, "activities", []string{"account_id", "customer_id", "uuid", "at", "type", "amount", "mrr_after",
@@ -293,7 +295,7 @@ func (s *Store) recompute(ctx context.Context, acct int64, ids []int64, compute 
 			return fmt.Errorf("save activities: %w", err)
 		}
 		if err := s.bulkInsert(ctx, tx, "subscription_steps", []string{"customer_id", "account_id", "subscription_uuid", "external_id",
-			"group_key", "at", "mrr", "live", "plan_uuid"}, steps); err != nil {
+			"group_key", "at", "mrr", "live", "plan_uuid", "fx"}, steps); err != nil {
 			return fmt.Errorf("save subscription steps: %w", err)
 		}
 		return bumpResults(ctx, tx, acct, ids)

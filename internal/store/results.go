@@ -61,12 +61,12 @@ func (s *Store) ResultsSince(ctx context.Context, acct, since int64) ([]*Custome
 		}
 		scope += ` AND t.customer_id IN (` + strings.Join(marks, ",") + `)`
 	}
-	err = scanRows(ctx, s.r, `SELECT t.customer_id, t.at, t.mrr, t.active FROM mrr_points t WHERE `+scope+` ORDER BY t.customer_id, t.at`, args,
+	err = scanRows(ctx, s.r, `SELECT t.customer_id, t.at, t.mrr, t.active, t.fx FROM mrr_points t WHERE `+scope+` ORDER BY t.customer_id, t.at`, args,
 		func(scan func(...any) error) error {
 			var id, at int64
 			var p ResultPoint
 			var active int
-			if err := scan(&id, &at, &p.MRR, &active); err != nil {
+			if err := scan(&id, &at, &p.MRR, &active, &p.FX); err != nil {
 				return err
 			}
 			if r := by[id]; r != nil {
@@ -94,13 +94,13 @@ func (s *Store) ResultsSince(ctx context.Context, acct, since int64) ([]*Custome
 	if err != nil {
 		return nil, fmt.Errorf("load activities: %w", err)
 	}
-	err = scanRows(ctx, s.r, `SELECT t.customer_id, t.subscription_uuid, t.external_id, t.group_key, t.at, t.mrr, t.live, t.plan_uuid
+	err = scanRows(ctx, s.r, `SELECT t.customer_id, t.subscription_uuid, t.external_id, t.group_key, t.at, t.mrr, t.live, t.plan_uuid, t.fx
 		FROM subscription_steps t WHERE `+scope+` ORDER BY t.customer_id, t.subscription_uuid, t.at`, args,
 		func(scan func(...any) error) error {
 			var id, at int64
 			var st ResultStep
 			var live int
-			if err := scan(&id, &st.SubscriptionUUID, &st.ExternalID, &st.Group, &at, &st.MRR, &live, &st.Plan); err != nil {
+			if err := scan(&id, &st.SubscriptionUUID, &st.ExternalID, &st.Group, &at, &st.MRR, &live, &st.Plan, &st.FX); err != nil {
 				return err
 			}
 			if r := by[id]; r != nil {
