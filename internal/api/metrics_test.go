@@ -381,3 +381,50 @@ func TestExchangeRateRevaluation(t *testing.T) {
 		}
 	})
 }
+
+// G8 and G12 (metrics-reference.md §9) through the import path: a
+// one-time payment is no MRR and its customer stays a lead; a failed
+// payment does not hold back MRR (rule 5: an invoice counts when issued).
+// ChartMogul calls a customer who never paid for a subscription a "New Lead".
+func TestOneTimeAndFailedPayments(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ds := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Billing"})["uuid"].(string)
+		consult := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": "consult"})["uuid"].(string)
+		payer := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": "payer"})["uuid"].(string)
+		plan := e.ok(201, "POST", "/v1/plans", map[string]any{"data_source_uuid": ds, "name": "Basic", "interval_unit": "month",
+			"interval_count": 1})["uuid"].(string)
+		// G8: a $25 consultation invoiced 2015-11-01, paid 11-05.
+		e.ok(201, "POST", "/v1/import/customers/"+consult+"/invoices", invoices(map[string]any{
+			"external_id": "C1", "date": "2015-11-01", "currency": "USD",
+			"line_items":   []any{map[string]any{"type": "one_time", "amount_in_cents": 2500, "description": "Consultation"}},
+			"transactions": []any{map[string]any{"type": "payment", "date": "2015-11-05", "result": "successful"}}}))
+		// G12: $40/month from 2024-02-01; the first attempt fails, the retry on
+		// 03-03 succeeds.
+		e.ok(201, "POST", "/v1/import/customers/"+payer+"/invoices", invoices(map[string]any{
+			"external_id": "P1", "date": "2024-02-01", "currency": "USD",
+			"line_items": []any{map[string]any{"type": "subscription", "subscription_external_id": "basic", "plan_uuid": plan,
+				"service_period_start": "2024-02-01", "service_period_end": "2024-03-01", "amount_in_cents": 4000}},
+			"transactions": []any{
+				map[string]any{"type": "payment", "date": "2024-02-01", "result": "failed"},
+				map[string]any{"type": "payment", "date": "2024-03-03", "result": "successful"}}}))
+		// Nov 2015: nothing (the consultation is cash, not MRR).
+		all := e.ok(200, "GET", "/v1/metrics/all?start-date=2015-11-01&end-date=2015-11-30&interval=month", nil)
+		expect(t, entryAt(t, all, "2015-11-30"), map[string]float64{"mrr": 0, "customers": 0, "asp": 0})
+		// Feb 2024: 4000 of new business on 02-01 despite the failed
+		// attempt; one customer; ASP 4000 / 1; Jan nothing.
+		all = e.ok(200, "GET", "/v1/metrics/all?start-date=2024-01-01&end-date=2024-03-31&interval=month", nil)
+		expect(t, entryAt(t, all, "2024-01-31"), map[string]float64{"mrr": 0, "customers": 0})
+		expect(t, entryAt(t, all, "2024-02-29"), map[string]float64{"mrr": 4000, "customers": 1, "asp": 4000, "arpa": 4000})
+		expect(t, entryAt(t, all, "2024-03-31"), map[string]float64{"mrr": 4000, "customers": 1, "asp": 0})
+		acts := e.ok(200, "GET", "/v1/customers/"+payer+"/activities", nil)["entries"].([]any)
+		if len(acts) != 1 || acts[0].(map[string]any)["date"] != "2024-02-01T00:00:00+00:00" {
+			t.Errorf("payer's activities: %v", acts)
+		}
+		if c := e.ok(200, "GET", "/v1/customers/"+consult, nil); c["status"] != "New Lead" || c["mrr"] != 0.0 {
+			t.Errorf("consulting customer: status %v, mrr %v", c["status"], c["mrr"])
+		}
+		if n := len(e.ok(200, "GET", "/v1/customers/"+consult+"/activities", nil)["entries"].([]any)); n != 0 {
+			t.Errorf("consulting customer has %d activities", n)
+		}
+	})
+}

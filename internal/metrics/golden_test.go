@@ -323,3 +323,88 @@ func TestExchangeRateMovesAreNoMovements(t *testing.T) {
 		t.Errorf("plans view movements: %+v", seg.Movements)
 	}
 }
+
+// G8: a one-time payment with no subscription is no MRR and no customer.
+func TestGoldenOneTimePayment(t *testing.T) {
+	c := Customer{ID: "consult", Subscriptions: []Subscription{sub("consultation", []Line{
+		line("c1", "2015-11-01", "2015-11-01", 2500, monthly, func(l *Line) { l.Type = LineOneTime }),
+	})}}
+	h := history(t, c, usd)
+	if len(h.Timeline) != 0 || len(h.Movements) != 0 {
+		t.Fatalf("a one-time line moved MRR: %+v", h)
+	}
+	es, err := Series([]History{h}, SeriesRequest{Start: day("2015-11-01"), End: day("2015-11-30"), Interval: "month"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nov 2015: MRR 0, customers 0 (a lead), ASP 0.
+	if e := es[0]; e.MRR != 0 || e.Customers != 0 || e.ASP != 0 || e.NewBiz != 0 {
+		t.Errorf("Nov 2015: %+v", e)
+	}
+}
+
+// G9: a refund document carries no MRR, and only a cancellation churns.
+func TestGoldenFullRefund(t *testing.T) {
+	refundDoc := func(l *Line) { l.RefundDocument = true }
+	alice := func(cancels ...string) Customer {
+		return Customer{ID: "alice", Subscriptions: []Subscription{sub("annual", []Line{
+			// The paid invoice: 25000 / 12 = 2083.33 → 2083.
+			line("paid", "2016-01-01", "2017-01-01", 25000, yearly),
+			// The second record: the same line on an invoice with only a
+			// refund transaction (rule 5) — no MRR of its own.
+			line("refund", "2016-01-01", "2017-01-01", 25000, yearly, refundDoc),
+		}, cancels...)}}
+	}
+	want(t, movements(t, alice(), usd), "2016-01-01 new_biz +2083")
+	want(t, movements(t, alice("2016-01-05"), usd), "2016-01-01 new_biz +2083", "2016-01-05 churn -2083")
+	want(t, movements(t, alice("2016-01-05"), Settings{Currency: "USD", ChurnRecognition: ChurnEndOfPeriod}),
+		"2016-01-01 new_biz +2083", "2017-01-01 churn -2083")
+
+	// With a customer active since December as the churn rate's base, Alice
+	// joining and churning in January is left out: January's customer churn
+	// is 0 / 1 = 0 %, not 1 / 1. Without the cancellation, MRR stays 2083.
+	bob := Customer{ID: "bob", Subscriptions: []Subscription{sub("b", []Line{line("b1", "2015-12-01", "2016-01-01", 1000, monthly)})}}
+	req := SeriesRequest{Start: day("2016-01-01"), End: day("2016-02-29"), Interval: "month"}
+	es, err := Series([]History{history(t, alice("2016-01-05"), usd), history(t, bob, usd)}, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Jan: MRR = Bob's 1000 (good faith); customers 1; churned 0.
+	if e := es[0]; e.MRR != 1000 || e.Customers != 1 || e.ChurnedCustomers != 0 || e.CustomerChurnRate != 0 || e.Churn != -2083 {
+		t.Errorf("Jan 2016 with the cancellation: %+v", e)
+	}
+	es, _ = Series([]History{history(t, alice(), usd)}, req)
+	if es[0].MRR != 2083 || es[1].MRR != 2083 {
+		t.Errorf("without a cancellation MRR must stay 2083: %d, %d", es[0].MRR, es[1].MRR)
+	}
+}
+
+// Rule 14: movements are bucketed into days of the account time zone.
+func TestMovementsBucketedInAccountTimeZone(t *testing.T) {
+	// 2024-01-31 23:30 UTC is already 2024-02-01 00:30 in Berlin (UTC+1).
+	c := Customer{ID: "late", Subscriptions: []Subscription{sub("s", []Line{
+		line("i", "2024-01-31 23:30", "2024-02-29 23:30", 5000, monthly)})}}
+	h := history(t, c, usd)
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		loc            *time.Location
+		janMRR, febNew int64
+		janCustomers   int64
+		firstEntryDate string
+	}{
+		{time.UTC, 5000, 0, 1, "2024-01-31"}, // in UTC it is January's new business
+		{berlin, 0, 5000, 0, "2024-01-31"},   // in Berlin, February's
+	} {
+		es, err := Series([]History{h}, SeriesRequest{Start: day("2024-01-01"), End: day("2024-02-29"), Interval: "month", Location: tc.loc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if es[0].Date.Format("2006-01-02") != tc.firstEntryDate || es[0].MRR != tc.janMRR || es[0].Customers != tc.janCustomers ||
+			es[1].NewBiz != tc.febNew || es[1].MRR != 5000 {
+			t.Errorf("%s: Jan %+v, Feb %+v", tc.loc, es[0], es[1])
+		}
+	}
+}
