@@ -25,16 +25,20 @@ type accountResults struct {
 	resets    int64
 	loaded    bool
 	customers map[int64]*cachedCustomer
+	// book indexes every customer's history for unfiltered series; it is
+	// replaced, never changed, so a request may keep using the one it got.
+	book *metrics.Book
 }
 
 type cachedCustomer struct {
+	id      int64
 	country string
 	history metrics.History
 	subs    []metrics.SubscriptionSteps
 }
 
 func toCached(r *store.CustomerResults) *cachedCustomer {
-	c := &cachedCustomer{country: r.Country}
+	c := &cachedCustomer{id: r.CustomerID, country: r.Country}
 	for _, p := range r.Points {
 		c.history.Timeline = append(c.history.Timeline, metrics.Point{At: p.At, MRR: p.MRR, Active: p.Active, FX: p.FX})
 	}
@@ -52,8 +56,9 @@ func toCached(r *store.CustomerResults) *cachedCustomer {
 	return c
 }
 
-// customers returns the account's cached customers, current as of now.
-func (c *resultsCache) customers(ctx context.Context, s *store.Store, acct int64) ([]*cachedCustomer, error) {
+// customers returns the account's cached customers and the Book of all
+// their histories, current as of now.
+func (c *resultsCache) customers(ctx context.Context, s *store.Store, acct int64) ([]*cachedCustomer, *metrics.Book, error) {
 	c.mu.Lock()
 	if c.accounts == nil {
 		c.accounts = map[int64]*accountResults{}
@@ -67,7 +72,7 @@ func (c *resultsCache) customers(ctx context.Context, s *store.Store, acct int64
 
 	version, resets, err := s.ResultsState(ctx, acct)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -76,26 +81,32 @@ func (c *resultsCache) customers(ctx context.Context, s *store.Store, acct int64
 		// First use, or customers went away: load the account afresh.
 		rs, err := s.ResultsSince(ctx, acct, -1)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		a.customers = make(map[int64]*cachedCustomer, len(rs))
+		all := make(map[int64]metrics.History, len(rs))
 		for _, r := range rs {
-			a.customers[r.CustomerID] = toCached(r)
+			cc := toCached(r)
+			a.customers[r.CustomerID], all[r.CustomerID] = cc, cc.history
 		}
+		a.book = metrics.NewBook(all)
 		a.loaded = true
 	case version > a.version:
 		rs, err := s.ResultsSince(ctx, acct, a.version)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		changed := make(map[int64]metrics.History, len(rs))
 		for _, r := range rs {
-			a.customers[r.CustomerID] = toCached(r)
+			cc := toCached(r)
+			a.customers[r.CustomerID], changed[r.CustomerID] = cc, cc.history
 		}
+		a.book = a.book.With(changed)
 	}
 	a.version, a.resets = version, resets
 	out := make([]*cachedCustomer, 0, len(a.customers))
 	for _, cc := range a.customers {
 		out = append(out, cc)
 	}
-	return out, nil
+	return out, a.book, nil
 }

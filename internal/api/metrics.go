@@ -119,14 +119,17 @@ func weekday(name string) time.Weekday {
 	return time.Sunday
 }
 
-// histories are the customers' engine outputs for a query, from the
-// results cache: as stored, or with a plans filter aggregated again from
-// the subscription steps with only those plans in view (rule 19).
-func (a *API) histories(r *http.Request, sq seriesQuery) ([]metrics.History, error) {
+// book is the customers' engine outputs for a query, from the results
+// cache: as stored, or with a plans filter aggregated again from the
+// subscription steps with only those plans in view (rule 19).
+func (a *API) book(r *http.Request, sq seriesQuery) (*metrics.Book, error) {
 	acct := account(r)
-	cs, err := a.results.customers(r.Context(), a.store, acct.ID)
+	cs, all, err := a.results.customers(r.Context(), a.store, acct.ID)
 	if err != nil {
 		return nil, err
+	}
+	if len(sq.geo) == 0 && sq.plans == nil {
+		return all, nil
 	}
 	var geo map[string]bool
 	if len(sq.geo) > 0 {
@@ -137,19 +140,19 @@ func (a *API) histories(r *http.Request, sq seriesQuery) ([]metrics.History, err
 	}
 	settings := recompute.Settings(acct)
 	settings.Plans = sq.plans
-	out := make([]metrics.History, 0, len(cs))
+	out := make(map[int64]metrics.History, len(cs))
 	for _, c := range cs {
 		if geo != nil && !geo[c.country] {
 			continue
 		}
 		if sq.plans == nil {
-			out = append(out, c.history)
+			out[c.id] = c.history
 			continue
 		}
 		res := metrics.Aggregate("", c.subs, settings)
-		out = append(out, metrics.History{Timeline: res.Timeline, Movements: res.Movements})
+		out[c.id] = metrics.History{Timeline: res.Timeline, Movements: res.Movements}
 	}
-	return out, nil
+	return metrics.NewBook(out), nil
 }
 
 // value is one metric of an entry as published.
@@ -196,11 +199,11 @@ func (a *API) getMetric(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	hs, err := a.histories(r, sq)
+	book, err := a.book(r, sq)
 	if err != nil {
 		return err
 	}
-	entries, err := metrics.Series(hs, sq.req)
+	entries, err := book.Series(sq.req)
 	if err != nil {
 		return errBadRequest(err.Error(), "interval")
 	}
@@ -230,8 +233,9 @@ func (a *API) getMetric(w http.ResponseWriter, r *http.Request) error {
 		out[i] = m
 	}
 	summary := map[string]any{}
+	stocks := summaryStocks(book, sq)
 	for _, k := range keys {
-		cur, prev := a.summary(hs, entries, sq, k)
+		cur, prev := stocks.summary(book, entries, sq, k)
 		if single {
 			summary["current"], summary["previous"] = cur, prev
 			summary["percentage-change"] = metrics.PercentChange(asFloat(prev), asFloat(cur))
@@ -244,10 +248,26 @@ func (a *API) getMetric(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// stocks are the summary's stock values now (as-of) and one interval
+// earlier, computed once for every metric of a request.
+type stocks struct{ cur, prev metrics.Entry }
+
+func summaryStocks(book *metrics.Book, sq seriesQuery) stocks {
+	at := func(t time.Time) metrics.Entry {
+		mrr, customers := book.StockAt(t)
+		e := metrics.Entry{MRR: mrr, Customers: customers}
+		if customers > 0 {
+			e.ARPA = mrr / customers
+		}
+		return e
+	}
+	return stocks{cur: at(sq.asOf), prev: at(metrics.Back(sq.asOf, sq.req.Interval))}
+}
+
 // summary is rule 18's summary: MRR, ARR, customers, ARPA and ASP now
 // (as-of) against one interval earlier; churn rates and LTV from the last
 // two entries.
-func (a *API) summary(hs []metrics.History, entries []metrics.Entry, sq seriesQuery, key string) (cur, prev any) {
+func (st stocks) summary(book *metrics.Book, entries []metrics.Entry, sq seriesQuery, key string) (cur, prev any) {
 	switch key {
 	case "customer-churn-rate", "mrr-churn-rate", "ltv":
 		n := len(entries)
@@ -260,15 +280,7 @@ func (a *API) summary(hs []metrics.History, entries []metrics.Entry, sq seriesQu
 		return cur, prev
 	case "asp":
 		back := metrics.Back(sq.asOf, sq.req.Interval)
-		return metrics.ASPBetween(hs, back, sq.asOf), metrics.ASPBetween(hs, metrics.Back(back, sq.req.Interval), back)
+		return book.ASPBetween(back, sq.asOf), book.ASPBetween(metrics.Back(back, sq.req.Interval), back)
 	}
-	stock := func(t time.Time) metrics.Entry {
-		mrr, customers := metrics.StockAt(hs, t)
-		e := metrics.Entry{MRR: mrr, Customers: customers}
-		if customers > 0 {
-			e.ARPA = mrr / customers
-		}
-		return e
-	}
-	return value(stock(sq.asOf), key), value(stock(metrics.Back(sq.asOf, sq.req.Interval)), key)
+	return value(st.cur, key), value(st.prev, key)
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"time"
 )
 
@@ -108,15 +107,6 @@ func nextBoundary(t time.Time, interval string, weekStart time.Weekday) time.Tim
 	return time.Date(y+1, 1, 1, 0, 0, 0, 0, loc)
 }
 
-// stateBefore is a customer's state just before t.
-func stateBefore(tl []Point, t time.Time) Point {
-	i := sort.Search(len(tl), func(i int) bool { return !tl[i].At.Before(t) })
-	if i == 0 {
-		return Point{}
-	}
-	return tl[i-1]
-}
-
 // round2 rounds a percentage to 2 decimals, halves away from zero.
 func round2(x float64) float64 { return math.Round(x*100) / 100 }
 
@@ -143,77 +133,19 @@ func abs64(x int64) int64 {
 }
 
 // Series computes the entries of rules 15–17 from every customer's
-// history. Stock values are taken at the end of each entry's date, flows
-// over its period.
+// history (see Book for the account-wide index it builds).
 func Series(hs []History, r SeriesRequest) ([]Entry, error) {
-	ps, err := periods(r)
-	if err != nil {
-		return nil, err
+	byKey := make(map[int64]History, len(hs))
+	for i, h := range hs {
+		byKey[int64(i)] = h
 	}
-	out := make([]Entry, len(ps))
-	for i, p := range ps {
-		out[i].Date = p.date
-	}
-	// One pass per customer over its timeline and movements, period by
-	// period: the state at each boundary, the flows inside each period,
-	// and whether it churned in the period (rule 17: an active→inactive
-	// change, unless it also became active in that period).
-	startMRR, startCustomers := int64(0), int64(0)
-	for _, h := range hs {
-		tl, ms := h.Timeline, h.Movements
-		ti, mi := 0, 0
-		var state Point
-		for ti < len(tl) && tl[ti].At.Before(ps[0].from) {
-			state = tl[ti]
-			ti++
-		}
-		for mi < len(ms) && ms[mi].At.Before(ps[0].from) {
-			mi++
-		}
-		startMRR += state.MRR
-		if state.Active {
-			startCustomers++
-		}
-		for i, p := range ps {
-			churned, joined := false, false
-			e := &out[i]
-			for ti < len(tl) && tl[ti].At.Before(p.to) {
-				q := tl[ti]
-				e.FX += q.FX
-				if state.Active && !q.Active {
-					churned = true
-				}
-				if !state.Active && q.Active {
-					joined = true
-				}
-				state = q
-				ti++
-			}
-			e.MRR += state.MRR
-			if state.Active {
-				e.Customers++
-			}
-			if churned && !joined {
-				e.ChurnedCustomers++
-			}
-			for ; mi < len(ms) && ms[mi].At.Before(p.to); mi++ {
-				m := ms[mi]
-				switch m.Type {
-				case NewBiz:
-					e.NewBiz += m.Amount
-					e.NewCustomers++
-				case Expansion:
-					e.Expansion += m.Amount
-				case Contraction:
-					e.Contraction += m.Amount
-				case Churn:
-					e.Churn += m.Amount
-				case Reactivation:
-					e.Reactivation += m.Amount
-				}
-			}
-		}
-	}
+	return NewBook(byKey).Series(r)
+}
+
+// derive fills in what entries derive from their stocks and flows: ARPA,
+// ASP, the churn rates and LTV (rules 16–17), given the MRR and customers
+// just before the first period.
+func derive(out []Entry, startMRR, startCustomers int64) {
 	prevMRR, prevCustomers := startMRR, startCustomers
 	for i := range out {
 		e := &out[i]
@@ -240,7 +172,6 @@ func Series(hs []History, r SeriesRequest) ([]Entry, error) {
 		}
 		prevMRR, prevCustomers = e.MRR, e.Customers
 	}
-	return out, nil
 }
 
 // PercentChange is rule 18: from published (rounded) values, 2 decimals,
@@ -250,36 +181,6 @@ func PercentChange(prev, cur float64) float64 {
 		return 0
 	}
 	return round2((cur - prev) / math.Abs(prev) * 100)
-}
-
-// StockAt is the account's MRR and customer count at instant t.
-func StockAt(hs []History, t time.Time) (mrr, customers int64) {
-	for _, h := range hs {
-		s := stateBefore(h.Timeline, t.Add(time.Nanosecond))
-		mrr += s.MRR
-		if s.Active {
-			customers++
-		}
-	}
-	return mrr, customers
-}
-
-// ASPBetween is the average new-business MRR of the new customers of
-// (from, to] (rule 16), 0 without any.
-func ASPBetween(hs []History, from, to time.Time) int64 {
-	var sum, n int64
-	for _, h := range hs {
-		for _, m := range h.Movements {
-			if m.Type == NewBiz && m.At.After(from) && !m.At.After(to) {
-				sum += m.Amount
-				n++
-			}
-		}
-	}
-	if n == 0 {
-		return 0
-	}
-	return sum / n
 }
 
 // Back moves t one interval back (the summary's "previous").

@@ -158,12 +158,59 @@ func FuzzSeriesProperties(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		prev, _ := StockAt(all, day("2023-11-30").Add(24*time.Hour-time.Nanosecond))
-		for _, e := range whole {
+		byKey := map[int64]History{}
+		for i, h := range all {
+			byKey[int64(i)] = h
+		}
+		book := NewBook(byKey)
+		prev, _ := book.StockAt(day("2023-11-30").Add(24*time.Hour - time.Millisecond))
+		for i, e := range whole {
 			if flows := e.NewBiz + e.Expansion + e.Contraction + e.Churn + e.Reactivation + e.FX; e.MRR != prev+flows {
 				t.Fatalf("%s: MRR %d ≠ %d + movements and revaluation %d", e.Date.Format("2006-01-02"), e.MRR, prev, flows)
 			}
 			prev = e.MRR
+			if mrr, customers := book.StockAt(e.Date.Add(24*time.Hour - time.Millisecond)); mrr != e.MRR || customers != e.Customers {
+				t.Fatalf("%s: StockAt %d/%d, entry %d/%d", e.Date.Format("2006-01-02"), mrr, customers, e.MRR, e.Customers)
+			}
+			// Rule 17 counted customer by customer: a status change from
+			// active to inactive in the period and none the other way.
+			from := day("2023-12-01").AddDate(0, i, 0)
+			var churned int64
+			for _, h := range all {
+				left, joined := false, false
+				var state Point
+				for _, p := range h.Timeline {
+					if !p.At.Before(from.AddDate(0, 1, 0)) {
+						break
+					}
+					if !p.At.Before(from) {
+						left = left || (state.Active && !p.Active)
+						joined = joined || (!state.Active && p.Active)
+					}
+					state = p
+				}
+				if left && !joined {
+					churned++
+				}
+			}
+			if churned != e.ChurnedCustomers {
+				t.Fatalf("%s: %d churned customers, counted one by one %d", e.Date.Format("2006-01-02"), e.ChurnedCustomers, churned)
+			}
+		}
+		// Updating a Book customer by customer gives the Book built afresh.
+		if len(all) > 1 {
+			partial := map[int64]History{}
+			for k, h := range byKey {
+				if k != 0 {
+					partial[k] = h
+				}
+			}
+			stale := NewBook(partial).With(map[int64]History{1: {}})
+			updated := stale.With(map[int64]History{0: all[0], 1: all[1]})
+			a, _ := updated.Series(req)
+			if fmt.Sprint(a) != fmt.Sprint(whole) {
+				t.Fatalf("an updated Book differs from a fresh one:\n%v\n%v", a, whole)
+			}
 		}
 		a, _ := Series(even, req)
 		b, _ := Series(odd, req)
