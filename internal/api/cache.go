@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/tally-analytics/tally/internal/metrics"
@@ -35,6 +36,21 @@ type cachedCustomer struct {
 	country string
 	history metrics.History
 	subs    []metrics.SubscriptionSteps
+	plans   []string // every plan its subscriptions have been on
+}
+
+// coverage tells whether any and whether all of the customer's plans are
+// among plans.
+func (c *cachedCustomer) coverage(plans map[string]bool) (some, all bool) {
+	all = true
+	for _, p := range c.plans {
+		if plans[p] {
+			some = true
+		} else {
+			all = false
+		}
+	}
+	return some, all
 }
 
 func toCached(r *store.CustomerResults) *cachedCustomer {
@@ -52,6 +68,9 @@ func toCached(r *store.CustomerResults) *cachedCustomer {
 			n++
 		}
 		c.subs[n-1].Steps = append(c.subs[n-1].Steps, metrics.Step{At: st.At, MRR: st.MRR, Live: st.Live, Plan: st.Plan, FX: st.FX})
+		if !slices.Contains(c.plans, st.Plan) {
+			c.plans = append(c.plans, st.Plan)
+		}
 	}
 	return c
 }

@@ -140,19 +140,28 @@ func (a *API) book(r *http.Request, sq seriesQuery) (*metrics.Book, error) {
 	}
 	settings := recompute.Settings(acct)
 	settings.Plans = sq.plans
-	out := make(map[int64]metrics.History, len(cs))
+	// A customer whose plans are all in the filter looks the same through
+	// it, and one with none of them is not in it: only customers with
+	// plans on both sides are aggregated again.
+	keep := map[int64]bool{}
+	mixed := map[int64]metrics.History{}
 	for _, c := range cs {
 		if geo != nil && !geo[c.country] {
 			continue
 		}
 		if sq.plans == nil {
-			out[c.id] = c.history
+			keep[c.id] = true
 			continue
 		}
-		res := metrics.Aggregate("", c.subs, settings)
-		out[c.id] = metrics.History{Timeline: res.Timeline, Movements: res.Movements}
+		switch some, every := c.coverage(sq.plans); {
+		case every:
+			keep[c.id] = true
+		case some:
+			res := metrics.Aggregate("", c.subs, settings)
+			mixed[c.id] = metrics.History{Timeline: res.Timeline, Movements: res.Movements}
+		}
 	}
-	return metrics.NewBook(out), nil
+	return all.Select(keep).With(mixed), nil
 }
 
 // value is one metric of an entry as published.

@@ -245,3 +245,21 @@ func (b *Book) ASPBetween(from, to time.Time) int64 {
 	}
 	return sum / n
 }
+
+// Select is the Book of the customers in keep, in the same order: a
+// segment without sorting anything again.
+func (b *Book) Select(keep map[int64]bool) *Book {
+	in := newIDSet(keep)
+	out := &Book{}
+	for _, c := range b.changes {
+		if in.has(c.customer) {
+			out.changes = append(out.changes, c)
+		}
+	}
+	for _, m := range b.moves {
+		if in.has(m.customer) {
+			out.moves = append(out.moves, m)
+		}
+	}
+	return out
+}

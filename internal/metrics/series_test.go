@@ -211,6 +211,18 @@ func FuzzSeriesProperties(f *testing.F) {
 			if fmt.Sprint(a) != fmt.Sprint(whole) {
 				t.Fatalf("an updated Book differs from a fresh one:\n%v\n%v", a, whole)
 			}
+			// Selecting the even customers gives their own series.
+			evens := map[int64]bool{}
+			for k := range byKey {
+				if k%2 == 0 {
+					evens[k] = true
+				}
+			}
+			sel, _ := book.Select(evens).Series(req)
+			own, _ := Series(even, req)
+			if fmt.Sprint(sel) != fmt.Sprint(own) {
+				t.Fatalf("a selected Book differs from its customers' own:\n%v\n%v", sel, own)
+			}
 		}
 		a, _ := Series(even, req)
 		b, _ := Series(odd, req)

@@ -213,7 +213,7 @@ func (s *Store) lockCustomers(ctx context.Context, tx *sql.Tx, ids []int64) erro
 }
 
 // recomputeBatch is how many customers one recomputation transaction takes.
-const recomputeBatch = 200
+const recomputeBatch = 1000
 
 // RecomputeDirty recomputes every customer of the account that a write
 // marked, calling compute (the pure engine) for each and replacing its

@@ -86,7 +86,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	// The writer never checkpoints the WAL itself (wal_autocheckpoint 0):
 	// that copy and its fsync would land on whichever write crossed the
 	// threshold, in its response time. The checkpointer does it instead.
-	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
+	// Its page cache is 64 MiB (the default is 2): a recomputation batch
+	// touches thousands of pages, and with too small a cache SQLite spills
+	// dirty pages to the WAL mid-transaction and rereads the rest.
+	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=wal_autocheckpoint(0)&_pragma=cache_size(-65536)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
