@@ -120,6 +120,9 @@ func (a *API) activities(w http.ResponseWriter, r *http.Request) error {
 		ms := t.UnixMilli()
 		*p.dst = &ms
 	}
+	if f.From != nil && f.To != nil && *f.To <= *f.From {
+		return errBadRequest("end-date must not be before start-date.", "end-date")
+	}
 	switch q.Get("order") {
 	case "", "date":
 	case "-date":

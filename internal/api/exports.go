@@ -22,6 +22,19 @@ func exportDate(ms *int64) any {
 	return time.UnixMilli(*ms).UTC().Format("2006-01-02 15:04:05 -0700")
 }
 
+// exportEndDate echoes an end: the export keeps it exclusive, so a
+// date-only end-date (kept as the next midnight) reads back as its day.
+func exportEndDate(ms *int64) any {
+	if ms == nil {
+		return nil
+	}
+	t := time.UnixMilli(*ms).UTC()
+	if t.Equal(t.Truncate(24 * time.Hour)) {
+		t = t.AddDate(0, 0, -1)
+	}
+	return t.Format("2006-01-02 15:04:05 -0700")
+}
+
 func (a *API) exportWire(r *http.Request, x store.ActivityExport) map[string]any {
 	scheme := "http"
 	if r.TLS != nil {
@@ -35,7 +48,7 @@ func (a *API) exportWire(r *http.Request, x store.ActivityExport) map[string]any
 		"id": x.UUID, "status": "succeeded",
 		"file_url": scheme + "://" + r.Host + "/v1/activities_export/" + x.UUID + "/file",
 		"params": map[string]any{"kind": "activities", "params": map[string]any{
-			"activity_type": activityType, "start_date": exportDate(x.From), "end_date": exportDate(x.To)}},
+			"activity_type": activityType, "start_date": exportDate(x.From), "end_date": exportEndDate(x.To)}},
 		"expires_at": metricsTime(x.CreatedAt.AddDate(0, 0, 7), account(r)),
 		"created_at": metricsTime(x.CreatedAt, account(r)),
 	}
@@ -87,6 +100,9 @@ func (a *API) createActivityExport(w http.ResponseWriter, r *http.Request) error
 		}
 		ms := t.UnixMilli()
 		*p.dst = &ms
+	}
+	if x.From != nil && x.To != nil && *x.To <= *x.From {
+		return errField("end-date", "must not be before start-date.")
 	}
 	if err := a.store.CreateActivityExport(r.Context(), account(r).ID, &x); err != nil {
 		return err

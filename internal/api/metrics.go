@@ -81,7 +81,9 @@ func (a *API) parseSeries(r *http.Request) (seriesQuery, error) {
 	}
 	if v := query(q, "geo"); v != "" {
 		for _, c := range strings.Split(v, ",") {
-			c = strings.ToUpper(strings.TrimSpace(c))
+			if c = strings.ToUpper(strings.TrimSpace(c)); c == "" {
+				continue // "geo=US," or "geo=,": empty items name nothing
+			}
 			if !billing.ValidCountry(c) {
 				return sq, errBadRequest("geo must list ISO 3166-1 alpha-2 country codes; "+c+" is not one.", "geo")
 			}
@@ -94,6 +96,9 @@ func (a *API) parseSeries(r *http.Request) (seriesQuery, error) {
 			if p = strings.TrimSpace(p); p != "" {
 				tokens = append(tokens, p)
 			}
+		}
+		if len(tokens) == 0 {
+			return sq, nil // "plans=,": no plan named, so no filter, as with "plans="
 		}
 		uuids, unknown, err := a.store.ResolvePlans(r.Context(), acct.ID, tokens)
 		if err != nil {

@@ -426,5 +426,44 @@ func TestOneTimeAndFailedPayments(t *testing.T) {
 		if n := len(e.ok(200, "GET", "/v1/customers/"+consult+"/activities", nil)["entries"].([]any)); n != 0 {
 			t.Errorf("consulting customer has %d activities", n)
 		}
+		// Rule 5: only a successful refund makes a refund document. An
+		// invoice whose one transaction is a failed refund still carries
+		// its line's MRR: 4000, the customer active.
+		other := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": "other"})["uuid"].(string)
+		e.ok(201, "POST", "/v1/import/customers/"+other+"/invoices", invoices(map[string]any{
+			"external_id": "R1", "date": "2024-02-01", "currency": "USD",
+			"line_items": []any{map[string]any{"type": "subscription", "subscription_external_id": "other-basic", "plan_uuid": plan,
+				"service_period_start": "2024-02-01", "service_period_end": "2024-03-01", "amount_in_cents": 4000}},
+			"transactions": []any{map[string]any{"type": "refund", "date": "2024-02-02", "result": "failed"}}}))
+		if c := e.ok(200, "GET", "/v1/customers/"+other, nil); c["mrr"] != 4000.0 || c["status"] != "Active" {
+			t.Errorf("failed refund: mrr %v, status %v", c["mrr"], c["status"])
+		}
+	})
+}
+
+// Edges of the list and export parameters: an empty plans or geo item
+// filters nothing; reversed ranges are refused; an export echoes the
+// end-date it was given.
+func TestRangeAndFilterEdges(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		syncalytics(t, e)
+		q := "/v1/metrics/mrr?start-date=2024-01-01&end-date=2024-01-31"
+		// January: Gold 16667 (rule 1, 200000 / 12), unfiltered and through
+		// the empty filters alike.
+		for _, extra := range []string{"", "&plans=,", "&geo=,", "&geo=US,"} {
+			expect(t, entryAt(t, e.ok(200, "GET", q+extra, nil), "2024-01-31"), map[string]float64{"mrr": 16667})
+		}
+		if r := e.do(e.key, "GET", "/v1/activities?start-date=2024-02-01&end-date=2024-01-01", nil); r.status != 400 ||
+			r.json(t)["param"] != "end-date" {
+			t.Errorf("reversed activities range: %d %s", r.status, r.body)
+		}
+		if r := e.do(e.key, "POST", "/v1/activities_export", map[string]any{"start-date": "2024-02-01", "end-date": "2024-01-01"}); r.status != 422 {
+			t.Errorf("reversed export range: %d %s", r.status, r.body)
+		}
+		x := e.ok(200, "POST", "/v1/activities_export", map[string]any{"start-date": "2024-01-01", "end-date": "2024-01-31"})
+		params := x["params"].(map[string]any)["params"].(map[string]any)
+		if params["start_date"] != "2024-01-01 00:00:00 +0000" || params["end_date"] != "2024-01-31 00:00:00 +0000" {
+			t.Errorf("export params: %v", params)
+		}
 	})
 }

@@ -128,6 +128,7 @@ func subscriptionSteps(sub Subscription, s Settings, rates Rates) ([]Step, error
 		}
 		ops = append(ops, o)
 	}
+cancellations:
 	for _, c := range sub.Cancellations {
 		at := c
 		if s.ChurnRecognition == ChurnEndOfPeriod {
@@ -135,6 +136,14 @@ func subscriptionSteps(sub Subscription, s Settings, rates Rates) ([]Step, error
 			for _, l := range sub.Lines {
 				if l.Type != LineOneTime && !l.Start.After(c) && l.End.After(at) {
 					at = l.End
+				}
+			}
+			// rule 9: a line starting after the cancellation brings the
+			// subscription back; if it starts before the churn would be
+			// recognised, the subscription never stopped.
+			for _, l := range sub.Lines {
+				if l.Type != LineOneTime && !l.RefundDocument && l.Start.After(c) && !l.Start.After(at) {
+					continue cancellations
 				}
 			}
 		}

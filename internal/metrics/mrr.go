@@ -55,9 +55,19 @@ func (iv Interval) addTo(t time.Time, n int) time.Time {
 	case "week":
 		return t.AddDate(0, 0, 7*k)
 	case "year":
-		return t.AddDate(k, 0, 0)
+		return addMonths(t, 12*k)
 	}
-	return t.AddDate(0, k, 0)
+	return addMonths(t, k)
+}
+
+// addMonths moves t by n calendar months, keeping the day of the month
+// but never past the month's last day: one month before 31 March is 29
+// February (in a leap year), where time.AddDate would give 2 March.
+func addMonths(t time.Time, n int) time.Time {
+	y, m, d := t.Date()
+	first := time.Date(y, m+time.Month(n), 1, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
+	last := first.AddDate(0, 1, -1).Day()
+	return first.AddDate(0, 0, min(d, last)-1)
 }
 
 // Line is one invoice line as the engine needs it.

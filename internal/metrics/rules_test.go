@@ -238,3 +238,41 @@ func TestPlanFilter(t *testing.T) {
 	want(t, movements(t, c, Settings{Currency: "USD", Plans: map[string]bool{"bronze": true}}),
 		"2024-01-01 new_biz +5000", "2024-02-01 churn -5000", "2024-03-01 reactivation +5000")
 }
+
+// Rule 6 at a month's end: the full period of a monthly line ending on
+// 31 March is one calendar month back, from 29 February (2024 is a leap
+// year): 31 days. A prorated $15 for 03-16 → 03-31 (15 days) is
+// 1500 × 31/15 = 3100.
+func TestFullPeriodAtMonthEnd(t *testing.T) {
+	l := line("i", "2024-03-16", "2024-03-31", 1500, monthly, prorated(ProrationDifferential))
+	if v, err := lineMRR(l, usd, nil); err != nil || v != 3100 {
+		t.Errorf("prorated line to 03-31: %d %v, want 3100", v, err)
+	}
+	for _, c := range []struct{ from, want string }{
+		{"2024-03-31", "2024-02-29"}, {"2023-03-31", "2023-02-28"}, {"2024-05-31", "2024-04-30"}, {"2024-01-15", "2023-12-15"},
+	} {
+		if got := Back(day(c.from), "month").Format("2006-01-02"); got != c.want {
+			t.Errorf("a month before %s: %s, want %s", c.from, got, c.want)
+		}
+	}
+	if got := Back(day("2024-02-29"), "year").Format("2006-01-02"); got != "2023-02-28" {
+		t.Errorf("a year before 2024-02-29: %s", got)
+	}
+}
+
+// Rules 9 and 10: a renewal that starts by the time an end-of-period
+// churn would be recognised means the subscription never stopped.
+func TestEndOfPeriodCancellationSuperseded(t *testing.T) {
+	c := func(lines ...Line) Customer {
+		return Customer{ID: "c", Subscriptions: []Subscription{sub("s", lines, "2024-01-15")}}
+	}
+	jan := line("i1", "2024-01-01", "2024-02-01", 5000, monthly)
+	feb := line("i2", "2024-02-01", "2024-03-01", 5000, monthly)
+	eop := Settings{Currency: "USD", ChurnRecognition: ChurnEndOfPeriod}
+	// Immediate: cancelled on 01-15 (−5000), back with February (+5000).
+	want(t, movements(t, c(jan, feb), usd), "2024-01-01 new_biz +5000", "2024-01-15 churn -5000", "2024-02-01 reactivation +5000")
+	// End of period: the churn would land on 02-01, where February starts.
+	want(t, movements(t, c(jan, feb), eop), "2024-01-01 new_biz +5000")
+	// Without the renewal the churn stands, at the period's end.
+	want(t, movements(t, c(jan), eop), "2024-01-01 new_biz +5000", "2024-02-01 churn -5000")
+}

@@ -191,9 +191,9 @@ func Back(t time.Time, interval string) time.Time {
 	case "week":
 		return t.AddDate(0, 0, -7)
 	case "quarter":
-		return t.AddDate(0, -3, 0)
+		return addMonths(t, -3)
 	case "year":
-		return t.AddDate(-1, 0, 0)
+		return addMonths(t, -12)
 	}
-	return t.AddDate(0, -1, 0)
+	return addMonths(t, -1)
 }

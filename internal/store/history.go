@@ -136,11 +136,11 @@ func histories(ctx context.Context, q querier, ids []int64) (map[int64]*History,
 		return nil, fmt.Errorf("load subscriptions: %w", err)
 	}
 	// metrics.md rule 5: an invoice with a refund and no payment documents
-	// a refund and carries no MRR.
+	// a refund and carries no MRR. A failed refund documents nothing.
 	err = queryIn(ctx, q, `SELECT l.subscription_id, l.uuid, i.uuid, l.type, p.uuid, p.external_id, p.name, p.interval_unit, p.interval_count,
 		l.service_period_start, l.service_period_end, l.amount_in_cents, l.quantity, l.tax_amount_in_cents, l.transaction_fees_in_cents,
 		i.currency, l.prorated, COALESCE(l.proration_type, ''), l.event_order, l.id,
-		CASE WHEN EXISTS (SELECT 1 FROM transactions t WHERE t.invoice_id = i.id AND t.type = 'refund')
+		CASE WHEN EXISTS (SELECT 1 FROM transactions t WHERE t.invoice_id = i.id AND t.type = 'refund' AND t.result = 'successful')
 		      AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.invoice_id = i.id AND t.type = 'payment') THEN 1 ELSE 0 END
 		FROM line_items l JOIN invoices i ON i.id = l.invoice_id JOIN plans p ON p.id = l.plan_id
 		WHERE i.customer_id IN (%s) AND l.subscription_id IS NOT NULL ORDER BY l.id`, nil, ids, func(scan func(...any) error) error {
