@@ -19,11 +19,17 @@ var activityTypes = map[string]bool{metrics.NewBiz: true, metrics.Expansion: tru
 // metricsTime is the Metrics API's time form (api.md rule 7): the
 // account's time zone with a +00:00-style offset.
 func metricsTime(t time.Time, acct billing.Account) string {
+	return t.In(accountLocation(acct)).Format("2006-01-02T15:04:05-07:00")
+}
+
+// accountLocation is the account's time zone (metrics.md rule 14), UTC
+// when its name is unknown to this machine.
+func accountLocation(acct billing.Account) *time.Location {
 	loc, err := time.LoadLocation(acct.TimeZone)
 	if err != nil {
-		loc = time.UTC
+		return time.UTC
 	}
-	return t.In(loc).Format("2006-01-02T15:04:05-07:00")
+	return loc
 }
 
 // describe is the activity's sentence, as ChartMogul writes them.
@@ -114,8 +120,14 @@ func (a *API) activities(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return errBadRequest(p.name+" must be a date or time.", p.name)
 		}
-		if p.end && len(v) == len("2006-01-02") {
-			t = t.AddDate(0, 0, 1) // a date-only end includes its day
+		if len(v) == len("2006-01-02") {
+			// A date is a day of the account's time zone (rule 14), and a
+			// date-only end includes its day.
+			y, m, d := t.Date()
+			t = time.Date(y, m, d, 0, 0, 0, 0, accountLocation(acct))
+			if p.end {
+				t = t.AddDate(0, 0, 1)
+			}
 		}
 		ms := t.UnixMilli()
 		*p.dst = &ms

@@ -41,10 +41,7 @@ type seriesQuery struct {
 func (a *API) parseSeries(r *http.Request) (seriesQuery, error) {
 	q := r.URL.Query()
 	acct := account(r)
-	loc, err := time.LoadLocation(acct.TimeZone)
-	if err != nil {
-		loc = time.UTC
-	}
+	loc := accountLocation(acct)
 	var sq seriesQuery
 	sq.req.Location, sq.req.WeekStart = loc, weekday(acct.WeekStartOn)
 	for _, p := range []struct {

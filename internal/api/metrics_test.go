@@ -467,3 +467,28 @@ func TestRangeAndFilterEdges(t *testing.T) {
 		}
 	})
 }
+
+// Rule 14 for the activity filters: a date is a day of the account's time
+// zone. 2024-01-31 23:30 UTC is 1 February in Berlin.
+func TestActivityDatesInAccountZone(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ds := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Billing"})["uuid"].(string)
+		cus := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": "late"})["uuid"].(string)
+		plan := e.ok(201, "POST", "/v1/plans", map[string]any{"data_source_uuid": ds, "name": "Basic", "interval_unit": "month",
+			"interval_count": 1})["uuid"].(string)
+		e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(map[string]any{
+			"external_id": "L1", "date": "2024-01-31T23:30:00Z", "currency": "USD",
+			"line_items": []any{map[string]any{"type": "subscription", "subscription_external_id": "late", "plan_uuid": plan,
+				"service_period_start": "2024-01-31T23:30:00Z", "service_period_end": "2024-02-29T23:30:00Z", "amount_in_cents": 4000}}}))
+		count := func(day string) int {
+			return len(e.ok(200, "GET", "/v1/activities?start-date="+day+"&end-date="+day, nil)["entries"].([]any))
+		}
+		if count("2024-01-31") != 1 || count("2024-02-01") != 0 {
+			t.Errorf("UTC account: Jan 31 %d, Feb 1 %d; want 1, 0", count("2024-01-31"), count("2024-02-01"))
+		}
+		e.ok(200, "PATCH", "/v1/account/settings", map[string]any{"time_zone": "Europe/Berlin"})
+		if count("2024-01-31") != 0 || count("2024-02-01") != 1 {
+			t.Errorf("Berlin account: Jan 31 %d, Feb 1 %d; want 0, 1", count("2024-01-31"), count("2024-02-01"))
+		}
+	})
+}
