@@ -492,3 +492,42 @@ func TestActivityDatesInAccountZone(t *testing.T) {
 		}
 	})
 }
+
+// G4's prorated switch, with the credit line sent before or after the
+// charge: either way the expansion is Gold's, the plan the subscription
+// is on after it and the one a plans filter counts it under.
+func TestProratedSwitchActivityPlan(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ds := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Billing"})["uuid"].(string)
+		plan := func(name, ext string) string {
+			return e.ok(201, "POST", "/v1/plans", map[string]any{"data_source_uuid": ds, "name": name, "external_id": ext,
+				"interval_unit": "month", "interval_count": 1})["uuid"].(string)
+		}
+		bronze, gold := plan("Bronze", "bronze"), plan("Gold", "gold")
+		for i, creditFirst := range []bool{false, true} {
+			cus := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": fmt.Sprint("dm", i)})["uuid"].(string)
+			ln := func(pl string, start string, amount int, prorated bool) map[string]any {
+				return map[string]any{"type": "subscription", "subscription_external_id": fmt.Sprint("dm-sub", i), "plan_uuid": pl,
+					"service_period_start": start, "service_period_end": "2019-07-01", "amount_in_cents": amount, "prorated": prorated}
+			}
+			charge, credit := ln(gold, "2019-06-16", 12500, true), ln(bronze, "2019-06-16", -5000, true)
+			lines := []any{charge, credit}
+			if creditFirst {
+				lines = []any{credit, charge}
+			}
+			e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(
+				map[string]any{"external_id": fmt.Sprint("B", i), "date": "2019-06-01", "currency": "USD",
+					"line_items": []any{ln(bronze, "2019-06-01", 10000, false)}},
+				map[string]any{"external_id": fmt.Sprint("U", i), "date": "2019-06-16", "currency": "USD", "line_items": lines}))
+			acts := e.ok(200, "GET", "/v1/customers/"+cus+"/activities", nil)["entries"].([]any)
+			// 10000 → 10000 + 12500 × 2 − 5000 × 2 = 25000: expansion +15000.
+			if len(acts) != 2 {
+				t.Fatalf("activities: %v", acts)
+			}
+			up := acts[1].(map[string]any)
+			if up["type"] != "expansion" || up["activity-mrr-movement"] != 15000.0 || up["description"] != "upgraded their Gold plan" {
+				t.Errorf("credit first %v: %v", creditFirst, up)
+			}
+		}
+	})
+}

@@ -75,9 +75,22 @@ func Engine(settings metrics.Settings, rates metrics.Rates) func(*store.History)
 			out.Points = append(out.Points, store.ResultPoint{At: p.At, MRR: p.MRR, Active: p.Active, FX: p.FX})
 		}
 		for _, m := range res.Movements {
-			var plan store.HistoryLine // the plan of the last line behind it
+			// The plan the changed subscriptions are on after it, as the
+			// engine decided (a prorated switch: the plan charged) — the one
+			// a plans filter counts it under; else the last line behind it.
+			onPlan := map[string]bool{}
+			for _, sub := range subs {
+				if slices.Contains(m.Subscriptions, sub.ExternalID) {
+					for _, st := range sub.Steps {
+						if st.At.Equal(m.At) {
+							onPlan[st.Plan] = true
+						}
+					}
+				}
+			}
+			var plan store.HistoryLine
 			for _, c := range m.Causes {
-				if p, ok := plans[c]; ok {
+				if p, ok := plans[c]; ok && (plan.UUID == "" || !onPlan[plan.PlanUUID] || onPlan[p.PlanUUID]) {
 					plan = p
 				}
 			}
