@@ -135,20 +135,24 @@ func Aggregate(id string, subs []SubscriptionSteps, s Settings) CustomerResult {
 	res := CustomerResult{ID: id, Subscriptions: make(map[string][]Step, len(subs))}
 	extID := make(map[string]string, len(subs))
 	for _, sub := range subs {
-		st := slices.Clone(sub.Steps)
-		if s.Plans != nil {
+		res.Subscriptions[sub.ID] = slices.Clone(sub.Steps)
+		extID[sub.ID] = sub.ExternalID
+	}
+	// Smoothing looks at real ends only: a move to a plan outside the
+	// filter is not a cancellation, so it comes before the masking.
+	smoothConnected(subs, res.Subscriptions)
+	if s.Plans != nil {
+		for _, sub := range subs {
+			st := res.Subscriptions[sub.ID]
 			for i := range st {
 				if !s.Plans[st[i].Plan] {
 					st[i].MRR, st[i].Live, st[i].FX = 0, false, 0
-				} else if i > 0 && !s.Plans[sub.Steps[i-1].Plan] {
+				} else if i > 0 && !s.Plans[st[i-1].Plan] {
 					st[i].FX = 0 // entering the segment is all movement
 				}
 			}
 		}
-		res.Subscriptions[sub.ID] = st
-		extID[sub.ID] = sub.ExternalID
 	}
-	smoothConnected(subs, res.Subscriptions)
 
 	// Every instant at which any subscription changes.
 	var instants []time.Time

@@ -109,6 +109,23 @@ func TestConnectedSubscriptions(t *testing.T) {
 	joined := Customer{ID: "c", Subscriptions: []Subscription{old, next}}
 	// 5000 carries through the gap; on 02-10: 6000 − 5000 = +1000.
 	want(t, movements(t, joined, usd), "2024-01-01 new_biz +5000", "2024-02-10 expansion +1000")
+
+	// A member that moves to a plan outside a plans filter has not ended:
+	// A is Gold in January and Bronze (3000) from 02-01 on, never
+	// cancelled; B (Gold, 6000) starts 04-15 in the same group.
+	gold := func(l *Line) { l.PlanID = "gold" }
+	bronze := func(l *Line) { l.PlanID = "bronze" }
+	a := sub("a", []Line{line("a1", "2024-01-01", "2024-02-01", 5000, monthly, gold), line("a2", "2024-02-01", "2024-03-01", 3000, monthly, bronze)})
+	b := sub("b", []Line{line("b1", "2024-04-15", "2024-05-15", 6000, monthly, gold)})
+	a.Group, b.Group = "g", "g"
+	both := Customer{ID: "c", Subscriptions: []Subscription{a, b}}
+	// Unfiltered: 5000, −2000 on the move to Bronze, +6000 when B starts
+	// beside A (A continues in good faith).
+	want(t, movements(t, both, usd), "2024-01-01 new_biz +5000", "2024-02-01 contraction -2000", "2024-04-15 expansion +6000")
+	// Gold only: A leaves the segment on 02-01 (churn −5000); B enters it on
+	// 04-15 (reactivation +6000). Not A's Gold carried to 04-15.
+	want(t, movements(t, both, Settings{Currency: "USD", Plans: map[string]bool{"gold": true}}),
+		"2024-01-01 new_biz +5000", "2024-02-01 churn -5000", "2024-04-15 reactivation +6000")
 }
 
 // Properties, also under go test -fuzz: the same history in any order
