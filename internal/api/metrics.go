@@ -121,17 +121,51 @@ func weekday(name string) time.Weekday {
 	return time.Sunday
 }
 
-// book is the customers' engine outputs for a query, from the results
-// cache: as stored, or with a plans filter aggregated again from the
-// subscription steps with only those plans in view (rule 19).
+// segment is a query's customers from the results cache: those seen as
+// stored (keep), and those a plans filter aggregates again from their
+// subscription steps with only those plans in view (rule 19), with the
+// Book of the whole account.
+type segment struct {
+	all   *metrics.Book
+	cs    []*cachedCustomer
+	keep  map[int64]bool
+	mixed map[int64]metrics.History
+}
+
+// book is the segment's engine outputs as a Book.
 func (a *API) book(r *http.Request, sq seriesQuery) (*metrics.Book, error) {
-	acct := account(r)
-	cs, all, err := a.results.customers(r.Context(), a.store, acct.ID)
+	seg, err := a.segment(r, sq)
+	if err != nil || seg.keep == nil {
+		return seg.all, err
+	}
+	return seg.all.Select(seg.keep).With(seg.mixed), nil
+}
+
+// histories is the segment's engine outputs customer by customer.
+func (a *API) histories(r *http.Request, sq seriesQuery) ([]metrics.History, error) {
+	seg, err := a.segment(r, sq)
 	if err != nil {
 		return nil, err
 	}
-	if len(sq.geo) == 0 && sq.plans == nil {
-		return all, nil
+	out := make([]metrics.History, 0, len(seg.cs))
+	for _, c := range seg.cs {
+		if seg.keep == nil || seg.keep[c.id] {
+			out = append(out, c.history)
+		}
+	}
+	for _, h := range seg.mixed {
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// segment classifies the account's customers for sq; keep is nil when
+// nothing is filtered.
+func (a *API) segment(r *http.Request, sq seriesQuery) (segment, error) {
+	acct := account(r)
+	cs, all, err := a.results.customers(r.Context(), a.store, acct.ID)
+	if err != nil || (len(sq.geo) == 0 && sq.plans == nil) {
+		return segment{all: all, cs: cs}, err
 	}
 	var geo map[string]bool
 	if len(sq.geo) > 0 {
@@ -163,7 +197,7 @@ func (a *API) book(r *http.Request, sq seriesQuery) (*metrics.Book, error) {
 			mixed[c.id] = metrics.History{Timeline: res.Timeline, Movements: res.Movements}
 		}
 	}
-	return all.Select(keep).With(mixed), nil
+	return segment{all: all, cs: cs, keep: keep, mixed: mixed}, nil
 }
 
 // value is one metric of an entry as published.

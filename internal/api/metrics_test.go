@@ -531,3 +531,37 @@ func TestProratedSwitchActivityPlan(t *testing.T) {
 		}
 	})
 }
+
+// Tally's retention endpoint on G2 (docs/retention.md has the formulas).
+func TestRetentionAPI(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		syncalytics(t, e)
+		body := e.ok(200, "GET", "/v1/metrics/retention?start-date=2024-01-01&end-date=2025-03-31&interval=month", nil)
+		// January 2024: nobody was a customer at its start: no base, all 0.
+		expect(t, entryAt(t, body, "2024-01-31"), map[string]float64{"net-mrr-retention": 0, "customer-retention": 0, "gross-mrr-churn-rate": 0})
+		// February 2024: the one customer at 16667 stays at 16667: 100 %.
+		expect(t, entryAt(t, body, "2024-02-29"), map[string]float64{"gross-mrr-churn-rate": 0, "net-mrr-retention": 100,
+			"gross-mrr-retention": 100, "customer-retention": 100})
+		// January 2025: Gold churns on 01-01: 16667 of 16667 lost: 100 %
+		// gross churn; nothing retained. Twelve months back (the end of
+		// January 2024) the same customer at 16667: also 0 now.
+		expect(t, entryAt(t, body, "2025-01-31"), map[string]float64{"gross-mrr-churn-rate": 100, "net-mrr-retention": 0,
+			"gross-mrr-retention": 0, "customer-retention": 0, "net-mrr-retention-t12m": 0, "customer-retention-t12m": 0})
+		// March 2025: back at 15000 (a reactivation). February's end had no
+		// customer: no base. Twelve months back, the end of March 2024, it
+		// was at 16667: 15000 / 16667 = 89.998 % → 90.00, capped the same;
+		// 1 of 1 customers.
+		expect(t, entryAt(t, body, "2025-03-31"), map[string]float64{"net-mrr-retention": 0, "net-mrr-retention-t12m": 90,
+			"gross-mrr-retention-t12m": 90, "customer-retention-t12m": 100})
+		s := body["summary"].(map[string]any)
+		if s["current-net-mrr-retention-t12m"] != 90.0 || s["previous-net-mrr-retention-t12m"] != 0.0 {
+			t.Errorf("summary: %v", s)
+		}
+		// The customer is in the US: a GB segment is empty.
+		gb := e.ok(200, "GET", "/v1/metrics/retention?start-date=2025-03-01&end-date=2025-03-31&geo=GB", nil)
+		expect(t, entryAt(t, gb, "2025-03-31"), map[string]float64{"net-mrr-retention-t12m": 0})
+		if r := e.do(e.key, "GET", "/v1/metrics/retention?start-date=2025-03-01&end-date=2025-01-31", nil); r.status != 400 {
+			t.Errorf("reversed range: %d", r.status)
+		}
+	})
+}

@@ -134,6 +134,7 @@ func (a *API) routes() *http.ServeMux {
 	m.Handle("GET /v1/plan_groups/{uuid}/plans", handler(a.planGroupPlans))
 
 	m.Handle("GET /v1/metrics/{name}", handler(a.getMetric))
+	m.Handle("GET /v1/metrics/retention", handler(a.getRetention))
 	m.Handle("GET /v1/activities", handler(a.activities))
 	m.Handle("POST /v1/activities_export", handler(a.createActivityExport))
 	m.Handle("GET /v1/activities_export/{id}", handler(a.getActivityExport))

@@ -1,0 +1,114 @@
+package metrics
+
+import (
+	"slices"
+	"time"
+)
+
+// RetentionEntry is one entry of Tally's retention metrics (defined with
+// worked examples in docs/retention.md). Rates are percentages with two
+// decimals; a rate whose base is empty is 0.
+type RetentionEntry struct {
+	Date time.Time
+	// GrossMRRChurnRate counts losses only: (|churn| + |contraction|) of
+	// the period over the MRR at its start.
+	GrossMRRChurnRate float64
+	// The cohort rates follow the customers who were customers at the
+	// period's start: their MRR at its end over their MRR at its start
+	// (net), the same with each customer capped at its start MRR (gross),
+	// and how many of them are still customers.
+	NetMRRRetention, GrossMRRRetention, CustomerRetention float64
+	// The same over the twelve months up to the entry's date.
+	NetMRRRetentionT12M, GrossMRRRetentionT12M, CustomerRetentionT12M float64
+}
+
+// cohort sums one cohort's figures in integers.
+type cohort struct {
+	startMRR, endMRR, keptMRR int64 // keptMRR: Σ min(end, start)
+	startCustomers, kept      int64
+}
+
+func (c *cohort) add(start, end Point) {
+	if !start.Active {
+		return
+	}
+	c.startCustomers++
+	c.startMRR += start.MRR
+	c.endMRR += end.MRR
+	c.keptMRR += min(end.MRR, start.MRR)
+	if end.Active {
+		c.kept++
+	}
+}
+
+func (c cohort) rates() (net, gross, customers float64) {
+	if c.startMRR > 0 {
+		net = float64(percentHundredths(c.endMRR, c.startMRR)) / 100
+		gross = float64(percentHundredths(c.keptMRR, c.startMRR)) / 100
+	}
+	if c.startCustomers > 0 {
+		customers = float64(percentHundredths(c.kept, c.startCustomers)) / 100
+	}
+	return net, gross, customers
+}
+
+// Retention computes the retention entries for the periods of r from the
+// customers' histories. The period cohorts start just before each period
+// (the end of the previous entry, as rule 17's denominators do); the
+// trailing cohorts twelve calendar months before each entry's end.
+func Retention(hs []History, r SeriesRequest) ([]RetentionEntry, error) {
+	ps, err := periods(r)
+	if err != nil {
+		return nil, err
+	}
+	// Every instant a customer's state is needed at, in order: each
+	// period's start and end, and each end's twelve months before.
+	starts, ends, back := make([]int64, len(ps)), make([]int64, len(ps)), make([]int64, len(ps))
+	var instants []int64
+	for i, p := range ps {
+		starts[i], ends[i] = p.from.UnixMilli(), p.to.UnixMilli()
+		back[i] = addMonths(p.to, -12).UnixMilli()
+		instants = append(instants, starts[i], ends[i], back[i])
+	}
+	slices.Sort(instants)
+	instants = slices.Compact(instants)
+	index := func(t int64) int { i, _ := slices.BinarySearch(instants, t); return i }
+
+	period := make([]cohort, len(ps))
+	trailing := make([]cohort, len(ps))
+	state := make([]Point, len(instants)) // a customer's state just before each instant
+	for _, h := range hs {
+		// One walk over the timeline for all the instants.
+		var cur Point
+		j := 0
+		for k, t := range instants {
+			for j < len(h.Timeline) && h.Timeline[j].At.UnixMilli() < t {
+				cur = h.Timeline[j]
+				j++
+			}
+			state[k] = cur
+		}
+		for i := range ps {
+			end := state[index(ends[i])]
+			period[i].add(state[index(starts[i])], end)
+			trailing[i].add(state[index(back[i])], end)
+		}
+	}
+	series, err := Series(hs, r)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RetentionEntry, len(ps))
+	for i := range ps {
+		e := &out[i]
+		e.Date = ps[i].date
+		if base := period[i].startMRR; base > 0 {
+			// The MRR at the start is the period cohort's: only customers
+			// have MRR (a lead's is 0), so it is the account's too.
+			e.GrossMRRChurnRate = float64(percentHundredths(-series[i].Churn-series[i].Contraction, base)) / 100
+		}
+		e.NetMRRRetention, e.GrossMRRRetention, e.CustomerRetention = period[i].rates()
+		e.NetMRRRetentionT12M, e.GrossMRRRetentionT12M, e.CustomerRetentionT12M = trailing[i].rates()
+	}
+	return out, nil
+}
