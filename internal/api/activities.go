@@ -63,6 +63,9 @@ func activityWire(a store.Activity, acct billing.Account, full bool) map[string]
 		"id": a.ID, "uuid": a.UUID, "description": describe(a), "activity-mrr-movement": a.Amount, "activity-mrr": a.MRRAfter,
 		"activity-arr": 12 * a.MRRAfter, "date": metricsTime(a.At, acct), "type": a.Type, "currency": acct.Currency,
 		"currency-sign": currencySign(acct.Currency), "subscription-external-id": firstOr(a.SubscriptionExternalIDs),
+		// Tally's own: what caused the movement, resolved in full by
+		// GET /v1/activities/{uuid}/sources.
+		"sources": sourceRefs(a.Sources),
 	}
 	if full {
 		m["plan-external-id"] = a.PlanExternalID

@@ -136,10 +136,12 @@ func (a *API) routes() *http.ServeMux {
 	m.Handle("GET /v1/metrics/{name}", handler(a.getMetric))
 	m.Handle("GET /v1/metrics/retention", handler(a.getRetention))
 	m.Handle("GET /v1/activities", handler(a.activities))
+	m.Handle("GET /v1/activities/{uuid}/sources", handler(a.activitySources))
 	m.Handle("POST /v1/activities_export", handler(a.createActivityExport))
 	m.Handle("GET /v1/activities_export/{id}", handler(a.getActivityExport))
 	m.Handle("GET /v1/activities_export/{id}/file", handler(a.activityExportFile))
 	m.Handle("GET /v1/customers/{uuid}/activities", handler(a.customerActivities))
+	m.Handle("GET /v1/customers/{uuid}/reconciliation", handler(a.reconcile))
 	m.Handle("GET /v1/customers/{uuid}/subscriptions", handler(a.customerMetricSubscriptions))
 	return m
 }

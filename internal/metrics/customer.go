@@ -74,7 +74,7 @@ func smoothConnected(subs []SubscriptionSteps, steps map[string][]Step) {
 			groups[s.Group] = append(groups[s.Group], s.ID)
 		}
 	}
-	for _, members := range groups {
+	for group, members := range groups {
 		for _, a := range members {
 			st := steps[a]
 			n := len(st)
@@ -94,6 +94,7 @@ func smoothConnected(subs []SubscriptionSteps, steps map[string][]Step) {
 			}
 			if !next.IsZero() {
 				st[n-1].At = next
+				st[n-1].Causes = append(slices.Clone(st[n-1].Causes), "connection:"+group)
 			}
 		}
 	}

@@ -33,6 +33,9 @@ type Subscription struct {
 	ExternalID    string
 	Lines         []Line
 	Cancellations []time.Time
+	// CancellationCauses, when set, names each cancellation's source for
+	// the movements it causes; otherwise "cancellation:<sub>:<time>".
+	CancellationCauses []string
 	// Group is the connected group it belongs to ("" for none): connected
 	// subscriptions smooth the gap between one ending and the next
 	// starting (metrics.md rule via reference §4.8).
@@ -52,7 +55,7 @@ type Step struct {
 	MRR    int64
 	Live   bool
 	Plan   string   // the plan the subscription is on from At (PlanID of its latest line)
-	Causes []string // what changed it: line ids, "cancellation:<sub>:<time>"
+	Causes []string // what changed it: line ids, cancellation causes, "connection:<group>"
 	// FX is the part of the change of MRR at At that only revalues the
 	// previous price at a new exchange rate: it moves MRR but is no
 	// movement (metrics.md rule 20).
@@ -129,7 +132,7 @@ func subscriptionSteps(sub Subscription, s Settings, rates Rates) ([]Step, error
 		ops = append(ops, o)
 	}
 cancellations:
-	for _, c := range sub.Cancellations {
+	for ci, c := range sub.Cancellations {
 		at := c
 		if s.ChurnRecognition == ChurnEndOfPeriod {
 			// rule 10: not before the end of the last billed service period.
@@ -147,7 +150,11 @@ cancellations:
 				}
 			}
 		}
-		ops = append(ops, op{at: at, rank: 1, kind: opCancel, causes: []string{"cancellation:" + sub.ID + ":" + c.UTC().Format(time.RFC3339)}})
+		cause := "cancellation:" + sub.ID + ":" + c.UTC().Format(time.RFC3339)
+		if ci < len(sub.CancellationCauses) {
+			cause = sub.CancellationCauses[ci]
+		}
+		ops = append(ops, op{at: at, rank: 1, kind: opCancel, causes: []string{cause}})
 	}
 	slices.SortStableFunc(ops, func(a, b op) int {
 		return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.rank, b.rank), cmp.Compare(a.order, b.order), cmp.Compare(a.seq, b.seq))

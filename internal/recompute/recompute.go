@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,7 +35,8 @@ func Settings(a billing.Account) metrics.Settings {
 func Input(h *store.History) metrics.Customer {
 	c := metrics.Customer{ID: h.CustomerUUID}
 	for _, s := range h.Subscriptions {
-		sub := metrics.Subscription{ID: s.UUID, ExternalID: s.ExternalID, Cancellations: s.Cancellations}
+		sub := metrics.Subscription{ID: s.UUID, ExternalID: s.ExternalID, Cancellations: s.Cancellations,
+			CancellationCauses: s.CancellationSources}
 		if s.Group != 0 {
 			sub.Group = strconv.FormatInt(s.Group, 10)
 		}
@@ -101,7 +103,7 @@ func Engine(settings metrics.Settings, rates metrics.Rates) func(*store.History)
 			id := uuid.NewSHA1(activityNamespace, fmt.Appendf(nil, "%s|%d|%s", h.CustomerUUID, m.At.UnixMilli(), m.Type))
 			out.Activities = append(out.Activities, store.ResultActivity{UUID: id.String(), At: m.At, Type: m.Type, Amount: m.Amount,
 				MRRAfter: m.MRRAfter, SubscriptionExternalIDs: m.Subscriptions, PlanExternalID: plan.PlanExternalID,
-				PlanName: plan.PlanName, Causes: m.Causes})
+				PlanName: plan.PlanName, Sources: sources(m.Causes, plans)})
 		}
 		return out, nil
 	}
@@ -184,4 +186,30 @@ func lineInForce(h *store.History, externalIDs []string, t time.Time) store.Hist
 		}
 	}
 	return best
+}
+
+// sources turns the engine's causes of a movement into the references the
+// Activities API shows and /v1/activities/{uuid}/sources resolves.
+func sources(causes []string, lines map[string]store.HistoryLine) []store.Source {
+	var out []store.Source
+	for _, c := range causes {
+		var src store.Source
+		if l, ok := lines[c]; ok {
+			src = store.Source{Type: "line_item", ID: c, InvoiceUUID: l.InvoiceUUID}
+		} else {
+			kind, id, _ := strings.Cut(c, ":")
+			switch kind {
+			case "event":
+				src = store.Source{Type: "subscription_event", ID: id}
+			case "connection":
+				src = store.Source{Type: "connection", ID: id}
+			default:
+				src = store.Source{Type: "cancellation", ID: id}
+			}
+		}
+		if !slices.Contains(out, src) {
+			out = append(out, src)
+		}
+	}
+	return out
 }

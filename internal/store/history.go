@@ -53,7 +53,11 @@ type HistorySubscription struct {
 	ExternalID    string
 	Lines         []HistoryLine
 	Cancellations []time.Time
-	Group         int64 // connected group, 0 for none
+	// CancellationSources names where each cancellation came from, for
+	// traceability: "cancellation:<id>" (the PATCH history or a line's
+	// cancelled_at) or "event:<id>" (a subscription_cancelled event).
+	CancellationSources []string
+	Group               int64 // connected group, 0 for none
 }
 
 // History is what the metrics engine needs of one customer.
@@ -81,7 +85,16 @@ type ResultActivity struct {
 	SubscriptionExternalIDs []string
 	PlanExternalID          string
 	PlanName                string
-	Causes                  []string
+	Sources                 []Source
+}
+
+// Source is one thing that caused a movement (issue 6: traceable
+// movements): a line item of an invoice, a cancellation, a subscription
+// event or a connection of subscriptions.
+type Source struct {
+	Type        string `json:"type"` // line_item, cancellation, subscription_event, connection
+	ID          string `json:"id"`   // line item UUID, cancellation or event id, connection group
+	InvoiceUUID string `json:"invoice_uuid,omitempty"`
 }
 
 // ResultStep is one step of one subscription (before aggregation).
@@ -161,14 +174,15 @@ func histories(ctx context.Context, q querier, ids []int64) (map[int64]*History,
 	if err != nil {
 		return nil, fmt.Errorf("load line items: %w", err)
 	}
-	err = queryIn(ctx, q, `SELECT ca.subscription_id, ca.cancelled_at FROM cancellations ca JOIN subscriptions s ON s.id = ca.subscription_id
+	err = queryIn(ctx, q, `SELECT ca.subscription_id, ca.cancelled_at, ca.id FROM cancellations ca JOIN subscriptions s ON s.id = ca.subscription_id
 		WHERE s.customer_id IN (%s) ORDER BY ca.id`, nil, ids, func(scan func(...any) error) error {
-		var sid, at int64
-		if err := scan(&sid, &at); err != nil {
+		var sid, at, id int64
+		if err := scan(&sid, &at, &id); err != nil {
 			return err
 		}
 		if sub := subs[sid]; sub != nil {
 			sub.Cancellations = append(sub.Cancellations, fromMillis(at))
+			sub.CancellationSources = append(sub.CancellationSources, "cancellation:"+strconv.FormatInt(id, 10))
 		}
 		return nil
 	})
@@ -177,17 +191,18 @@ func histories(ctx context.Context, q querier, ids []int64) (map[int64]*History,
 	}
 	// metrics.md rule 9: a subscription_cancelled event (not withdrawn by a
 	// subscription_event_retracted) cancels at its effective date.
-	err = queryIn(ctx, q, `SELECT e.data_source_id, e.subscription_external_id, e.effective_date FROM subscription_events e
+	err = queryIn(ctx, q, `SELECT e.data_source_id, e.subscription_external_id, e.effective_date, e.id FROM subscription_events e
 		WHERE e.customer_id IN (%s) AND e.event_type = 'subscription_cancelled'
 		  AND NOT EXISTS (SELECT 1 FROM subscription_events r WHERE r.retracted_event_id = e.id AND r.event_type = 'subscription_event_retracted')
 		ORDER BY e.id`, nil, ids, func(scan func(...any) error) error {
-		var dsID, at int64
+		var dsID, at, id int64
 		var ext string
-		if err := scan(&dsID, &ext, &at); err != nil {
+		if err := scan(&dsID, &ext, &at, &id); err != nil {
 			return err
 		}
 		if sub := bySource[fmt.Sprint(dsID, "/", ext)]; sub != nil {
 			sub.Cancellations = append(sub.Cancellations, fromMillis(at))
+			sub.CancellationSources = append(sub.CancellationSources, "event:"+strconv.FormatInt(id, 10))
 		}
 		return nil
 	})
@@ -278,7 +293,7 @@ func (s *Store) recompute(ctx context.Context, acct int64, ids []int64, compute 
 			}
 			for _, a := range res.Activities {
 				subsJSON, _ := json.Marshal(a.SubscriptionExternalIDs)
-				causes, _ := json.Marshal(a.Causes)
+				causes, _ := json.Marshal(a.Sources)
 				acts = append(acts, []any{acct, id, a.UUID, millis(a.At), a.Type, a.Amount, a.MRRAfter, string(subsJSON),
 					nullStr(strPtrOrNil(a.PlanExternalID)), nullStr(strPtrOrNil(a.PlanName)), string(causes)})
 			}

@@ -158,23 +158,40 @@ func (s *Store) ListActivities(ctx context.Context, acct int64, f ActivityFilter
 			OR (a.at = (SELECT x.at FROM activities x WHERE x.id = $6) AND a.id ` + cmp + ` $6)`
 	}
 	return list(ctx, s.r, "activities", `SELECT count(*) FROM activities a JOIN customers c ON c.id = a.customer_id `+where,
-		`SELECT a.id, a.uuid, c.uuid, c.external_id, c.name, ds.uuid, a.at, a.type, a.amount, a.mrr_after,
-			a.subscription_external_ids, COALESCE(a.plan_external_id, ''), COALESCE(a.plan_name, '')
-		FROM activities a JOIN customers c ON c.id = a.customer_id JOIN data_sources ds ON ds.id = c.data_source_id `+where+
-			` AND (`+after+`) ORDER BY `+order+` LIMIT $7 OFFSET $8`, args, p.AfterID, p,
+		`SELECT `+activityCols+activityFrom+where+` AND (`+after+`) ORDER BY `+order+` LIMIT $7 OFFSET $8`, args, p.AfterID, p,
 		func(row interface{ Scan(...any) error }) (Activity, int64, error) {
-			var a Activity
-			var at int64
-			var subs string
-			err := row.Scan(&a.ID, &a.UUID, &a.CustomerUUID, &a.CustomerExternalID, &a.CustomerName, &a.DataSourceUUID, &at, &a.Type,
-				&a.Amount, &a.MRRAfter, &subs, &a.PlanExternalID, &a.PlanName)
-			if err != nil {
-				return a, 0, err
-			}
-			a.At = fromMillis(at)
-			_ = json.Unmarshal([]byte(subs), &a.SubscriptionExternalIDs)
-			return a, a.ID, nil
+			a, err := scanActivity(row)
+			return a, a.ID, err
 		})
+}
+
+const activityCols = `a.id, a.uuid, c.uuid, c.external_id, c.name, ds.uuid, a.at, a.type, a.amount, a.mrr_after,
+	a.subscription_external_ids, COALESCE(a.plan_external_id, ''), COALESCE(a.plan_name, ''), a.causes`
+
+const activityFrom = ` FROM activities a JOIN customers c ON c.id = a.customer_id JOIN data_sources ds ON ds.id = c.data_source_id `
+
+func scanActivity(row interface{ Scan(...any) error }) (Activity, error) {
+	var a Activity
+	var at int64
+	var subs, sources string
+	err := row.Scan(&a.ID, &a.UUID, &a.CustomerUUID, &a.CustomerExternalID, &a.CustomerName, &a.DataSourceUUID, &at, &a.Type,
+		&a.Amount, &a.MRRAfter, &subs, &a.PlanExternalID, &a.PlanName, &sources)
+	if err != nil {
+		return a, err
+	}
+	a.At = fromMillis(at)
+	_ = json.Unmarshal([]byte(subs), &a.SubscriptionExternalIDs)
+	_ = json.Unmarshal([]byte(sources), &a.Sources)
+	return a, nil
+}
+
+// ActivityByUUID finds one activity of the account.
+func (s *Store) ActivityByUUID(ctx context.Context, acct int64, uuid string) (Activity, error) {
+	a, err := scanActivity(s.r.QueryRowContext(ctx, `SELECT `+activityCols+activityFrom+`WHERE a.account_id = $1 AND a.uuid = $2`, acct, uuid))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, &MissingError{What: "activity"}
+	}
+	return a, err
 }
 
 // ActivityIDByUUID resolves an activity UUID (Go's start-after) to its id.

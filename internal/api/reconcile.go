@@ -1,0 +1,107 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/tally-analytics/tally/internal/billing"
+	"github.com/tally-analytics/tally/internal/metrics"
+	"github.com/tally-analytics/tally/internal/recompute"
+)
+
+// reconcile serves GET /v1/customers/{uuid}/reconciliation?date=… (Tally's
+// own): the customer's MRR at an instant three ways — the sum of its
+// subscriptions' MRR, the running sum of its movements (and exchange-rate
+// revaluations), and what the stored results say — recomputed from the
+// billing data on the spot, so a disagreement would show.
+func (a *API) reconcile(w http.ResponseWriter, r *http.Request) error {
+	acct := account(r)
+	cus, err := a.store.Customer(r.Context(), acct.ID, r.PathValue("uuid"))
+	if err != nil {
+		return err
+	}
+	at := time.Now()
+	if v := query(r.URL.Query(), "date"); v != "" {
+		t, err := billing.ParseDate(v)
+		if err != nil {
+			return errBadRequest("date must be a date or time.", "date")
+		}
+		if len(v) == len("2006-01-02") {
+			y, m, d := t.Date() // a whole day of the account's zone: its end
+			t = time.Date(y, m, d+1, 0, 0, 0, 0, accountLocation(acct)).Add(-time.Millisecond)
+		}
+		at = t
+	}
+	h, err := a.store.CustomerHistory(r.Context(), acct.ID, cus.UUID)
+	if err != nil {
+		return err
+	}
+	settings := recompute.Settings(acct)
+	subs, err := metrics.Steps(recompute.Input(h), settings, recompute.NewStoreRates(r.Context(), a.store))
+	if err != nil {
+		return err
+	}
+	res := metrics.Aggregate(cus.UUID, subs, settings)
+
+	var subsMRR int64
+	subsOut := []map[string]any{}
+	for _, s := range subs {
+		var mrr int64
+		for _, st := range res.Subscriptions[s.ID] { // as aggregated: connected gaps smoothed
+			if st.At.After(at) {
+				break
+			}
+			mrr = st.MRR
+		}
+		subsMRR += mrr
+		subsOut = append(subsOut, map[string]any{"uuid": s.ID, "external_id": s.ExternalID, "mrr": mrr})
+	}
+	var mrr, fx, moved int64
+	byType := map[string]int64{}
+	for _, p := range res.Timeline {
+		if p.At.After(at) {
+			break
+		}
+		mrr, fx = p.MRR, fx+p.FX
+	}
+	for _, m := range res.Movements {
+		if m.At.After(at) {
+			break
+		}
+		moved += m.Amount
+		byType[m.Type] += m.Amount
+	}
+	stored, _, err := a.results.customers(r.Context(), a.store, acct.ID)
+	if err != nil {
+		return err
+	}
+	var storedMRR, storedMoved int64
+	for _, c := range stored {
+		if c.id != cus.ID {
+			continue
+		}
+		for _, p := range c.history.Timeline {
+			if !p.At.After(at) {
+				storedMRR = p.MRR
+			}
+		}
+		for _, m := range c.history.Movements {
+			if !m.At.After(at) {
+				storedMoved += m.Amount
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"customer_uuid": cus.UUID, "date": metricsTime(at, acct), "currency": acct.Currency,
+		"mrr":               mrr,
+		"subscriptions":     subsOut,
+		"subscriptions-mrr": subsMRR,
+		"movements":         byType,
+		"movements-mrr":     moved,
+		"fx-revaluation":    fx,
+		"stored-mrr":        storedMRR,
+		"stored-movements":  storedMoved,
+		"consistent":        mrr == subsMRR && mrr == moved+fx && mrr == storedMRR && moved == storedMoved,
+	})
+	return nil
+}
