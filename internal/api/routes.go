@@ -135,6 +135,7 @@ func (a *API) routes() *http.ServeMux {
 
 	m.Handle("GET /v1/metrics/{name}", handler(a.getMetric))
 	m.Handle("GET /v1/metrics/retention", handler(a.getRetention))
+	m.Handle("GET /v1/metrics/cmrr", handler(a.getCMRR))
 	m.Handle("GET /v1/activities", handler(a.activities))
 	m.Handle("GET /v1/activities/{uuid}/sources", handler(a.activitySources))
 	m.Handle("POST /v1/activities_export", handler(a.createActivityExport))

@@ -1,0 +1,133 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/tally-analytics/tally/internal/metrics"
+	"github.com/tally-analytics/tally/internal/recompute"
+	"github.com/tally-analytics/tally/internal/store"
+)
+
+var scheduledKinds = map[string]string{
+	"subscription_start_scheduled":        metrics.ScheduledStart,
+	"subscription_update_scheduled":       metrics.ScheduledUpdate,
+	"subscription_cancellation_scheduled": metrics.ScheduledCancel,
+}
+
+// scheduledChange is a stored scheduled event as the engine takes it: a
+// start or update priced as a line of its plan (monthly when it names
+// none), converted at the rate of the day it was decided (the effective
+// day's rate is not known yet), in its currency or the account's.
+func scheduledChange(e store.ScheduledEvent, accountCurrency string) metrics.ScheduledChange {
+	key := e.SubscriptionUUID
+	if key == "" {
+		key = fmt.Sprintf("scheduled:%d/%s", e.DataSourceID, e.SubscriptionExternalID)
+	}
+	iv := metrics.Interval{Unit: e.IntervalUnit, Count: e.IntervalCount}
+	if iv.Unit == "" {
+		iv = metrics.Interval{Unit: "month", Count: 1}
+	}
+	currency := e.Currency
+	if currency == "" {
+		currency = accountCurrency
+	}
+	return metrics.ScheduledChange{ID: strconv.FormatInt(e.ID, 10), Subscription: key, ExternalID: e.SubscriptionExternalID,
+		Kind: scheduledKinds[e.EventType], At: e.Effective,
+		Line: metrics.Line{ID: "event:" + strconv.FormatInt(e.ID, 10), Amount: e.Amount, Tax: e.Tax, Currency: currency,
+			Interval: iv, PlanID: e.PlanUUID, Start: e.EventDate, End: e.Effective}}
+}
+
+// getCMRR serves GET /v1/metrics/cmrr (Tally's own): committed MRR, the
+// MRR the account is committed to on each date once its scheduled
+// subscription events take effect, beside the invoiced MRR, with the
+// scheduled movements that make up the difference.
+func (a *API) getCMRR(w http.ResponseWriter, r *http.Request) error {
+	sq, err := a.parseSeries(r)
+	if err != nil {
+		return err
+	}
+	acct := account(r)
+	seg, err := a.segment(r, sq)
+	if err != nil {
+		return err
+	}
+	events, err := a.store.ScheduledEvents(r.Context(), acct.ID)
+	if err != nil {
+		return err
+	}
+	byCustomer := map[int64][]metrics.ScheduledChange{}
+	uuids := map[int64]string{}
+	for _, e := range events {
+		byCustomer[e.CustomerID] = append(byCustomer[e.CustomerID], scheduledChange(e, acct.Currency))
+		uuids[e.CustomerID] = e.CustomerUUID
+	}
+	geo := map[string]bool{}
+	for _, g := range sq.geo {
+		geo[g] = true
+	}
+	settings := recompute.Settings(acct)
+	settings.Plans = sq.plans
+	rates := recompute.NewStoreRates(r.Context(), a.store)
+	committed := map[int64]metrics.History{}
+	scheduledOnly := map[int64]metrics.History{}
+	var scheduled []map[string]any
+	for _, c := range seg.cs {
+		changes := byCustomer[c.id]
+		if len(changes) == 0 || (len(geo) > 0 && !geo[c.country]) {
+			continue
+		}
+		subs, err := metrics.Committed(c.subs, changes, settings, rates)
+		if err != nil {
+			return errBadRequest(err.Error(), "start-date")
+		}
+		res := metrics.Aggregate("", subs, settings)
+		committed[c.id] = metrics.History{Timeline: res.Timeline, Movements: res.Movements}
+		var own []metrics.Movement
+		for _, m := range res.Movements {
+			var ids []string
+			for _, cause := range m.Causes {
+				if id, ok := strings.CutPrefix(cause, "event:"); ok {
+					ids = append(ids, id)
+				}
+			}
+			if len(ids) == 0 {
+				continue
+			}
+			own = append(own, m)
+			if d := m.At.Format("2006-01-02"); d >= sq.req.Start.Format("2006-01-02") && d <= sq.req.End.Format("2006-01-02") {
+				scheduled = append(scheduled, map[string]any{"date": metricsTime(m.At, acct), "customer-uuid": uuids[c.id],
+					"type": m.Type, "amount": m.Amount, "mrr-after": m.MRRAfter, "subscription-external-ids": m.Subscriptions,
+					"subscription-event-ids": ids})
+			}
+		}
+		scheduledOnly[c.id] = metrics.History{Movements: own}
+	}
+	invoiced, err := a.book(r, sq)
+	if err != nil {
+		return err
+	}
+	actual, err := invoiced.Series(sq.req)
+	if err != nil {
+		return errBadRequest(err.Error(), "interval")
+	}
+	withScheduled, _ := invoiced.With(committed).Series(sq.req)
+	flows, _ := metrics.NewBook(scheduledOnly).Series(sq.req)
+	out := make([]map[string]any, len(actual))
+	for i := range actual {
+		f := flows[i]
+		out[i] = map[string]any{"date": actual[i].Date.Format("2006-01-02"), "cmrr": withScheduled[i].MRR, "mrr": actual[i].MRR,
+			"scheduled-new-business": f.NewBiz, "scheduled-expansion": f.Expansion, "scheduled-contraction": f.Contraction,
+			"scheduled-churn": f.Churn, "scheduled-reactivation": f.Reactivation}
+	}
+	last := withScheduled[len(withScheduled)-1]
+	if scheduled == nil {
+		scheduled = []map[string]any{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": out, "scheduled": scheduled,
+		"summary": map[string]any{"current-cmrr": last.MRR, "current-mrr": actual[len(actual)-1].MRR,
+			"committed-change": last.MRR - actual[len(actual)-1].MRR}})
+	return nil
+}

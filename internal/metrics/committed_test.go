@@ -1,0 +1,58 @@
+package metrics
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// Committed MRR (issue 6): scheduled changes applied from their effective
+// dates, by hand.
+func TestCommitted(t *testing.T) {
+	c := Customer{ID: "c", Subscriptions: []Subscription{sub("a", []Line{line("a1", "2024-01-01", "2024-02-01", 10000, monthly)})}}
+	subs, err := Steps(c, usd, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priced := func(amount, tax int64, iv Interval) Line {
+		return Line{Amount: amount, Tax: tax, Interval: iv, Currency: "USD", Start: day("2024-05-20")}
+	}
+	changes := []ScheduledChange{
+		// A to $150 (incl. $10 tax: 15000 − 1000 = 14000) from 06-01.
+		{ID: "u", Subscription: "sub-a", ExternalID: "a", Kind: ScheduledUpdate, At: day("2024-06-01"), Line: priced(15000, 1000, monthly)},
+		// A cancelled from 09-01.
+		{ID: "x", Subscription: "sub-a", ExternalID: "a", Kind: ScheduledCancel, At: day("2024-09-01")},
+		// B, not invoiced yet, starts 07-01 at $600 a year: 60000 / 12 = 5000.
+		{ID: "s", Subscription: "scheduled:b", ExternalID: "b", Kind: ScheduledStart, At: day("2024-07-01"), Line: priced(60000, 0, yearly)},
+	}
+	committed, err := Committed(subs, changes, usd, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Aggregate("c", committed, usd)
+	var got []string
+	for _, m := range res.Movements {
+		cause := "invoice"
+		if strings.HasPrefix(m.Causes[0], "event:") {
+			cause = strings.Join(m.Causes, ",")
+		}
+		got = append(got, fmt.Sprintf("%s %s %+d %s", m.At.Format("2006-01-02"), m.Type, m.Amount, cause))
+	}
+	// 10000 (invoiced) → 14000 (+4000, u) → 19000 (+5000, s) → 5000 (−14000, x).
+	want := []string{"2024-01-01 new_biz +10000 invoice", "2024-06-01 expansion +4000 event:u", "2024-07-01 expansion +5000 event:s",
+		"2024-09-01 contraction -14000 event:x"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("committed movements:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// Without changes, committed is the invoiced MRR (the property the
+	// API test checks once every change is invoiced).
+	same, _ := Committed(subs, nil, usd, nil)
+	if fmt.Sprint(Aggregate("c", same, usd).Timeline) != fmt.Sprint(Aggregate("c", subs, usd).Timeline) {
+		t.Error("no scheduled change must leave MRR as it is")
+	}
+	// A cancellation of a subscription that is not live changes nothing.
+	noop, _ := Committed(nil, []ScheduledChange{{ID: "y", Subscription: "z", Kind: ScheduledCancel, At: day("2024-01-01")}}, usd, nil)
+	if len(Aggregate("c", noop, usd).Movements) != 0 {
+		t.Error("cancelling nothing made a movement")
+	}
+}
