@@ -19,6 +19,7 @@ import (
 	"github.com/tally-analytics/tally/internal/bench"
 	"github.com/tally-analytics/tally/internal/billing"
 	"github.com/tally-analytics/tally/internal/config"
+	"github.com/tally-analytics/tally/internal/demo"
 	"github.com/tally-analytics/tally/internal/money"
 	"github.com/tally-analytics/tally/internal/recompute"
 	"github.com/tally-analytics/tally/internal/server"
@@ -31,13 +32,15 @@ var version = "dev"
 const usage = `Tally: subscription analytics that speaks ChartMogul's v1 API.
 
 Usage:
-  tally serve   [--addr 127.0.0.1:8080] [--db PATH|sqlite:PATH|postgres://…]
+  tally serve   [--addr 127.0.0.1:8080] [--db PATH|sqlite:PATH|postgres://…] [--demo]
   tally migrate [--db …]
   tally apikey create [--db …] [--account NAME] [--read]
   tally apikey list   [--db …] [--account NAME]
   tally apikey revoke [--db …] PREFIX
   tally fx import [--db …] FILE      load ECB reference rates (eurofxref-hist.csv)
   tally recompute [--db …] [--account NAME]
+  tally demo [--db …] [--account NAME] [--seed 1] [--anchor YYYY-MM-DD]
+                                     load a sample business through the API
   tally bench [--db EMPTY-DB] [--customers 10000] [--invoices 20] [--seed 1]
   tally version
 
@@ -71,6 +74,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = recomputeCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "bench":
 		err = benchCommand(ctx, args[1:], stdout, stderr)
+	case "demo":
+		err = demoCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "tally", version)
 	case "help", "--help", "-h":
@@ -309,4 +314,75 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	defer s.Close()
 	fmt.Fprintf(stdout, "tally bench on %s, seed %d\n", s.Dialect(), o.Seed)
 	return bench.Run(ctx, s, o)
+}
+
+// demoCommand is `tally demo`: internal/demo's sample business, sent
+// through the API into an account (the default one unless --account).
+func demoCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := dbFlag(fs, getenv)
+	account := fs.String("account", server.DefaultAccount, "account to load the demo into (created if need be)")
+	var o demo.Options
+	fs.Uint64Var(&o.Seed, "seed", 1, "random seed: the same seed and anchor give the same book")
+	anchor := fs.String("anchor", "", "the book's today, YYYY-MM-DD: invoices before it, scheduled events after (default: the first day of the current month, UTC)")
+	fs.IntVar(&o.Customers, "customers", demo.DefaultCustomers, "customers in the book")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("demo: unexpected argument %q", fs.Arg(0))
+	}
+	if *anchor != "" {
+		t, err := time.Parse(time.DateOnly, *anchor)
+		if err != nil {
+			return fmt.Errorf("demo: --anchor %q is not YYYY-MM-DD", *anchor)
+		}
+		o.Anchor = t
+	}
+	s, err := server.OpenStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	var key string
+	if *account == server.DefaultAccount {
+		// As serve's first start: a new database gets its key here.
+		if key, err = server.Bootstrap(ctx, s, getenv("TALLY_API_KEY")); err != nil {
+			return err
+		}
+	}
+	res, err := demo.Install(ctx, s, *account, o)
+	switch {
+	case errors.Is(err, demo.ErrLoaded):
+		fmt.Fprintf(stdout, "The demo is already loaded in account %q: nothing to do. (--account NAME loads another copy.)\n", *account)
+		return nil
+	case errors.Is(err, demo.ErrNotEmpty):
+		return fmt.Errorf("demo: account %q already holds other data; load the demo into an account of its own with --account demo", *account)
+	case err != nil:
+		return fmt.Errorf("demo: %w", err)
+	}
+	demo.Describe(stdout, res)
+	if key == "" && res.AccountCreated {
+		key = auth.NewKey()
+		if err := s.CreateAPIKey(ctx, res.Account.ID, auth.Prefix(key), auth.Hash(key), billing.AccessFull); err != nil {
+			return err
+		}
+	}
+	addr := getenv("TALLY_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	user := "$KEY"
+	if key != "" {
+		fmt.Fprintf(stdout, "\nCreated account %q. Its API key (shown only this once):\n\n    %s\n", res.Account.Name, key)
+		user = key
+	}
+	b := res.Book
+	fmt.Fprintf(stdout, "\nRead it with `tally serve` running:\n\n")
+	fmt.Fprintf(stdout, "    curl -u %s: \"http://%s/v1/metrics/all?start-date=%s&end-date=%s&interval=month\"\n", user, addr,
+		b.Start.Format(time.DateOnly), b.Anchor.AddDate(0, 0, -1).Format(time.DateOnly))
+	fmt.Fprintf(stdout, "    curl -u %s: \"http://%s/v1/activities?start-date=%s&per_page=20\"\n", user, addr,
+		b.Anchor.AddDate(0, -1, 0).Format(time.DateOnly))
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -127,3 +128,49 @@ func TestFXImportAndRecompute(t *testing.T) {
 		})
 	}
 }
+
+func TestDemoCommand(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b, func(t *testing.T) {
+			db := storetest.DSN(t, b)
+			args := []string{"demo", "--db", db, "--customers", "40", "--anchor", "2025-07-01"}
+			out, errOut, code := tally(t, args...)
+			if code != 0 || !strings.Contains(out, "Loaded the demo business into account \"default\"") ||
+				!strings.Contains(out, "2022-07-01 to 2025-07-01") || !strings.Contains(out, "Its API key") ||
+				!strings.Contains(out, "start-date=2022-07-01&end-date=2025-06-30&interval=month") {
+				t.Fatalf("demo: code %d\n%s%s", code, out, errOut)
+			}
+			// Again: nothing to do, and said so.
+			if out, errOut, code := tally(t, args...); code != 0 || !strings.Contains(out, "already loaded") {
+				t.Fatalf("second demo: code %d\n%s%s", code, out, errOut)
+			}
+			// Another account gets its own copy and its own key.
+			out, errOut, code = tally(t, append(args, "--account", "sandbox")...)
+			if code != 0 || !strings.Contains(out, `account "sandbox"`) || !keyLine.MatchString(out) {
+				t.Fatalf("demo --account sandbox: code %d\n%s%s", code, out, errOut)
+			}
+			if _, errOut, code := tally(t, "demo", "--db", db, "--anchor", "July"); code == 0 || !strings.Contains(errOut, "YYYY-MM-DD") {
+				t.Fatalf("bad anchor: code %d %q", code, errOut)
+			}
+
+			// An account with data of its own is refused.
+			s, err := server.OpenStore(context.Background(), db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			acct, _, err := s.EnsureAccount(context.Background(), "real")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.CreateDataSource(context.Background(), acct.ID, "Stripe", "Stripe"); err != nil {
+				t.Fatal(err)
+			}
+			if _, errOut, code := tally(t, "demo", "--db", db, "--account", "real"); code != 1 || !strings.Contains(errOut, "other data") {
+				t.Fatalf("demo into an account with data: code %d %q", code, errOut)
+			}
+		})
+	}
+}
+
+var keyLine = regexp.MustCompile(`\n    tly_[0-9a-f]{48}\n`)

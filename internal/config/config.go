@@ -26,6 +26,9 @@ type Config struct {
 	RateBurst       int
 	ShutdownTimeout time.Duration
 	LogFormat       string
+	// Demo loads the sample business (internal/demo) into the default
+	// account before serving, unless that account already has data.
+	Demo bool
 }
 
 // Load parses serve's flags; getenv supplies the environment.
@@ -41,6 +44,7 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	fs.IntVar(&c.RateBurst, "rate-burst", 400, "burst size of the per-key rate limit")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to let requests in flight finish on SIGINT/SIGTERM")
 	fs.StringVar(&c.LogFormat, "log", "text", "log format: text or json")
+	fs.BoolVar(&c.Demo, "demo", false, "load the demo business into the default account first, unless it already has data")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

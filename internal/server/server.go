@@ -17,6 +17,7 @@ import (
 	"github.com/tally-analytics/tally/internal/auth"
 	"github.com/tally-analytics/tally/internal/billing"
 	"github.com/tally-analytics/tally/internal/config"
+	"github.com/tally-analytics/tally/internal/demo"
 	"github.com/tally-analytics/tally/internal/store"
 )
 
@@ -75,6 +76,18 @@ func Run(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger
 	key, err := Bootstrap(ctx, s, cfg.BootstrapKey)
 	if err != nil {
 		return err
+	}
+	if cfg.Demo {
+		res, err := demo.Install(ctx, s, DefaultAccount, demo.Options{Seed: 1})
+		switch {
+		case demo.Skipped(err):
+			log.Info("demo not loaded", "reason", err)
+		case err != nil:
+			return fmt.Errorf("demo: %w", err)
+		default:
+			demo.Describe(out, res)
+			fmt.Fprintln(out)
+		}
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -6,12 +6,15 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tally-analytics/tally/internal/auth"
 	"github.com/tally-analytics/tally/internal/config"
+	"github.com/tally-analytics/tally/internal/demo"
 	"github.com/tally-analytics/tally/internal/store/storetest"
 )
 
@@ -31,8 +34,12 @@ func ping(t *testing.T, addr, key string) int {
 // what it printed.
 func start(t *testing.T, dsn, bootstrapKey string) (addr string, out *bytes.Buffer, stop func() error) {
 	t.Helper()
+	return startConfig(t, config.Config{Addr: "127.0.0.1:0", DB: dsn, BootstrapKey: bootstrapKey, MaxBodyBytes: 1 << 20, ShutdownTimeout: 5 * time.Second})
+}
+
+func startConfig(t *testing.T, cfg config.Config) (addr string, out *bytes.Buffer, stop func() error) {
+	t.Helper()
 	out = &bytes.Buffer{}
-	cfg := config.Config{Addr: "127.0.0.1:0", DB: dsn, BootstrapKey: bootstrapKey, MaxBodyBytes: 1 << 20, ShutdownTimeout: 5 * time.Second}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
@@ -131,5 +138,38 @@ func TestShutdownFinishesRequestsInFlight(t *testing.T) {
 	}
 	if err := <-stopped; err != nil {
 		t.Fatalf("stop: %v", err)
+	}
+}
+
+// serve --demo loads the sample business on an empty database before
+// serving, and leaves it alone on the next start.
+func TestServeDemo(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b, func(t *testing.T) {
+			cfg := config.Config{Addr: "127.0.0.1:0", DB: storetest.DSN(t, b), MaxBodyBytes: 1 << 20, ShutdownTimeout: 5 * time.Second, Demo: true}
+			addr, out, stop := startConfig(t, cfg)
+			key := keyPattern.FindString(out.String())
+			if key == "" || !strings.Contains(out.String(), "Loaded the demo business") {
+				t.Fatalf("serve --demo printed:\n%s", out)
+			}
+			req, _ := http.NewRequest("GET", "http://"+addr+"/v1/data_sources?name="+url.QueryEscape(demo.DataSourceName), nil)
+			req.SetBasicAuth(key, "")
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 || !strings.Contains(string(body), demo.DataSourceName) {
+				t.Fatalf("data sources: %d %s", res.StatusCode, body)
+			}
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+			_, out2, _ := startConfig(t, cfg)
+			if strings.Contains(out2.String(), "Loaded") {
+				t.Fatalf("the second serve --demo loaded again:\n%s", out2)
+			}
+		})
 	}
 }
