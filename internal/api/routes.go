@@ -134,6 +134,7 @@ func (a *API) routes() *http.ServeMux {
 	m.Handle("GET /v1/plan_groups/{uuid}/plans", handler(a.planGroupPlans))
 
 	m.Handle("GET /v1/metrics/{name}", handler(a.getMetric))
+	m.Handle("GET /v1/metrics/cash-flow", handler(a.getCashFlow))
 	m.Handle("GET /v1/metrics/retention", handler(a.getRetention))
 	m.Handle("GET /v1/metrics/cmrr", handler(a.getCMRR))
 	m.Handle("GET /v1/activities", handler(a.activities))

@@ -1,0 +1,140 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/tally-analytics/tally/internal/billing"
+	"github.com/tally-analytics/tally/internal/metrics"
+	"github.com/tally-analytics/tally/internal/recompute"
+	"github.com/tally-analytics/tally/internal/store"
+)
+
+// cashFlowKeys are the fields of a cash-flow entry (metrics.md rule 21).
+var cashFlowKeys = []string{"gross-cash-flow", "net-cash-flow", "non-recurring-cash-flow", "refunds",
+	"failed-charges", "failed-transactions", "successful-payments"}
+
+func cashFlowValue(e metrics.CashEntry, key string) int64 {
+	switch key {
+	case "gross-cash-flow":
+		return e.Gross
+	case "net-cash-flow":
+		return e.Net()
+	case "non-recurring-cash-flow":
+		return e.NonRecurring
+	case "refunds":
+		return e.Refunds
+	case "failed-charges":
+		return e.FailedCharges
+	case "failed-transactions":
+		return e.FailedTransactions
+	case "successful-payments":
+		return e.SuccessfulPayments
+	}
+	return 0
+}
+
+// getCashFlow serves GET /v1/metrics/cash-flow, Tally's own endpoint with
+// the Metrics API's parameters, entry dating (rule 15) and a summary: the
+// flows of the interval up to as-of against the interval before it, as
+// for ASP (rule 18).
+func (a *API) getCashFlow(w http.ResponseWriter, r *http.Request) error {
+	sq, err := a.parseSeries(r)
+	if err != nil {
+		return err
+	}
+	from, to, err := sq.req.Bounds()
+	if err != nil {
+		return errBadRequest(err.Error(), "interval")
+	}
+	acct := account(r)
+	f := metrics.CashFilter{Currency: acct.Currency, Plans: sq.plans}
+	if len(sq.geo) > 0 {
+		f.Geo = map[string]bool{}
+		for _, g := range sq.geo {
+			f.Geo[g] = true
+		}
+	}
+	rates := recompute.NewStoreRates(r.Context(), a.store)
+
+	txs, err := a.cashTransactions(r, acct, from, to)
+	if err != nil {
+		return err
+	}
+	entries, err := metrics.CashFlow(txs, sq.req, f, rates)
+	if err != nil {
+		return cashFlowError(rates, err)
+	}
+
+	// The summary's windows (back, as-of] and (back2, back], loaded apart
+	// from the entries: as-of is usually now, far from the range asked for.
+	back := metrics.Back(sq.asOf, sq.req.Interval)
+	back2 := metrics.Back(back, sq.req.Interval)
+	txs, err = a.cashTransactions(r, acct, back2.Add(time.Millisecond), sq.asOf.Add(time.Millisecond))
+	if err != nil {
+		return err
+	}
+	cur, err := metrics.CashFlowBetween(txs, back, sq.asOf, f, rates)
+	if err != nil {
+		return cashFlowError(rates, err)
+	}
+	prev, err := metrics.CashFlowBetween(txs, back2, back, f, rates)
+	if err != nil {
+		return cashFlowError(rates, err)
+	}
+
+	out := make([]map[string]any, len(entries))
+	for i, e := range entries {
+		m := map[string]any{"date": e.Date.Format("2006-01-02")}
+		for _, k := range cashFlowKeys {
+			m[k] = cashFlowValue(e, k)
+		}
+		out[i] = m
+	}
+	summary := map[string]any{}
+	for _, k := range cashFlowKeys {
+		c, p := cashFlowValue(cur, k), cashFlowValue(prev, k)
+		summary["current-"+k], summary["previous-"+k] = c, p
+		summary[k+"-percentage-change"] = metrics.PercentChange(float64(p), float64(c))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": out, "summary": summary})
+	return nil
+}
+
+// cashTransactions loads the account's transactions in [from, to) as the
+// engine takes them.
+func (a *API) cashTransactions(r *http.Request, acct billing.Account, from, to time.Time) ([]metrics.CashTransaction, error) {
+	rows, err := a.store.CashTransactions(r.Context(), acct.ID, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]metrics.CashTransaction, len(rows))
+	for i, t := range rows {
+		out[i] = metrics.CashTransaction{Customer: t.CustomerID, Country: t.Country, At: t.At, Type: t.Type,
+			Successful: t.Result == "successful", Amount: t.Amount, Currency: t.Currency, Lines: cashLines(t.Lines)}
+	}
+	return out, nil
+}
+
+func cashLines(ls []store.CashLine) []metrics.CashLine {
+	out := make([]metrics.CashLine, len(ls))
+	for i, l := range ls {
+		out[i] = metrics.CashLine{Amount: l.Amount, OneTime: l.Type == metrics.LineOneTime, Plan: l.PlanUUID}
+	}
+	return out
+}
+
+// cashFlowError answers a transaction whose rate is missing with a 422
+// naming the pair and date, as an import needing it is answered (rule
+// 20): a cash-flow figure is never published half converted.
+func cashFlowError(rates *recompute.StoreRates, err error) error {
+	if rerr := rates.Err(); rerr != nil {
+		return rerr
+	}
+	var missing *metrics.MissingRateError
+	if errors.As(err, &missing) {
+		return errField("currency", missing.Error()+"; load rates with `tally fx import`.")
+	}
+	return err
+}
