@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -64,7 +63,7 @@ func (a *API) getCashFlow(w http.ResponseWriter, r *http.Request) error {
 	}
 	entries, err := metrics.CashFlow(txs, sq.req, f, rates)
 	if err != nil {
-		return cashFlowError(rates, err)
+		return rateError(rates, err)
 	}
 
 	// The summary's windows (back, as-of] and (back2, back], loaded apart
@@ -77,11 +76,11 @@ func (a *API) getCashFlow(w http.ResponseWriter, r *http.Request) error {
 	}
 	cur, err := metrics.CashFlowBetween(txs, back, sq.asOf, f, rates)
 	if err != nil {
-		return cashFlowError(rates, err)
+		return rateError(rates, err)
 	}
 	prev, err := metrics.CashFlowBetween(txs, back2, back, f, rates)
 	if err != nil {
-		return cashFlowError(rates, err)
+		return rateError(rates, err)
 	}
 
 	out := make([]map[string]any, len(entries))
@@ -125,16 +124,3 @@ func cashLines(ls []store.CashLine) []metrics.CashLine {
 	return out
 }
 
-// cashFlowError answers a transaction whose rate is missing with a 422
-// naming the pair and date, as an import needing it is answered (rule
-// 20): a cash-flow figure is never published half converted.
-func cashFlowError(rates *recompute.StoreRates, err error) error {
-	if rerr := rates.Err(); rerr != nil {
-		return rerr
-	}
-	var missing *metrics.MissingRateError
-	if errors.As(err, &missing) {
-		return errField("currency", missing.Error()+"; load rates with `tally fx import`.")
-	}
-	return err
-}

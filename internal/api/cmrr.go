@@ -81,7 +81,7 @@ func (a *API) getCMRR(w http.ResponseWriter, r *http.Request) error {
 		}
 		subs, err := metrics.Committed(c.subs, changes, settings, rates)
 		if err != nil {
-			return errBadRequest(err.Error(), "start-date")
+			return rateError(rates, err)
 		}
 		res := metrics.Aggregate("", subs, settings)
 		committed[c.id] = metrics.History{Timeline: res.Timeline, Movements: res.Movements}

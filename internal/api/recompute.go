@@ -63,12 +63,20 @@ func (a *API) recompute(r *http.Request) error {
 	}
 	rates := recompute.NewStoreRates(r.Context(), a.store)
 	_, err = recompute.Dirty(r.Context(), a.store, acct, rates)
+	// Imports check rates first; a missing one here is a history that lost one.
+	return rateError(rates, err)
+}
+
+// rateError answers a computation that needed an exchange rate Tally does
+// not have with a 422 naming the pair and date, as an import needing it is
+// answered (metrics.md rule 20): no figure is published half converted. A
+// failure to load rates stays a server error.
+func rateError(rates *recompute.StoreRates, err error) error {
 	if rerr := rates.Err(); rerr != nil {
 		return rerr
 	}
 	var missing *metrics.MissingRateError
 	if errors.As(err, &missing) {
-		// Imports check rates first; this is a history that lost one.
 		return errField("currency", missing.Error()+"; load rates with `tally fx import`.")
 	}
 	return err
