@@ -123,4 +123,3 @@ func cashLines(ls []store.CashLine) []metrics.CashLine {
 	}
 	return out
 }
-
