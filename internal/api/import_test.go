@@ -61,7 +61,8 @@ func TestInvoiceImportRoundTrip(t *testing.T) {
 		if storetest.Snapshot(t, e.store) != before {
 			t.Fatal("a refused import changed the database")
 		}
-		if err := e.store.SaveFXRates(t.Context(), []store.FXRate{{Currency: "USD", Day: time.Date(2015, 12, 31, 0, 0, 0, 0, time.UTC), PerEUR: "1.0887"}}); err != nil {
+		if err := e.store.SaveFXRates(t.Context(), []store.FXRate{{Currency: "USD", Day: time.Date(2015, 12, 31, 0, 0, 0, 0, time.UTC), PerEUR: "1.0887"},
+			{Currency: "USD", Day: time.Date(2016, 1, 8, 0, 0, 0, 0, time.UTC), PerEUR: "1.0887"}}); err != nil {
 			t.Fatal(err)
 		}
 		res := e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(full))

@@ -246,27 +246,30 @@ func (a *API) importInvoices(w http.ResponseWriter, r *http.Request) error {
 		billing.ValidateInvoice(&invs[i], errs[i])
 		bad = bad || len(errs[i]) > 0
 	}
-	// metrics.md rule 20: a subscription line in another currency needs
-	// the rate of its service start; without it the import is refused.
+	// metrics.md rule 20: an invoice in another currency needs the rate of
+	// each subscription line's service start (MRR) and of each
+	// transaction's date (cash flow); without one the import is refused.
 	acct := account(r)
 	rates := recompute.NewStoreRates(r.Context(), a.store)
 	for i, inv := range invs {
 		if inv.Currency == acct.Currency {
 			continue
 		}
+		var days []time.Time
 		for _, l := range inv.LineItems {
-			if l.Type != billing.LineSubscription || l.ServicePeriodStart == nil {
-				continue
+			if l.Type == billing.LineSubscription && l.ServicePeriodStart != nil {
+				days = append(days, *l.ServicePeriodStart)
 			}
-			if _, ok := rates.Rate(inv.Currency, acct.Currency, *l.ServicePeriodStart); !ok {
-				if err := rates.Err(); err != nil {
-					return err
-				}
-				errs[i]["currency"] = fmt.Sprintf("No %s→%s exchange rate for %s: load rates with `tally fx import`.",
-					inv.Currency, acct.Currency, l.ServicePeriodStart.Format("2006-01-02"))
-				bad = true
-				break
-			}
+		}
+		for _, t := range inv.Transactions {
+			days = append(days, t.Date)
+		}
+		msg, err := missingRate(rates, inv.Currency, acct.Currency, days)
+		if err != nil {
+			return err
+		}
+		if msg != "" {
+			errs[i]["currency"], bad = msg, true
 		}
 	}
 	if bad {
@@ -432,6 +435,17 @@ func (a *API) addTransaction(w http.ResponseWriter, r *http.Request) error {
 	if len(errs) > 0 {
 		return errInvalid(errs)
 	}
+	// Cash flow converts the transaction at its date's rate (rule 20).
+	acct := account(r)
+	if inv, err := a.store.Invoice(r.Context(), acct.ID, r.PathValue("uuid")); err == nil && inv.Currency != acct.Currency {
+		msg, err := missingRate(recompute.NewStoreRates(r.Context(), a.store), inv.Currency, acct.Currency, []time.Time{t.Date})
+		if err != nil {
+			return err
+		}
+		if msg != "" {
+			return errField("currency", msg)
+		}
+	}
 	err := a.store.AddTransaction(r.Context(), account(r).ID, r.PathValue("uuid"), &t)
 	if errors.Is(err, store.ErrConflict) {
 		return errField("external_id", billing.MsgDuplicateTransaction)
@@ -522,4 +536,18 @@ func (a *API) cancelSubscription(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusAccepted, subscriptionWire(sub))
 	return nil
+}
+
+// missingRate names the first of days with no from→to rate ("" when all
+// have one); an error is a failure to load rates.
+func missingRate(rates *recompute.StoreRates, from, to string, days []time.Time) (string, error) {
+	for _, d := range days {
+		if _, ok := rates.Rate(from, to, d); !ok {
+			if err := rates.Err(); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("No %s→%s exchange rate for %s: load rates with `tally fx import`.", from, to, d.Format("2006-01-02")), nil
+		}
+	}
+	return "", nil
 }

@@ -1,8 +1,9 @@
 package api
 
 import (
-	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,16 +53,19 @@ func (a *API) updateSettings(w http.ResponseWriter, r *http.Request) error {
 			errs["currency"] = "The currency must be an ISO 4217 code."
 		} else if c != cur.Currency {
 			// rule 20: every foreign line must convert to the new currency.
-			need, err := a.store.ForeignLineStarts(r.Context(), cur.ID, c)
+			need, err := a.store.ForeignRateDays(r.Context(), cur.ID, c)
 			if err != nil {
 				return err
 			}
 			rates := recompute.NewStoreRates(r.Context(), a.store)
-			for from, days := range need {
-				for _, d := range days {
-					if _, ok := rates.Rate(from, c, d); !ok {
-						errs["currency"] = fmt.Sprintf("No %s→%s exchange rate for %s: load rates with `tally fx import` first.", from, c, d.Format("2006-01-02"))
-					}
+			for _, from := range slices.Sorted(maps.Keys(need)) {
+				msg, err := missingRate(rates, from, c, need[from])
+				if err != nil {
+					return err
+				}
+				if msg != "" {
+					errs["currency"] = msg
+					break
 				}
 			}
 		}

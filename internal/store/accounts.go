@@ -209,13 +209,17 @@ func (s *Store) UpdateAccountSettings(ctx context.Context, id int64, change func
 	return a, err
 }
 
-// ForeignLineStarts lists the distinct (currency, service start) of the
-// account's subscription lines not in currency: the rates a switch of
-// the account currency to it would need.
-func (s *Store) ForeignLineStarts(ctx context.Context, acct int64, currency string) (map[string][]time.Time, error) {
+// ForeignRateDays lists the distinct (currency, day) pairs of the
+// account's invoices not in currency: the service starts of their
+// subscription lines (MRR) and the dates of their transactions (cash
+// flow), the rates a switch of the account currency to it would need.
+func (s *Store) ForeignRateDays(ctx context.Context, acct int64, currency string) (map[string][]time.Time, error) {
 	out := map[string][]time.Time{}
-	err := scanRows(ctx, s.r, `SELECT DISTINCT i.currency, l.service_period_start FROM line_items l JOIN invoices i ON i.id = l.invoice_id
-		WHERE l.account_id = $1 AND l.type = 'subscription' AND i.currency <> $2`, []any{acct, currency},
+	err := scanRows(ctx, s.r, `SELECT i.currency, l.service_period_start FROM line_items l JOIN invoices i ON i.id = l.invoice_id
+			WHERE l.account_id = $1 AND l.type = 'subscription' AND i.currency <> $2
+		UNION
+		SELECT i.currency, t.date FROM transactions t JOIN invoices i ON i.id = t.invoice_id
+			WHERE t.account_id = $1 AND i.currency <> $2`, []any{acct, currency},
 		func(scan func(...any) error) error {
 			var cur string
 			var at int64
