@@ -217,7 +217,7 @@ eachBackend(srv => {
     await b.call('PATCH', '/v1/account/settings', { time_zone: 'UTC' }, 200);
   });
 
-  it('foreign currencies convert at the transaction date; a missing rate is a 422', async () => {
+  it('foreign currencies convert at the transaction date; an import needing a missing rate is a 422', async () => {
     const b = book('cf-currency');
     await b.setup();
     const cus = await b.customer('euro', 'DE');
@@ -229,12 +229,16 @@ eachBackend(srv => {
     const res = await b.cashFlow({ 'start-date': '2024-05-01', 'end-date': '2024-05-31' });
     assert.deepEqual(res.entries, rows([['2024-05-31', 12294, 12294, 1294, 0, 0, 0, 2]]));
     // The fixture has no rate before 2014: a one-time EUR invoice paid then
-    // imports (no subscription line to convert), but its cash cannot be
-    // converted.
-    await b.invoice(cus, 'E0', '2013-06-03', 'EUR', [oneTime(5000)], [txn('payment', 'successful', '2013-06-03')]);
-    const bad = await srv.raw('GET', '/v1/metrics/cash-flow?start-date=2013-06-01&end-date=2013-06-30', { key: b.key });
+    // is refused at import, since its cash could not be converted (rule
+    // 20), and nothing of it is stored.
+    const bad = await srv.raw('POST', `/v1/import/customers/${cus}/invoices`, {
+      key: b.key,
+      body: { invoices: [{ external_id: 'E0', date: '2013-06-03', currency: 'EUR', line_items: [oneTime(5000)], transactions: [txn('payment', 'successful', '2013-06-03')] }] }
+    });
     assert.equal(bad.status, 422, bad.text);
-    assert.match(bad.json.errors.currency, /EUR→USD.*2013-06-03/);
+    assert.match(bad.json.invoices[0].errors.currency, /EUR→USD.*2013-06-03/);
+    const june = await b.cashFlow({ 'start-date': '2013-06-01', 'end-date': '2013-06-30' });
+    assert.deepEqual(june.entries, rows([['2013-06-30', 0, 0, 0, 0, 0, 0, 0]]));
   });
 
   it('bad queries answer 400 naming the parameter; a key is required', async () => {
