@@ -29,6 +29,22 @@ type accountResults struct {
 	// book indexes every customer's history for unfiltered series; it is
 	// replaced, never changed, so a request may keep using the one it got.
 	book *metrics.Book
+	cash cashState
+}
+
+// account is the cache entry of an account, made on first use.
+func (c *resultsCache) account(acct int64) *accountResults {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.accounts == nil {
+		c.accounts = map[int64]*accountResults{}
+	}
+	a, ok := c.accounts[acct]
+	if !ok {
+		a = &accountResults{}
+		c.accounts[acct] = a
+	}
+	return a
 }
 
 type cachedCustomer struct {
@@ -78,17 +94,7 @@ func toCached(r *store.CustomerResults) *cachedCustomer {
 // customers returns the account's cached customers and the Book of all
 // their histories, current as of now.
 func (c *resultsCache) customers(ctx context.Context, s *store.Store, acct int64) ([]*cachedCustomer, *metrics.Book, error) {
-	c.mu.Lock()
-	if c.accounts == nil {
-		c.accounts = map[int64]*accountResults{}
-	}
-	a, ok := c.accounts[acct]
-	if !ok {
-		a = &accountResults{}
-		c.accounts[acct] = a
-	}
-	c.mu.Unlock()
-
+	a := c.account(acct)
 	version, resets, err := s.ResultsState(ctx, acct)
 	if err != nil {
 		return nil, nil, err
@@ -128,4 +134,66 @@ func (c *resultsCache) customers(ctx context.Context, s *store.Store, acct int64
 		out = append(out, cc)
 	}
 	return out, a.book, nil
+}
+
+// cashState is an account's transactions as cash flow takes them, kept
+// like the results: reloaded per customer when their results version
+// moves, whole when customers went away. Loaded on the first cash-flow
+// request only, so accounts that never ask pay nothing for it.
+type cashState struct {
+	loaded          bool
+	version, resets int64
+	byCustomer      map[int64][]metrics.CashTransaction
+	all             []metrics.CashTransaction // replaced, never changed
+}
+
+// cashTransactions returns every transaction of the account, current as
+// of now.
+func (c *resultsCache) cashTransactions(ctx context.Context, s *store.Store, acct int64) ([]metrics.CashTransaction, error) {
+	a := c.account(acct)
+	version, resets, err := s.ResultsState(ctx, acct)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	cs := &a.cash
+	if cs.loaded && resets == cs.resets && version == cs.version {
+		return cs.all, nil
+	}
+	since := cs.version
+	if !cs.loaded || resets != cs.resets {
+		since, cs.byCustomer = -1, map[int64][]metrics.CashTransaction{}
+	}
+	rows, version, resets, err := s.CashTransactionsSince(ctx, acct, since)
+	if err != nil {
+		return nil, err
+	}
+	for id, txs := range rows {
+		if len(txs) == 0 {
+			delete(cs.byCustomer, id)
+			continue
+		}
+		cs.byCustomer[id] = cashInput(txs)
+	}
+	cs.all = cs.all[:0:0]
+	for _, txs := range cs.byCustomer {
+		cs.all = append(cs.all, txs...)
+	}
+	cs.loaded, cs.version, cs.resets = true, version, resets
+	return cs.all, nil
+}
+
+// cashInput converts stored transactions to the engine's.
+func cashInput(rows []store.CashTransaction) []metrics.CashTransaction {
+	out := make([]metrics.CashTransaction, len(rows))
+	for i, t := range rows {
+		lines := make([]metrics.CashLine, len(t.Lines))
+		for j, l := range t.Lines {
+			lines[j] = metrics.CashLine{Amount: l.Amount, OneTime: l.Type == metrics.LineOneTime, Plan: l.PlanUUID}
+		}
+		out[i] = metrics.CashTransaction{Customer: t.CustomerID, Country: t.Country, At: t.At, Type: t.Type,
+			Successful: t.Result == "successful", Amount: t.Amount, Currency: t.Currency, Lines: lines}
+	}
+	return out
 }

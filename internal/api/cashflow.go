@@ -1,13 +1,11 @@
 package api
 
 import (
+	"errors"
 	"net/http"
-	"time"
 
-	"github.com/tally-analytics/tally/internal/billing"
 	"github.com/tally-analytics/tally/internal/metrics"
 	"github.com/tally-analytics/tally/internal/recompute"
-	"github.com/tally-analytics/tally/internal/store"
 )
 
 // cashFlowKeys are the fields of a cash-flow entry (metrics.md rule 21).
@@ -43,10 +41,6 @@ func (a *API) getCashFlow(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	from, to, err := sq.req.Bounds()
-	if err != nil {
-		return errBadRequest(err.Error(), "interval")
-	}
 	acct := account(r)
 	f := metrics.CashFilter{Currency: acct.Currency, Plans: sq.plans}
 	if len(sq.geo) > 0 {
@@ -57,23 +51,23 @@ func (a *API) getCashFlow(w http.ResponseWriter, r *http.Request) error {
 	}
 	rates := recompute.NewStoreRates(r.Context(), a.store)
 
-	txs, err := a.cashTransactions(r, acct, from, to)
+	// Every transaction of the account, from the cache; the engine takes
+	// those of the range, and of the summary's windows (back, as-of] and
+	// (back2, back].
+	txs, err := a.results.cashTransactions(r.Context(), a.store, acct.ID)
 	if err != nil {
 		return err
 	}
 	entries, err := metrics.CashFlow(txs, sq.req, f, rates)
 	if err != nil {
+		var missing *metrics.MissingRateError
+		if !errors.As(err, &missing) && rates.Err() == nil {
+			return errBadRequest(err.Error(), "interval") // too many entries
+		}
 		return rateError(rates, err)
 	}
-
-	// The summary's windows (back, as-of] and (back2, back], loaded apart
-	// from the entries: as-of is usually now, far from the range asked for.
 	back := metrics.Back(sq.asOf, sq.req.Interval)
 	back2 := metrics.Back(back, sq.req.Interval)
-	txs, err = a.cashTransactions(r, acct, back2.Add(time.Millisecond), sq.asOf.Add(time.Millisecond))
-	if err != nil {
-		return err
-	}
 	cur, err := metrics.CashFlowBetween(txs, back, sq.asOf, f, rates)
 	if err != nil {
 		return rateError(rates, err)
@@ -99,27 +93,4 @@ func (a *API) getCashFlow(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": out, "summary": summary})
 	return nil
-}
-
-// cashTransactions loads the account's transactions in [from, to) as the
-// engine takes them.
-func (a *API) cashTransactions(r *http.Request, acct billing.Account, from, to time.Time) ([]metrics.CashTransaction, error) {
-	rows, err := a.store.CashTransactions(r.Context(), acct.ID, from, to)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]metrics.CashTransaction, len(rows))
-	for i, t := range rows {
-		out[i] = metrics.CashTransaction{Customer: t.CustomerID, Country: t.Country, At: t.At, Type: t.Type,
-			Successful: t.Result == "successful", Amount: t.Amount, Currency: t.Currency, Lines: cashLines(t.Lines)}
-	}
-	return out, nil
-}
-
-func cashLines(ls []store.CashLine) []metrics.CashLine {
-	out := make([]metrics.CashLine, len(ls))
-	for i, l := range ls {
-		out[i] = metrics.CashLine{Amount: l.Amount, OneTime: l.Type == metrics.LineOneTime, Plan: l.PlanUUID}
-	}
-	return out
 }

@@ -330,3 +330,36 @@ func TestCashFlowBadInput(t *testing.T) {
 		}
 	})
 }
+
+// Cash flow reads a cache of the account's transactions: every kind of
+// write shows in the very next answer. Columns: gross net non-recurring
+// refunds failed-charges failed-transactions successful-payments.
+func TestCashFlowCurrentAtOnce(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		b := newCashBook(t, e, "cash-cache")
+		alice, bob := b.customer("alice", "US"), b.customer("bob", "GB")
+		pl := b.plan("Basic", "month")
+		q := "/v1/metrics/cash-flow?start-date=2024-03-01&end-date=2024-03-31"
+		wantRows(t, b.ok(200, "GET", q, nil), "2024-03-31 0 0 0 0 0 0 0")
+		// An import: Alice pays 5000 on 03-02.
+		inv := b.invoice(alice, "A1", "2024-03-01", "USD", []map[string]any{subLine(pl, "a", "2024-03-01", "2024-04-01", 5000)},
+			txn("payment", "successful", "2024-03-02"))
+		wantRows(t, b.ok(200, "GET", q, nil), "2024-03-31 5000 5000 0 0 0 0 1")
+		// Bob's one-time 1000, paid: 6000 gross, 1000 of it non-recurring.
+		b.invoice(bob, "B1", "2024-03-05", "USD", []map[string]any{oneTimeLine(1000)}, txn("payment", "successful", "2024-03-05"))
+		wantRows(t, b.ok(200, "GET", q, nil), "2024-03-31 6000 6000 1000 0 0 0 2")
+		// A refund added to Alice's invoice: 2000 back, net 4000.
+		b.ok(201, "POST", "/v1/import/invoices/"+inv+"/transactions", txn("refund", "successful", "2024-03-20", 2000))
+		wantRows(t, b.ok(200, "GET", q, nil), "2024-03-31 6000 4000 1000 2000 0 0 2")
+		// Bob moves to the US: a US view now holds both.
+		wantRows(t, b.ok(200, "GET", q+"&geo=US", nil), "2024-03-31 5000 3000 0 2000 0 0 1")
+		b.ok(200, "PATCH", "/v1/customers/"+bob, map[string]any{"country": "US"})
+		wantRows(t, b.ok(200, "GET", q+"&geo=US", nil), "2024-03-31 6000 4000 1000 2000 0 0 2")
+		// Alice's invoice deleted: only Bob's cash is left.
+		e.do(b.key, "DELETE", "/v1/invoices/"+inv, nil)
+		wantRows(t, b.ok(200, "GET", q, nil), "2024-03-31 1000 1000 1000 0 0 0 1")
+		// Bob deleted: nothing.
+		e.do(b.key, "DELETE", "/v1/customers/"+bob, nil)
+		wantRows(t, b.ok(200, "GET", q, nil), "2024-03-31 0 0 0 0 0 0 0")
+	})
+}
