@@ -528,6 +528,14 @@ func TestProratedSwitchActivityPlan(t *testing.T) {
 			if up["type"] != "expansion" || up["activity-mrr-movement"] != 15000.0 || up["description"] != "upgraded their Gold plan" {
 				t.Errorf("credit first %v: %v", creditFirst, up)
 			}
+			// Cancelled on 06-25: the churn of 25000 is Gold's too, the plan
+			// the subscription was on, not the Bronze of its first line.
+			subs := e.ok(200, "GET", "/v1/import/customers/"+cus+"/subscriptions", nil)["subscriptions"].([]any)
+			e.ok(202, "PATCH", "/v1/import/subscriptions/"+subs[0].(map[string]any)["uuid"].(string), map[string]any{"cancelled_at": "2019-06-25"})
+			acts = e.ok(200, "GET", "/v1/customers/"+cus+"/activities", nil)["entries"].([]any)
+			if churn := acts[2].(map[string]any); churn["activity-mrr-movement"] != -25000.0 || churn["description"] != "cancelled their Gold plan" {
+				t.Errorf("credit first %v, churn: %v", creditFirst, churn)
+			}
 		}
 	})
 }

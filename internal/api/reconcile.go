@@ -46,13 +46,7 @@ func (a *API) reconcile(w http.ResponseWriter, r *http.Request) error {
 	var subsMRR int64
 	subsOut := []map[string]any{}
 	for _, s := range subs {
-		var mrr int64
-		for _, st := range res.Subscriptions[s.ID] { // as aggregated: connected gaps smoothed
-			if st.At.After(at) {
-				break
-			}
-			mrr = st.MRR
-		}
+		mrr := metrics.StepAt(res.Subscriptions[s.ID], at).MRR // as aggregated: connected gaps smoothed
 		subsMRR += mrr
 		subsOut = append(subsOut, map[string]any{"uuid": s.ID, "external_id": s.ExternalID, "mrr": mrr})
 	}

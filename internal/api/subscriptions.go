@@ -56,7 +56,7 @@ func (a *API) customerMetricSubscriptions(w http.ResponseWriter, r *http.Request
 		live := false
 		for _, o := range h.Subscriptions {
 			if o == s || (s.Group != 0 && o.Group == s.Group) {
-				st := stepAt(res.Subscriptions[o.UUID], now)
+				st := metrics.StepAt(res.Subscriptions[o.UUID], now)
 				mrr += st.MRR
 				live = live || st.Live
 			}
@@ -109,16 +109,4 @@ func firstStart(s *store.HistorySubscription) time.Time {
 		}
 	}
 	return first
-}
-
-// stepAt is a subscription's state at t.
-func stepAt(steps []metrics.Step, t time.Time) metrics.Step {
-	var v metrics.Step
-	for _, st := range steps {
-		if st.At.After(t) {
-			break
-		}
-		v = st
-	}
-	return v
 }

@@ -46,6 +46,12 @@ type CustomerResult struct {
 	Subscriptions map[string][]Step
 }
 
+// StepAt is the step in force at t: the zero Step before the first.
+func StepAt(steps []Step, t time.Time) Step {
+	st, _ := mrrAt(steps, t)
+	return st
+}
+
 // mrrAt is the step value in force at t (0 and not live before the first).
 func mrrAt(steps []Step, t time.Time) (Step, bool) {
 	i := sort.Search(len(steps), func(i int) bool { return steps[i].At.After(t) })

@@ -60,10 +60,17 @@ func Engine(settings metrics.Settings, rates metrics.Rates) func(*store.History)
 			return store.Result{}, err
 		}
 		res := metrics.Aggregate(h.CustomerUUID, subs, settings)
-		plans := map[string]store.HistoryLine{}
+		lines := map[string]store.HistoryLine{} // by line UUID
+		plans := map[string]store.HistoryLine{} // a line of each plan, by plan UUID
 		for _, s := range h.Subscriptions {
 			for _, l := range s.Lines {
-				plans[l.UUID] = l
+				lines[l.UUID], plans[l.PlanUUID] = l, l
+			}
+		}
+		subID := map[string]string{} // external id → ID
+		for _, s := range subs {
+			if _, ok := subID[s.ExternalID]; !ok {
+				subID[s.ExternalID] = s.ID
 			}
 		}
 		var out store.Result
@@ -77,33 +84,18 @@ func Engine(settings metrics.Settings, rates metrics.Rates) func(*store.History)
 			out.Points = append(out.Points, store.ResultPoint{At: p.At, MRR: p.MRR, Active: p.Active, FX: p.FX})
 		}
 		for _, m := range res.Movements {
-			// The plan the changed subscriptions are on after it, as the
-			// engine decided (a prorated switch: the plan charged) — the one
-			// a plans filter counts it under; else the last line behind it.
-			onPlan := map[string]bool{}
-			for _, sub := range subs {
-				if slices.Contains(m.Subscriptions, sub.ExternalID) {
-					for _, st := range sub.Steps {
-						if st.At.Equal(m.At) {
-							onPlan[st.Plan] = true
-						}
-					}
-				}
-			}
+			// The plan the engine put the first changed subscription on at
+			// that instant (a prorated switch: the plan charged; a
+			// cancellation: the plan it was on), the one a plans filter
+			// counts the movement under.
 			var plan store.HistoryLine
-			for _, c := range m.Causes {
-				if p, ok := plans[c]; ok && (plan.UUID == "" || !onPlan[plan.PlanUUID] || onPlan[p.PlanUUID]) {
-					plan = p
-				}
-			}
-			if plan.PlanExternalID == "" {
-				// A cancellation: the plan the subscription was on.
-				plan = lineInForce(h, m.Subscriptions, m.At)
+			if len(m.Subscriptions) > 0 {
+				plan = plans[metrics.StepAt(res.Subscriptions[subID[m.Subscriptions[0]]], m.At).Plan]
 			}
 			id := uuid.NewSHA1(activityNamespace, fmt.Appendf(nil, "%s|%d|%s", h.CustomerUUID, m.At.UnixMilli(), m.Type))
 			out.Activities = append(out.Activities, store.ResultActivity{UUID: id.String(), At: m.At, Type: m.Type, Amount: m.Amount,
 				MRRAfter: m.MRRAfter, SubscriptionExternalIDs: m.Subscriptions, PlanExternalID: plan.PlanExternalID,
-				PlanName: plan.PlanName, Sources: sources(m.Causes, plans)})
+				PlanName: plan.PlanName, Sources: sources(m.Causes, lines)})
 		}
 		return out, nil
 	}
@@ -170,23 +162,6 @@ func (r *StoreRates) Rate(from, to string, day time.Time) (*big.Rat, bool) {
 
 // Err reports a failure to load rates (as opposed to a rate not known).
 func (r *StoreRates) Err() error { return r.err }
-
-// lineInForce is the latest line starting before t of the subscriptions
-// with these external ids.
-func lineInForce(h *store.History, externalIDs []string, t time.Time) store.HistoryLine {
-	var best store.HistoryLine
-	for _, s := range h.Subscriptions {
-		if !slices.Contains(externalIDs, s.ExternalID) {
-			continue
-		}
-		for _, l := range s.Lines {
-			if l.Start.Before(t) && (best.UUID == "" || l.Start.After(best.Start)) {
-				best = l
-			}
-		}
-	}
-	return best
-}
 
 // sources turns the engine's causes of a movement into the references the
 // Activities API shows and /v1/activities/{uuid}/sources resolves.
