@@ -42,13 +42,7 @@ func (a *API) getCashFlow(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	acct := account(r)
-	f := metrics.CashFilter{Currency: acct.Currency, Plans: sq.plans}
-	if len(sq.geo) > 0 {
-		f.Geo = map[string]bool{}
-		for _, g := range sq.geo {
-			f.Geo[g] = true
-		}
-	}
+	f := metrics.CashFilter{Currency: acct.Currency, Plans: sq.plans, Geo: sq.geo}
 	rates := recompute.NewStoreRates(r.Context(), a.store)
 
 	// Every transaction of the account, from the cache; the engine takes

@@ -64,9 +64,9 @@ func (a *API) getCMRR(w http.ResponseWriter, r *http.Request) error {
 		byCustomer[e.CustomerID] = append(byCustomer[e.CustomerID], scheduledChange(e, acct.Currency))
 		uuids[e.CustomerID] = e.CustomerUUID
 	}
-	geo := map[string]bool{}
-	for _, g := range sq.geo {
-		geo[g] = true
+	from, to, err := sq.req.Bounds()
+	if err != nil {
+		return errBadRequest(err.Error(), "interval")
 	}
 	settings := recompute.Settings(acct)
 	settings.Plans = sq.plans
@@ -76,7 +76,7 @@ func (a *API) getCMRR(w http.ResponseWriter, r *http.Request) error {
 	var scheduled []map[string]any
 	for _, c := range seg.cs {
 		changes := byCustomer[c.id]
-		if len(changes) == 0 || (len(geo) > 0 && !geo[c.country]) {
+		if len(changes) == 0 || (sq.geo != nil && !sq.geo[c.country]) {
 			continue
 		}
 		subs, err := metrics.Committed(c.subs, changes, settings, rates)
@@ -97,7 +97,8 @@ func (a *API) getCMRR(w http.ResponseWriter, r *http.Request) error {
 				continue
 			}
 			own = append(own, m)
-			if d := m.At.Format("2006-01-02"); d >= sq.req.Start.Format("2006-01-02") && d <= sq.req.End.Format("2006-01-02") {
+			if !m.At.Before(from) && m.At.Before(to) { // the entries' days, in the account zone
+
 				scheduled = append(scheduled, map[string]any{"date": metricsTime(m.At, acct), "customer-uuid": uuids[c.id],
 					"type": m.Type, "amount": m.Amount, "mrr-after": m.MRRAfter, "subscription-external-ids": m.Subscriptions,
 					"subscription-event-ids": ids})
@@ -105,10 +106,7 @@ func (a *API) getCMRR(w http.ResponseWriter, r *http.Request) error {
 		}
 		scheduledOnly[c.id] = metrics.History{Movements: own}
 	}
-	invoiced, err := a.book(r, sq)
-	if err != nil {
-		return err
-	}
+	invoiced := seg.book()
 	actual, err := invoiced.Series(sq.req)
 	if err != nil {
 		return errBadRequest(err.Error(), "interval")

@@ -32,8 +32,8 @@ func query(q url.Values, name string) string {
 type seriesQuery struct {
 	req   metrics.SeriesRequest
 	asOf  time.Time
-	geo   []string
-	plans map[string]bool
+	geo   map[string]bool // nil: every country
+	plans map[string]bool // nil: every plan
 }
 
 // parseSeries reads start-date, end-date, interval, geo, plans and as-of
@@ -84,7 +84,10 @@ func (a *API) parseSeries(r *http.Request) (seriesQuery, error) {
 			if !billing.ValidCountry(c) {
 				return sq, errBadRequest("geo must list ISO 3166-1 alpha-2 country codes; "+c+" is not one.", "geo")
 			}
-			sq.geo = append(sq.geo, c)
+			if sq.geo == nil {
+				sq.geo = map[string]bool{}
+			}
+			sq.geo[c] = true
 		}
 	}
 	if v := query(q, "plans"); v != "" {
@@ -133,20 +136,15 @@ type segment struct {
 }
 
 // book is the segment's engine outputs as a Book.
-func (a *API) book(r *http.Request, sq seriesQuery) (*metrics.Book, error) {
-	seg, err := a.segment(r, sq)
-	if err != nil || seg.keep == nil {
-		return seg.all, err
+func (seg segment) book() *metrics.Book {
+	if seg.keep == nil {
+		return seg.all
 	}
-	return seg.all.Select(seg.keep).With(seg.mixed), nil
+	return seg.all.Select(seg.keep).With(seg.mixed)
 }
 
 // histories is the segment's engine outputs customer by customer.
-func (a *API) histories(r *http.Request, sq seriesQuery) ([]metrics.History, error) {
-	seg, err := a.segment(r, sq)
-	if err != nil {
-		return nil, err
-	}
+func (seg segment) histories() []metrics.History {
 	out := make([]metrics.History, 0, len(seg.cs))
 	for _, c := range seg.cs {
 		if seg.keep == nil || seg.keep[c.id] {
@@ -156,7 +154,7 @@ func (a *API) histories(r *http.Request, sq seriesQuery) ([]metrics.History, err
 	for _, h := range seg.mixed {
 		out = append(out, h)
 	}
-	return out, nil
+	return out
 }
 
 // segment classifies the account's customers for sq; keep is nil when
@@ -164,15 +162,8 @@ func (a *API) histories(r *http.Request, sq seriesQuery) ([]metrics.History, err
 func (a *API) segment(r *http.Request, sq seriesQuery) (segment, error) {
 	acct := account(r)
 	cs, all, err := a.results.customers(r.Context(), a.store, acct.ID)
-	if err != nil || (len(sq.geo) == 0 && sq.plans == nil) {
+	if err != nil || (sq.geo == nil && sq.plans == nil) {
 		return segment{all: all, cs: cs}, err
-	}
-	var geo map[string]bool
-	if len(sq.geo) > 0 {
-		geo = map[string]bool{}
-		for _, g := range sq.geo {
-			geo[g] = true
-		}
 	}
 	settings := recompute.Settings(acct)
 	settings.Plans = sq.plans
@@ -182,7 +173,7 @@ func (a *API) segment(r *http.Request, sq seriesQuery) (segment, error) {
 	keep := map[int64]bool{}
 	mixed := map[int64]metrics.History{}
 	for _, c := range cs {
-		if geo != nil && !geo[c.country] {
+		if sq.geo != nil && !sq.geo[c.country] {
 			continue
 		}
 		if sq.plans == nil {
@@ -244,10 +235,11 @@ func (a *API) getMetric(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	book, err := a.book(r, sq)
+	seg, err := a.segment(r, sq)
 	if err != nil {
 		return err
 	}
+	book := seg.book()
 	entries, err := book.Series(sq.req)
 	if err != nil {
 		return errBadRequest(err.Error(), "interval")

@@ -37,11 +37,11 @@ func (a *API) getRetention(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	hs, err := a.histories(r, sq)
+	seg, err := a.segment(r, sq)
 	if err != nil {
 		return err
 	}
-	entries, err := metrics.Retention(hs, sq.req)
+	entries, err := metrics.Retention(seg.histories(), sq.req)
 	if err != nil {
 		return errBadRequest(err.Error(), "interval")
 	}

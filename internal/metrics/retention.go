@@ -72,12 +72,27 @@ func Retention(hs []History, r SeriesRequest) ([]RetentionEntry, error) {
 	}
 	slices.Sort(instants)
 	instants = slices.Compact(instants)
-	index := func(t int64) int { i, _ := slices.BinarySearch(instants, t); return i }
+	startAt, endAt, backAt := make([]int, len(ps)), make([]int, len(ps)), make([]int, len(ps))
+	for i := range ps {
+		startAt[i], _ = slices.BinarySearch(instants, starts[i])
+		endAt[i], _ = slices.BinarySearch(instants, ends[i])
+		backAt[i], _ = slices.BinarySearch(instants, back[i])
+	}
 
 	period := make([]cohort, len(ps))
 	trailing := make([]cohort, len(ps))
+	losses := make([]int64, len(ps))      // |churn| + |contraction| in each period
 	state := make([]Point, len(instants)) // a customer's state just before each instant
 	for _, h := range hs {
+		for _, m := range h.Movements {
+			if m.Type != Churn && m.Type != Contraction {
+				continue
+			}
+			at := m.At.UnixMilli()
+			if i, _ := slices.BinarySearch(ends, at+1); at >= starts[0] && i < len(ps) {
+				losses[i] -= m.Amount
+			}
+		}
 		// One walk over the timeline for all the instants.
 		var cur Point
 		j := 0
@@ -89,14 +104,10 @@ func Retention(hs []History, r SeriesRequest) ([]RetentionEntry, error) {
 			state[k] = cur
 		}
 		for i := range ps {
-			end := state[index(ends[i])]
-			period[i].add(state[index(starts[i])], end)
-			trailing[i].add(state[index(back[i])], end)
+			end := state[endAt[i]]
+			period[i].add(state[startAt[i]], end)
+			trailing[i].add(state[backAt[i]], end)
 		}
-	}
-	series, err := Series(hs, r)
-	if err != nil {
-		return nil, err
 	}
 	out := make([]RetentionEntry, len(ps))
 	for i := range ps {
@@ -105,7 +116,7 @@ func Retention(hs []History, r SeriesRequest) ([]RetentionEntry, error) {
 		if base := period[i].startMRR; base > 0 {
 			// The MRR at the start is the period cohort's: only customers
 			// have MRR (a lead's is 0), so it is the account's too.
-			e.GrossMRRChurnRate = float64(percentHundredths(-series[i].Churn-series[i].Contraction, base)) / 100
+			e.GrossMRRChurnRate = float64(percentHundredths(losses[i], base)) / 100
 		}
 		e.NetMRRRetention, e.GrossMRRRetention, e.CustomerRetention = period[i].rates()
 		e.NetMRRRetentionT12M, e.GrossMRRRetentionT12M, e.CustomerRetentionT12M = trailing[i].rates()
