@@ -115,8 +115,11 @@ func subscriptionSteps(sub Subscription, s Settings, rates Rates) ([]Step, error
 			if i, ok := ordinary[k]; ok {
 				ops[i].value += v.mrr
 				ops[i].native = new(big.Rat).Add(ops[i].native, v.native)
-				if ops[i].currency != v.currency {
+				switch {
+				case ops[i].currency != v.currency:
 					ops[i].currency, ops[i].rate = mixedCurrencies, nil
+				case ops[i].rate == nil:
+					ops[i].rate = v.rate // a 0 line converts nothing and names no rate
 				}
 				ops[i].causes = append(ops[i].causes, l.ID)
 				ops[i].order, ops[i].seq = min(ops[i].order, o.order), min(ops[i].seq, o.seq)

@@ -134,7 +134,7 @@ func checkProperties(t *testing.T, c Customer, r *rand.Rand) {
 	t.Helper()
 	base, err := Compute(c, usd, fuzzRates)
 	if err != nil {
-		return
+		t.Fatal(err) // the generator makes only valid histories
 	}
 	var sum int64
 	for _, m := range base.Movements {
@@ -230,6 +230,12 @@ func FuzzEngineProperties(f *testing.F) {
 		{0, 1, 0, 0, 30, 3, 2, 1, 0, 9},
 		{1, 2, 10, 1, 15, 0, 11, 30, 2, 5, 0, 60, 4, 9},
 		{2, 0, 1, 2, 25, 4, 5, 3, 1, 1, 0, 0, 0, 200},
+		// Found by fuzzing: a EUR subscription whose renewal is two lines of
+		// one invoice, the first of them 0; see TestMergedLinesKeepTheirRate.
+		[]byte("10000117000000021Z00100011"),
+		// Customers with cancellations and revaluations (the series seeds).
+		[]byte{0x4d, 0x77, 0x90, 0x8f, 0xd, 0xda, 0xa, 0xfb, 0xe2, 0x7, 0x8c, 0xaf, 0x26, 0x9c, 0xc3, 0x28, 0x72, 0x5d, 0xfe, 0xfc, 0x84, 0x2b, 0xa5, 0x4d, 0xb8, 0x74, 0xa9, 0xaa},
+		[]byte{0x85, 0xdb, 0x66, 0x99, 0xbf, 0xc5, 0xfa, 0x8c, 0x12, 0x64, 0x11, 0x85, 0x7d, 0x76, 0x39, 0x12, 0x5d, 0xb, 0x97, 0x74, 0x65, 0xbf, 0xc9, 0xdf, 0x34, 0x76, 0x2a, 0x8c, 0x53, 0xef, 0x3f, 0xad, 0xb8, 0xaa, 0xee, 0x79},
 	} {
 		f.Add(seed)
 	}
@@ -292,4 +298,37 @@ func TestEndOfPeriodCancellationSuperseded(t *testing.T) {
 	want(t, movements(t, c(jan, feb), eop), "2024-01-01 new_biz +5000")
 	// Without the renewal the churn stands, at the period's end.
 	want(t, movements(t, c(jan), eop), "2024-01-01 new_biz +5000", "2024-02-01 churn -5000")
+}
+
+// Rule 20 with rule 4: lines of one invoice and start add up to one price,
+// converted at the rate of their own start whichever comes first. Here the
+// EUR subscription's February renewal is a 0 line and a 4800 line: the
+// same EUR 4800 as January, so its move from 4800 × 1.08 = 5184 to
+// 4800 × 1.0931 = 5246.88 → 5247 is revaluation (+63), and the only
+// movement on 02-18 is the new USD subscription's +4800.
+func TestMergedLinesKeepTheirRate(t *testing.T) {
+	eur := func(l *Line) { l.Currency = "EUR" }
+	c := Customer{ID: "c", Subscriptions: []Subscription{
+		sub("usd", []Line{line("u1", "2024-02-18", "2024-03-18", 4800, monthly)}),
+		sub("eur", []Line{
+			line("e1", "2024-01-10", "2024-02-10", 4800, monthly, eur),
+			line("e2", "2024-02-18", "2024-03-18", 0, monthly, eur),
+			line("e2", "2024-02-18", "2024-03-18", 4800, monthly, eur),
+		}),
+	}}
+	for _, order := range []string{"as sent", "reversed"} {
+		if order == "reversed" {
+			l := c.Subscriptions[1].Lines
+			l[1], l[2] = l[2], l[1]
+		}
+		res, err := Compute(c, usd, fuzzRates)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want(t, fmtMovements(res.Movements), "2024-01-10T00:00 new_biz 5184\n2024-02-18T00:00 expansion 4800\n")
+		if n := len(res.Timeline); n != 2 || res.Timeline[1].MRR != 5247+4800 || res.Timeline[1].FX != 63 {
+			t.Errorf("%s: timeline %+v", order, res.Timeline)
+		}
+	}
+	checkProperties(t, randomCustomer([]byte("10000117000000021Z00100011")), rand.New(rand.NewPCG(26, 7)))
 }
