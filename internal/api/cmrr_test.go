@@ -48,6 +48,9 @@ func TestCommittedMRR(t *testing.T) {
 		//   Jun: e3 cancels sub_0001 (−15000 contraction; addon stays): 5000
 		wantRows := [][]float64{{10000, 10000, 0, 0}, {10000, 10000, 0, 0}, {15000, 10000, 5000, 0}, {20000, 10000, 5000, 0},
 			{20000, 10000, 0, 0}, {5000, 10000, 0, -15000}}
+		if n := len(body["entries"].([]any)); n != len(wantRows) {
+			t.Fatalf("%d entries, want %d", n, len(wantRows))
+		}
 		for i, x := range body["entries"].([]any) {
 			m := x.(map[string]any)
 			w := wantRows[i]

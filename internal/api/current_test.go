@@ -120,6 +120,12 @@ func TestFullRecomputeMatchesIncremental(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Wipe the stored results, so that the recompute must write them all.
+		for _, table := range []string{"mrr_points", "activities", "subscription_steps"} {
+			if _, err := s.DB().Exec(`DELETE FROM ` + table); err != nil {
+				t.Fatal(err)
+			}
+		}
 		n, err := recompute.All(t.Context(), s, acct, recompute.NewStoreRates(t.Context(), s))
 		if err != nil || n != 2 {
 			t.Fatalf("recompute: %d %v", n, err)
