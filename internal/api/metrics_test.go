@@ -573,3 +573,27 @@ func TestRetentionAPI(t *testing.T) {
 		}
 	})
 }
+
+// A settings change recomputes the account only when the stored results
+// depend on it: the time zone and week start cut series when read.
+func TestSettingsRecomputeOnlyWhenResultsDepend(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		syncalytics(t, e)
+		seq := func() (v int64) {
+			t.Helper()
+			if err := e.store.DB().QueryRow(`SELECT results_seq FROM accounts WHERE id = (SELECT account_id FROM customers LIMIT 1)`).Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		before := seq()
+		e.ok(200, "PATCH", "/v1/account/settings", map[string]any{"time_zone": "Europe/Berlin", "week_start_on": "monday"})
+		if after := seq(); after != before {
+			t.Errorf("a time-zone change recomputed the account: results_seq %d → %d", before, after)
+		}
+		e.ok(200, "PATCH", "/v1/account/settings", map[string]any{"churn_recognition": "end_of_period"})
+		if after := seq(); after == before {
+			t.Error("a churn-recognition change did not recompute the account")
+		}
+	})
+}

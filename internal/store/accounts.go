@@ -186,8 +186,10 @@ func (s *Store) Account(ctx context.Context, id int64) (billing.Account, error) 
 }
 
 // UpdateAccountSettings lets change edit the account's settings and
-// writes them back; every customer is marked for recomputation, since the
-// settings change how metrics are derived.
+// writes them back. When a setting the stored results depend on changes
+// (currency, churn recognition, activity grouping), every customer is
+// marked for recomputation; the time zone and week start only cut the
+// series when they are read.
 func (s *Store) UpdateAccountSettings(ctx context.Context, id int64, change func(*billing.Account) error) (billing.Account, error) {
 	var a billing.Account
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -196,6 +198,7 @@ func (s *Store) UpdateAccountSettings(ctx context.Context, id int64, change func
 		if err != nil {
 			return err
 		}
+		before := a
 		if err := change(&a); err != nil {
 			return err
 		}
@@ -203,6 +206,10 @@ func (s *Store) UpdateAccountSettings(ctx context.Context, id int64, change func
 			activity_grouping_minutes = $6 WHERE id = $1`, id, a.Currency, a.TimeZone, a.WeekStartOn, a.ChurnRecognition,
 			a.ActivityGroupingMinutes); err != nil {
 			return fmt.Errorf("update account settings: %w", err)
+		}
+		if a.Currency == before.Currency && a.ChurnRecognition == before.ChurnRecognition &&
+			a.ActivityGroupingMinutes == before.ActivityGroupingMinutes {
+			return nil
 		}
 		return markDirty(ctx, tx, `SELECT id FROM customers WHERE account_id = $1`, id)
 	})

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -51,15 +50,13 @@ func (s *Store) ResultsSince(ctx context.Context, acct, since int64) ([]*Custome
 	if err != nil || len(out) == 0 {
 		return out, err
 	}
-	// One pass per table over the account (or over the few customers).
+	// One pass per table over the account, or over the customers changed
+	// since (a subquery: after a whole-account recompute they are all of
+	// them, more than a statement can bind).
 	scope, args := `t.account_id = $1`, []any{acct}
 	if since >= 0 {
-		marks := make([]string, len(out))
-		for i, r := range out {
-			args = append(args, r.CustomerID)
-			marks[i] = fmt.Sprintf("$%d", i+2)
-		}
-		scope += ` AND t.customer_id IN (` + strings.Join(marks, ",") + `)`
+		scope += ` AND t.customer_id IN (SELECT id FROM customers WHERE account_id = $1 AND results_version > $2)`
+		args = append(args, since)
 	}
 	err = scanRows(ctx, s.r, `SELECT t.customer_id, t.at, t.mrr, t.active, t.fx FROM mrr_points t WHERE `+scope+` ORDER BY t.customer_id, t.at`, args,
 		func(scan func(...any) error) error {

@@ -167,3 +167,31 @@ func TestUpdateIsAllOrNothing(t *testing.T) {
 		}
 	})
 }
+
+// After a whole-account recompute every customer has a new results
+// version: reading them back must not bind one parameter per customer
+// (SQLite allows 32,766, PostgreSQL 65,535).
+func TestResultsSinceManyCustomers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		a, _, err := s.EnsureAccount(ctx, "big")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds, err := s.CreateDataSource(ctx, a.ID, "bulk", billing.SystemImportAPI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 70000
+		_, err = s.DB().ExecContext(ctx, `INSERT INTO customers (account_id, data_source_id, uuid, external_id, created_at, results_version)
+			WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < $3)
+			SELECT $1, (SELECT id FROM data_sources WHERE uuid = $2), 'cus_bulk_' || i, 'c' || i, 0, 1 FROM seq`, a.ID, ds.UUID, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := s.ResultsSince(ctx, a.ID, 0)
+		if err != nil || len(rs) != n {
+			t.Fatalf("%d customers changed, %v; want %d", len(rs), err, n)
+		}
+	})
+}
