@@ -22,9 +22,7 @@ type resultsCache struct {
 
 type accountResults struct {
 	mu        sync.Mutex
-	version   int64
-	resets    int64
-	loaded    bool
+	results   stamp // of customers and book
 	customers map[int64]*cachedCustomer
 	// book indexes every customer's history for unfiltered series; it is
 	// replaced, never changed, so a request may keep using the one it got.
@@ -95,40 +93,28 @@ func toCached(r *store.CustomerResults) *cachedCustomer {
 // their histories, current as of now.
 func (c *resultsCache) customers(ctx context.Context, s *store.Store, acct int64) ([]*cachedCustomer, *metrics.Book, error) {
 	a := c.account(acct)
-	version, resets, err := s.ResultsState(ctx, acct)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	since, version, resets, current, err := a.results.check(ctx, s, acct)
 	if err != nil {
 		return nil, nil, err
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	switch {
-	case !a.loaded || resets != a.resets || version < a.version:
-		// First use, or customers went away: load the account afresh.
-		rs, err := s.ResultsSince(ctx, acct, -1)
-		if err != nil {
-			return nil, nil, err
-		}
-		a.customers = make(map[int64]*cachedCustomer, len(rs))
-		all := make(map[int64]metrics.History, len(rs))
-		for _, r := range rs {
-			cc := toCached(r)
-			a.customers[r.CustomerID], all[r.CustomerID] = cc, cc.history
-		}
-		a.book = metrics.NewBook(all)
-		a.loaded = true
-	case version > a.version:
-		rs, err := s.ResultsSince(ctx, acct, a.version)
+	if !current {
+		rs, err := s.ResultsSince(ctx, acct, since)
 		if err != nil {
 			return nil, nil, err
 		}
 		changed := make(map[int64]metrics.History, len(rs))
+		if since < 0 { // first use, or customers went away: afresh
+			a.customers, a.book = make(map[int64]*cachedCustomer, len(rs)), &metrics.Book{}
+		}
 		for _, r := range rs {
 			cc := toCached(r)
 			a.customers[r.CustomerID], changed[r.CustomerID] = cc, cc.history
 		}
 		a.book = a.book.With(changed)
+		a.results = stamp{loaded: true, version: version, resets: resets}
 	}
-	a.version, a.resets = version, resets
 	out := make([]*cachedCustomer, 0, len(a.customers))
 	for _, cc := range a.customers {
 		out = append(out, cc)
@@ -141,33 +127,28 @@ func (c *resultsCache) customers(ctx context.Context, s *store.Store, acct int64
 // moves, whole when customers went away. Loaded on the first cash-flow
 // request only, so accounts that never ask pay nothing for it.
 type cashState struct {
-	loaded          bool
-	version, resets int64
-	byCustomer      map[int64][]metrics.CashTransaction
-	all             []metrics.CashTransaction // replaced, never changed
+	stamp      stamp
+	byCustomer map[int64][]metrics.CashTransaction
+	all        []metrics.CashTransaction // replaced, never changed
 }
 
 // cashTransactions returns every transaction of the account, current as
 // of now.
 func (c *resultsCache) cashTransactions(ctx context.Context, s *store.Store, acct int64) ([]metrics.CashTransaction, error) {
 	a := c.account(acct)
-	version, resets, err := s.ResultsState(ctx, acct)
-	if err != nil {
-		return nil, err
-	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	cs := &a.cash
-	if cs.loaded && resets == cs.resets && version == cs.version {
-		return cs.all, nil
+	since, version, resets, current, err := cs.stamp.check(ctx, s, acct)
+	if err != nil || current {
+		return cs.all, err
 	}
-	since := cs.version
-	if !cs.loaded || resets != cs.resets {
-		since, cs.byCustomer = -1, map[int64][]metrics.CashTransaction{}
-	}
-	rows, version, resets, err := s.CashTransactionsSince(ctx, acct, since)
+	rows, err := s.CashTransactionsSince(ctx, acct, since)
 	if err != nil {
 		return nil, err
+	}
+	if since < 0 {
+		cs.byCustomer = map[int64][]metrics.CashTransaction{}
 	}
 	for id, txs := range rows {
 		if len(txs) == 0 {
@@ -176,12 +157,35 @@ func (c *resultsCache) cashTransactions(ctx context.Context, s *store.Store, acc
 		}
 		cs.byCustomer[id] = cashInput(txs)
 	}
-	cs.all = cs.all[:0:0]
+	cs.all = nil // a new slice: requests may still read the old one
 	for _, txs := range cs.byCustomer {
 		cs.all = append(cs.all, txs...)
 	}
-	cs.loaded, cs.version, cs.resets = true, version, resets
+	cs.stamp = stamp{loaded: true, version: version, resets: resets}
 	return cs.all, nil
+}
+
+// stamp is the database state a cached copy was read at: the account's
+// results version and its count of customer removals.
+type stamp struct {
+	loaded          bool
+	version, resets int64
+}
+
+// check reads the account's state (under the caller's lock, so that two
+// requests never roll a copy back) and says what to reload: nothing
+// (current), the customers changed since a version, or all (since < 0).
+func (st stamp) check(ctx context.Context, s *store.Store, acct int64) (since, version, resets int64, current bool, err error) {
+	version, resets, err = s.ResultsState(ctx, acct)
+	switch {
+	case err != nil:
+		return 0, 0, 0, false, err
+	case !st.loaded || resets != st.resets:
+		return -1, version, resets, false, nil
+	case version <= st.version:
+		return 0, version, resets, true, nil
+	}
+	return st.version, version, resets, false, nil
 }
 
 // cashInput converts stored transactions to the engine's.

@@ -1,18 +1,15 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"time"
 )
 
 // CashTransaction is one payment or refund attempt with what cash flow
 // (metrics.md rule 21) needs of its invoice and customer.
 type CashTransaction struct {
-	ID         int64
 	CustomerID int64
 	Country    string // "" for none
 	Type       string
@@ -25,7 +22,6 @@ type CashTransaction struct {
 
 // CashLine is one line of a transaction's invoice.
 type CashLine struct {
-	ID       int64
 	Type     string
 	Amount   int64
 	PlanUUID string // "" for a line without a plan
@@ -34,58 +30,74 @@ type CashLine struct {
 // CashTransactionsSince loads the transactions of the account's customers
 // whose results version is above since (all of them for since < 0), each
 // with its invoice's currency and lines and its customer's country, by
-// customer. The results version moves with every write that can change
-// them (an import, a transaction, a deletion, a customer's country), so a
-// cache keyed on it stays current; the version comes back too, read
-// before the rows.
-func (s *Store) CashTransactionsSince(ctx context.Context, acct, since int64) (map[int64][]CashTransaction, int64, int64, error) {
+// customer; a changed customer without transactions maps to nil. The
+// results version moves with every write that can change them (an
+// import, a transaction, a deletion, a customer's country), so a cache
+// that read it before calling stays current.
+func (s *Store) CashTransactionsSince(ctx context.Context, acct, since int64) (map[int64][]CashTransaction, error) {
 	if since < 0 {
 		return s.allCashTransactions(ctx, acct)
 	}
-	version, resets, err := s.ResultsState(ctx, acct)
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	txs, err := s.cashTransactions(ctx, `t.account_id = $1 AND c.results_version > $2`, []any{acct, since})
-	if err != nil {
-		return nil, 0, 0, err
-	}
 	out := map[int64][]CashTransaction{}
-	// Customers whose transactions all went still need replacing.
-	err = scanRows(ctx, s.r, `SELECT id FROM customers WHERE account_id = $1 AND results_version > $2`, []any{acct, since},
+	at := map[int64]int{} // transaction id → index in its customer's list
+	// From the changed customers (their index) down to their invoices and
+	// transactions: starting from the account's transactions read them
+	// all, 0.5 s on a 10k-customer book for one changed customer.
+	err := scanRows(ctx, s.r, `SELECT c.id, COALESCE(c.country, ''), t.id, COALESCE(t.type, ''), COALESCE(t.result, ''), t.date, t.amount_in_cents, i.currency,
+			l.id, COALESCE(l.type, ''), COALESCE(l.amount_in_cents, 0), COALESCE(p.uuid, '')
+		FROM customers c
+		LEFT JOIN invoices i ON i.customer_id = c.id
+		LEFT JOIN transactions t ON t.invoice_id = i.id
+		LEFT JOIN line_items l ON l.invoice_id = i.id AND t.id IS NOT NULL
+		LEFT JOIN plans p ON p.id = l.plan_id
+		WHERE c.account_id = $1 AND c.results_version > $2`, []any{acct, since},
 		func(scan func(...any) error) error {
-			var id int64
-			err := scan(&id)
-			out[id] = nil
-			return err
+			var tx CashTransaction
+			var txID, ms, amount, lineID sql.NullInt64
+			var currency sql.NullString
+			var l CashLine
+			if err := scan(&tx.CustomerID, &tx.Country, &txID, &tx.Type, &tx.Result, &ms, &amount, &currency,
+				&lineID, &l.Type, &l.Amount, &l.PlanUUID); err != nil {
+				return err
+			}
+			txs := out[tx.CustomerID]
+			if !txID.Valid { // no invoice, or an invoice without transactions
+				out[tx.CustomerID] = txs
+				return nil
+			}
+			k, ok := at[txID.Int64]
+			if !ok {
+				tx.At, tx.Amount, tx.Currency = fromMillis(ms.Int64), intPtr(amount), currency.String
+				k = len(txs)
+				at[txID.Int64] = k
+				txs = append(txs, tx)
+			}
+			if lineID.Valid {
+				txs[k].Lines = append(txs[k].Lines, l)
+			}
+			out[tx.CustomerID] = txs
+			return nil
 		})
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("load changed customers: %w", err)
+		return nil, fmt.Errorf("load transactions: %w", err)
 	}
-	for _, t := range txs {
-		out[t.CustomerID] = append(out[t.CustomerID], t)
-	}
-	return out, version, resets, nil
+	return out, nil
 }
 
 // allCashTransactions loads every transaction of the account table by
 // table in one read transaction, joining in memory: each table is read in
 // order, where the one-statement join looked every invoice, customer and
 // line up by id and took 3.5 s for 10,000 customers on SQLite.
-func (s *Store) allCashTransactions(ctx context.Context, acct int64) (map[int64][]CashTransaction, int64, int64, error) {
+func (s *Store) allCashTransactions(ctx context.Context, acct int64) (map[int64][]CashTransaction, error) {
 	opts := &sql.TxOptions{ReadOnly: true}
 	if s.dialect == Postgres {
 		opts.Isolation = sql.LevelRepeatableRead // one snapshot for the five reads
 	}
 	tx, err := s.r.BeginTx(ctx, opts)
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("load transactions: %w", err)
+		return nil, fmt.Errorf("load transactions: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only
-	var version, resets int64
-	if err := tx.QueryRowContext(ctx, `SELECT results_seq, results_reset FROM accounts WHERE id = $1`, acct).Scan(&version, &resets); err != nil {
-		return nil, 0, 0, fmt.Errorf("results state: %w", err)
-	}
 	type invoice struct {
 		customer int64
 		currency string
@@ -119,11 +131,11 @@ func (s *Store) allCashTransactions(ctx context.Context, acct int64) (map[int64]
 			invoices[id] = inv
 			return err
 		}},
-		{"lines", `SELECT invoice_id, id, type, amount_in_cents, COALESCE(plan_id, 0) FROM line_items WHERE account_id = $1`,
+		{"lines", `SELECT invoice_id, type, amount_in_cents, COALESCE(plan_id, 0) FROM line_items WHERE account_id = $1`,
 			func(scan func(...any) error) error {
 				var invID, planID int64
 				var l CashLine
-				if err := scan(&invID, &l.ID, &l.Type, &l.Amount, &planID); err != nil {
+				if err := scan(&invID, &l.Type, &l.Amount, &planID); err != nil {
 					return err
 				}
 				l.PlanUUID = plans[planID]
@@ -135,16 +147,16 @@ func (s *Store) allCashTransactions(ctx context.Context, acct int64) (map[int64]
 	}
 	for _, r := range reads {
 		if err := scanRows(ctx, tx, r.query, []any{acct}, r.scan); err != nil {
-			return nil, 0, 0, fmt.Errorf("load %s: %w", r.what, err)
+			return nil, fmt.Errorf("load %s: %w", r.what, err)
 		}
 	}
 	out := map[int64][]CashTransaction{}
-	err = scanRows(ctx, tx, `SELECT id, invoice_id, type, result, date, amount_in_cents FROM transactions WHERE account_id = $1`, []any{acct},
+	err = scanRows(ctx, tx, `SELECT invoice_id, type, result, date, amount_in_cents FROM transactions WHERE account_id = $1`, []any{acct},
 		func(scan func(...any) error) error {
 			var t CashTransaction
 			var invID, ms int64
 			var amount sql.NullInt64
-			if err := scan(&t.ID, &invID, &t.Type, &t.Result, &ms, &amount); err != nil {
+			if err := scan(&invID, &t.Type, &t.Result, &ms, &amount); err != nil {
 				return err
 			}
 			inv := invoices[invID]
@@ -157,59 +169,7 @@ func (s *Store) allCashTransactions(ctx context.Context, acct int64) (map[int64]
 			return nil
 		})
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("load transactions: %w", err)
-	}
-	for _, inv := range invoices {
-		slices.SortFunc(inv.lines, func(a, b CashLine) int { return cmp.Compare(a.ID, b.ID) })
-	}
-	return out, version, resets, nil
-}
-
-// cashTransactions loads the transactions scope selects. One statement,
-// so that a concurrent write is seen whole or not at all. The rows (one
-// per line) are grouped and sorted here: an ORDER BY took 0.4 s of 0.7 s
-// for 116,000 transactions on SQLite.
-func (s *Store) cashTransactions(ctx context.Context, scope string, args []any) ([]CashTransaction, error) {
-	var out []CashTransaction
-	at := map[int64]int{} // transaction id → index in out
-	err := scanRows(ctx, s.r, `SELECT t.id, i.customer_id, COALESCE(c.country, ''), t.type, t.result, t.date, t.amount_in_cents, i.currency,
-			l.id, COALESCE(l.type, ''), COALESCE(l.amount_in_cents, 0), COALESCE(p.uuid, '')
-		FROM transactions t
-		JOIN invoices i ON i.id = t.invoice_id
-		JOIN customers c ON c.id = i.customer_id
-		LEFT JOIN line_items l ON l.invoice_id = i.id
-		LEFT JOIN plans p ON p.id = l.plan_id
-		WHERE `+scope, args,
-		func(scan func(...any) error) error {
-			var tx CashTransaction
-			var ms int64
-			var amount, lineID sql.NullInt64
-			var l CashLine
-			if err := scan(&tx.ID, &tx.CustomerID, &tx.Country, &tx.Type, &tx.Result, &ms, &amount, &tx.Currency,
-				&lineID, &l.Type, &l.Amount, &l.PlanUUID); err != nil {
-				return err
-			}
-			i, ok := at[tx.ID]
-			if !ok {
-				tx.At, tx.Amount = fromMillis(ms), intPtr(amount)
-				i = len(out)
-				at[tx.ID] = i
-				out = append(out, tx)
-			}
-			if lineID.Valid {
-				l.ID = lineID.Int64
-				out[i].Lines = append(out[i].Lines, l)
-			}
-			return nil
-		})
-	if err != nil {
 		return nil, fmt.Errorf("load transactions: %w", err)
-	}
-	slices.SortFunc(out, func(a, b CashTransaction) int {
-		return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.ID, b.ID))
-	})
-	for _, tx := range out {
-		slices.SortFunc(tx.Lines, func(a, b CashLine) int { return cmp.Compare(a.ID, b.ID) })
 	}
 	return out, nil
 }
