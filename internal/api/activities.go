@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/tally-analytics/tally/internal/billing"
@@ -145,16 +144,16 @@ func (a *API) activities(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return errBadRequest("order must be date or -date.", "order")
 	}
-	perPage := maxPerPage
-	if v := q.Get("per_page") + q.Get("per-page"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return errBadRequest("per_page must be a whole number of at least 1.", "per_page")
-		}
-		perPage = min(n, maxPerPage)
+	limit, err := perPage(q)
+	if err != nil {
+		return err
 	}
-	page := store.Page{Limit: perPage}
-	if after := q.Get("cursor") + q.Get("start-after"); after != "" {
+	page := store.Page{Limit: limit}
+	after := q.Get("cursor") // Ruby and Node; Go sends start-after
+	if after == "" {
+		after = q.Get("start-after")
+	}
+	if after != "" {
 		id, err := a.store.ActivityIDByUUID(r.Context(), acct.ID, after)
 		if errors.Is(err, store.ErrNotFound) {
 			return errBadRequest("The cursor is not an activity of this account.", "cursor")
@@ -177,6 +176,6 @@ func (a *API) activities(w http.ResponseWriter, r *http.Request) error {
 		c := l.Items[len(l.Items)-1].UUID
 		cursor = &c
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": out, "has_more": l.HasMore, "per_page": perPage, "cursor": cursor})
+	writeJSON(w, http.StatusOK, map[string]any{"entries": out, "has_more": l.HasMore, "per_page": limit, "cursor": cursor})
 	return nil
 }

@@ -597,3 +597,16 @@ func TestSettingsRecomputeOnlyWhenResultsDepend(t *testing.T) {
 		}
 	})
 }
+
+// per_page is read once, whichever spelling: per_page=1&per-page=1 is 1,
+// not 11 (both spellings once added up).
+func TestActivitiesPerPageSpellings(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		syncalytics(t, e) // five activities
+		for _, q := range []string{"per_page=1", "per-page=1", "per_page=1&per-page=1"} {
+			if n := len(e.ok(200, "GET", "/v1/activities?"+q, nil)["entries"].([]any)); n != 1 {
+				t.Errorf("%s: %d entries, want 1", q, n)
+			}
+		}
+	})
+}

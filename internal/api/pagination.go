@@ -29,16 +29,8 @@ func parsePage(r *http.Request) (pageRequest, error) {
 	if err != nil {
 		return pr, errBadRequest("The query string is not valid: "+err.Error()+".", "")
 	}
-	raw := q.Get("per_page")
-	if raw == "" {
-		raw = q.Get("per-page")
-	}
-	if raw != "" {
-		n, err := strconv.Atoi(raw)
-		if err != nil || n < 1 {
-			return pr, errBadRequest("per_page must be a whole number of at least 1.", "per_page")
-		}
-		pr.perPage = min(n, maxPerPage)
+	if pr.perPage, err = perPage(q); err != nil {
+		return pr, err
 	}
 	pr.page.Limit = pr.perPage
 	if c := q.Get("cursor"); c != "" {
@@ -100,4 +92,18 @@ func newPageMeta[T any](pr pageRequest, l store.Listed[T]) pageMeta {
 		m.Cursor = &c
 	}
 	return m
+}
+
+// perPage reads per_page (or Go's per-page): at most maxPerPage, the
+// default.
+func perPage(q url.Values) (int, error) {
+	raw := query(q, "per-page")
+	if raw == "" {
+		return maxPerPage, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 {
+		return 0, errBadRequest("per_page must be a whole number of at least 1.", "per_page")
+	}
+	return min(n, maxPerPage), nil
 }
