@@ -265,16 +265,20 @@ func recomputeCommand(ctx context.Context, args []string, getenv func(string) st
 		return err
 	}
 	defer s.Close()
-	accounts, err := s.Accounts(ctx)
-	if err != nil {
+	var accounts []billing.Account
+	if *only != "" {
+		a, err := s.AccountByName(ctx, *only)
+		if err != nil {
+			return fmt.Errorf("account %q: %w", *only, err)
+		}
+		accounts = append(accounts, a)
+	} else if accounts, err = s.Accounts(ctx); err != nil {
 		return err
 	}
+	rates := recompute.NewStoreRates(ctx, s) // rates are the server's, not an account's
 	for _, a := range accounts {
-		if *only != "" && a.Name != *only {
-			continue
-		}
 		start := time.Now()
-		n, err := recompute.All(ctx, s, a, recompute.NewStoreRates(ctx, s))
+		n, err := recompute.All(ctx, s, a, rates)
 		if err != nil {
 			return fmt.Errorf("recompute %s: %w", a.Name, err)
 		}

@@ -125,6 +125,12 @@ func TestFXImportAndRecompute(t *testing.T) {
 			if out, errOut, code := tally(t, "recompute", "--db", db); code != 0 || !strings.Contains(out, "default: 0 customers") {
 				t.Fatalf("recompute: %d %q %q", code, out, errOut)
 			}
+			if out, errOut, code := tally(t, "recompute", "--db", db, "--account", "default"); code != 0 || !strings.Contains(out, "default: 0 customers") {
+				t.Fatalf("recompute --account default: %d %q %q", code, out, errOut)
+			}
+			if _, errOut, code := tally(t, "recompute", "--db", db, "--account", "nobody"); code == 0 || !strings.Contains(errOut, `"nobody"`) {
+				t.Fatalf("recompute of an unknown account: %d %q", code, errOut)
+			}
 		})
 	}
 }

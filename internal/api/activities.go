@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/tally-analytics/tally/internal/billing"
@@ -22,14 +23,22 @@ func metricsTime(t time.Time, acct billing.Account) string {
 }
 
 // accountLocation is the account's time zone (metrics.md rule 14), UTC
-// when its name is unknown to this machine.
+// when its name is unknown to this machine. Loaded zones are kept:
+// time.LoadLocation reads the zone file on every call, and this runs for
+// every row of an activity list or export.
 func accountLocation(acct billing.Account) *time.Location {
+	if loc, ok := locations.Load(acct.TimeZone); ok {
+		return loc.(*time.Location)
+	}
 	loc, err := time.LoadLocation(acct.TimeZone)
 	if err != nil {
-		return time.UTC
+		loc = time.UTC
 	}
+	locations.Store(acct.TimeZone, loc)
 	return loc
 }
+
+var locations sync.Map // zone name → *time.Location
 
 // describe is the activity's sentence, as ChartMogul writes them.
 func describe(a store.Activity) string {

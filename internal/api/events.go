@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -199,13 +198,6 @@ func eventWire(e billing.SubscriptionEvent) eventOut {
 		EventOrder: e.EventOrder, RetractedEventID: e.RetractedEventID}
 }
 
-func eventWriteError(err error) error {
-	if errors.Is(err, store.ErrConflict) {
-		return errField("external_id", "has already been taken")
-	}
-	return err
-}
-
 func (a *API) createEvent(w http.ResponseWriter, r *http.Request) error {
 	in, err := decodeEvent(r)
 	if err != nil {
@@ -219,7 +211,7 @@ func (a *API) createEvent(w http.ResponseWriter, r *http.Request) error {
 		return errInvalid(errs)
 	}
 	if err := a.store.CreateEvent(r.Context(), account(r).ID, &e); err != nil {
-		return eventWriteError(err)
+		return err
 	}
 	writeJSON(w, http.StatusCreated, eventWire(e))
 	return nil
@@ -250,7 +242,7 @@ func (a *API) updateEvent(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	})
 	if err != nil {
-		return eventWriteError(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, eventWire(e))
 	return nil

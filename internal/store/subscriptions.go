@@ -76,11 +76,7 @@ func (s *Store) CustomerSubscriptions(ctx context.Context, acct int64, customerU
 	return l, loadCancellations(ctx, s.r, l.Items)
 }
 
-// Subscription finds one subscription of the account by UUID.
-func (s *Store) Subscription(ctx context.Context, acct int64, uuid string) (billing.Subscription, error) {
-	return s.subscription(ctx, s.r, acct, uuid)
-}
-
+// subscription finds one subscription of the account by UUID.
 func (s *Store) subscription(ctx context.Context, q querier, acct int64, uuid string) (billing.Subscription, error) {
 	sub, err := scanSubscription(q.QueryRowContext(ctx, `SELECT `+subscriptionCols+subscriptionFrom+`WHERE s.account_id = $1 AND s.uuid = $2`, acct, uuid))
 	if err != nil {
