@@ -76,7 +76,6 @@ type Line struct {
 	InvoiceID      string
 	Type           string
 	PlanID         string // plan UUID, what a plans filter names
-	PlanExternalID string // for activities
 	Interval       Interval
 	Start, End     time.Time
 	Amount         int64 // amount_in_cents, tax included

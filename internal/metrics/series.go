@@ -107,8 +107,6 @@ func nextBoundary(t time.Time, interval string, weekStart time.Weekday) time.Tim
 	return time.Date(y+1, 1, 1, 0, 0, 0, 0, loc)
 }
 
-// round2 rounds a percentage to 2 decimals, halves away from zero.
-func round2(x float64) float64 { return math.Round(x*100) / 100 }
 
 // percentHundredths is num/den as a percentage in hundredths of a percent,
 // rounded half away from zero, in exact integer arithmetic.
@@ -177,10 +175,13 @@ func derive(out []Entry, startMRR, startCustomers int64) {
 // PercentChange is rule 18: from published (rounded) values, 2 decimals,
 // 0 when there is no previous value or it is 0.
 func PercentChange(prev, cur float64) float64 {
-	if prev == 0 {
+	// Published values have at most 2 decimals: in hundredths they are
+	// integers, and the change is exact, rounded once like every rate.
+	p, c := int64(math.Round(prev*100)), int64(math.Round(cur*100))
+	if p == 0 {
 		return 0
 	}
-	return round2((cur - prev) / math.Abs(prev) * 100)
+	return float64(percentHundredths(c-p, abs64(p))) / 100
 }
 
 // Back moves t one interval back (the summary's "previous").

@@ -127,6 +127,14 @@ func TestChurnRatesAndLTVArithmetic(t *testing.T) {
 	if PercentChange(0, 5) != 0 {
 		t.Error("change from 0")
 	}
+	// Exact halves round away from zero: 160 → 183 is +14.375 % → 14.38
+	// (in floating point it came out 14.37); 183 → 160 is −12.568… → −12.57.
+	if got := PercentChange(160, 183); got != 14.38 {
+		t.Errorf("160 → 183: %v", got)
+	}
+	if got := PercentChange(183, 160); got != -12.57 {
+		t.Errorf("183 → 160: %v", got)
+	}
 }
 
 // Properties of the series over random books: the MRR series is the

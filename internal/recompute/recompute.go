@@ -42,8 +42,7 @@ func Input(h *store.History) metrics.Customer {
 		}
 		for _, l := range s.Lines {
 			sub.Lines = append(sub.Lines, metrics.Line{ID: l.UUID, InvoiceID: l.InvoiceUUID, Type: l.Type, PlanID: l.PlanUUID,
-				PlanExternalID: l.PlanExternalID,
-				Interval:       metrics.Interval{Unit: l.IntervalUnit, Count: l.IntervalCount}, Start: l.Start, End: l.End,
+				Interval: metrics.Interval{Unit: l.IntervalUnit, Count: l.IntervalCount}, Start: l.Start, End: l.End,
 				Amount: l.Amount, Tax: l.Tax, Fees: l.Fees, Currency: l.Currency, Prorated: l.Prorated,
 				ProrationType: l.ProrationType, EventOrder: l.EventOrder, Seq: l.Seq, RefundDocument: l.RefundDocument})
 		}
