@@ -9,7 +9,7 @@ import (
 	"github.com/tally-analytics/tally/internal/api"
 	"github.com/tally-analytics/tally/internal/auth"
 	"github.com/tally-analytics/tally/internal/billing"
-	"github.com/tally-analytics/tally/internal/money"
+	"github.com/tally-analytics/tally/internal/recompute"
 	"github.com/tally-analytics/tally/internal/store"
 )
 
@@ -105,25 +105,13 @@ func Install(ctx context.Context, s *store.Store, account string, o Options) (re
 // ones, say, or an earlier demo's) are kept and the days they cover are
 // left alone. It returns how many it saved.
 func EnsureRates(ctx context.Context, s *store.Store, rates []Rate) (int, error) {
-	have, err := s.FXRates(ctx, []string{"USD"})
-	if err != nil {
-		return 0, err
-	}
-	known := map[time.Time]bool{}
-	for _, r := range have {
-		known[r.Day.UTC()] = true
-	}
+	known := recompute.NewStoreRates(ctx, s) // the lookup the engine makes
 	var rows []store.FXRate
-	covered := func(day time.Time) bool {
-		for back := 0; back <= int(money.MaxRateAge/(24*time.Hour)); back++ {
-			if known[day.AddDate(0, 0, -back)] {
-				return true
-			}
-		}
-		return false
-	}
 	for _, r := range rates {
-		if !covered(r.Day) {
+		if _, ok := known.Rate("EUR", "USD", r.Day); !ok {
+			if err := known.Err(); err != nil {
+				return 0, err
+			}
 			rows = append(rows, store.FXRate{Currency: "USD", Day: r.Day, PerEUR: r.PerEUR})
 		}
 	}
