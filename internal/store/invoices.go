@@ -488,11 +488,12 @@ func loadInvoiceDetails(ctx context.Context, q querier, invs []billing.Invoice) 
 	return nil
 }
 
-// dropOrphanSubscriptions removes subscriptions of the account left without
-// any line item (after invoices were deleted).
-func dropOrphanSubscriptions(ctx context.Context, tx *sql.Tx, acct int64) error {
-	_, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE account_id = $1
-		AND NOT EXISTS (SELECT 1 FROM line_items l WHERE l.subscription_id = subscriptions.id)`, acct)
+// dropOrphanSubscriptions removes the customer's subscriptions left without
+// any line item (after invoices were deleted); a subscription belongs to
+// one customer, so only theirs can have lost lines.
+func dropOrphanSubscriptions(ctx context.Context, tx *sql.Tx, customerID int64) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE customer_id = $1
+		AND NOT EXISTS (SELECT 1 FROM line_items l WHERE l.subscription_id = subscriptions.id)`, customerID)
 	if err != nil {
 		return fmt.Errorf("drop subscriptions without lines: %w", err)
 	}
@@ -503,17 +504,18 @@ func dropOrphanSubscriptions(ctx context.Context, tx *sql.Tx, acct int64) error 
 // subscription left without a line.
 func (s *Store) DeleteInvoice(ctx context.Context, acct int64, uuid string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := markDirty(ctx, tx, `SELECT customer_id FROM invoices WHERE account_id = $1 AND uuid = $2`, acct, uuid); err != nil {
-			return err
+		var customerID int64
+		err := tx.QueryRowContext(ctx, `DELETE FROM invoices WHERE account_id = $1 AND uuid = $2 RETURNING customer_id`, acct, uuid).Scan(&customerID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return &MissingError{What: "invoice"}
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM invoices WHERE account_id = $1 AND uuid = $2`, acct, uuid)
 		if err != nil {
 			return fmt.Errorf("delete invoice: %w", err)
 		}
-		if err := oneRow(res, "invoice"); err != nil {
+		if err := markDirty(ctx, tx, `$1`, customerID); err != nil {
 			return err
 		}
-		return dropOrphanSubscriptions(ctx, tx, acct)
+		return dropOrphanSubscriptions(ctx, tx, customerID)
 	})
 }
 
@@ -540,7 +542,7 @@ func (s *Store) DeleteCustomerInvoices(ctx context.Context, acct int64, dsUUID, 
 		if err := markDirty(ctx, tx, `$1`, customerID); err != nil {
 			return err
 		}
-		return dropOrphanSubscriptions(ctx, tx, acct)
+		return dropOrphanSubscriptions(ctx, tx, customerID)
 	})
 }
 
