@@ -107,7 +107,6 @@ func nextBoundary(t time.Time, interval string, weekStart time.Weekday) time.Tim
 	return time.Date(y+1, 1, 1, 0, 0, 0, 0, loc)
 }
 
-
 // percentHundredths is num/den as a percentage in hundredths of a percent,
 // rounded half away from zero, in exact integer arithmetic.
 func percentHundredths(num, den int64) int64 {
