@@ -40,6 +40,21 @@ func accountLocation(acct billing.Account) *time.Location {
 
 var locations sync.Map // zone name → *time.Location
 
+// parseBound reads a range bound: a time as it is, or a date as a day of
+// loc (metrics.md rule 14) — its first instant, or for an end (end) the
+// first instant after it, so that a date-only end includes its day.
+func parseBound(v string, loc *time.Location, end bool) (time.Time, error) {
+	t, err := billing.ParseDate(v)
+	if err != nil || len(v) != len("2006-01-02") {
+		return t, err
+	}
+	y, m, d := t.Date()
+	if end {
+		d++
+	}
+	return time.Date(y, m, d, 0, 0, 0, 0, loc), nil
+}
+
 // describe is the activity's sentence, as ChartMogul writes them.
 func describe(a store.Activity) string {
 	plan := a.PlanName
@@ -127,18 +142,9 @@ func (a *API) activities(w http.ResponseWriter, r *http.Request) error {
 		if v == "" {
 			continue
 		}
-		t, err := billing.ParseDate(v)
+		t, err := parseBound(v, accountLocation(acct), p.end)
 		if err != nil {
 			return errBadRequest(p.name+" must be a date or time.", p.name)
-		}
-		if len(v) == len("2006-01-02") {
-			// A date is a day of the account's time zone (rule 14), and a
-			// date-only end includes its day.
-			y, m, d := t.Date()
-			t = time.Date(y, m, d, 0, 0, 0, 0, accountLocation(acct))
-			if p.end {
-				t = t.AddDate(0, 0, 1)
-			}
 		}
 		ms := t.UnixMilli()
 		*p.dst = &ms

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tally-analytics/tally/internal/billing"
 	"github.com/tally-analytics/tally/internal/store"
 )
 
@@ -15,21 +14,15 @@ import (
 // jobs to poll; Tally's are finished when created (api.md rule 3), and the
 // file is a CSV that Tally serves itself, generated at download.
 
-func exportDate(ms *int64) any {
+// exportDate echoes a bound in the account's zone; an end is kept
+// exclusive, so one at a midnight (a date-only end-date) reads back as the
+// day it ends.
+func exportDate(ms *int64, loc *time.Location, end bool) any {
 	if ms == nil {
 		return nil
 	}
-	return time.UnixMilli(*ms).UTC().Format("2006-01-02 15:04:05 -0700")
-}
-
-// exportEndDate echoes an end: the export keeps it exclusive, so a
-// date-only end-date (kept as the next midnight) reads back as its day.
-func exportEndDate(ms *int64) any {
-	if ms == nil {
-		return nil
-	}
-	t := time.UnixMilli(*ms).UTC()
-	if t.Equal(t.Truncate(24 * time.Hour)) {
+	t := time.UnixMilli(*ms).In(loc)
+	if y, m, d := t.Date(); end && t.Equal(time.Date(y, m, d, 0, 0, 0, 0, loc)) {
 		t = t.AddDate(0, 0, -1)
 	}
 	return t.Format("2006-01-02 15:04:05 -0700")
@@ -40,6 +33,7 @@ func (a *API) exportWire(r *http.Request, x store.ActivityExport) map[string]any
 	if r.TLS != nil {
 		scheme = "https"
 	}
+	loc := accountLocation(account(r))
 	var activityType any
 	if x.Type != "" {
 		activityType = x.Type
@@ -48,7 +42,7 @@ func (a *API) exportWire(r *http.Request, x store.ActivityExport) map[string]any
 		"id": x.UUID, "status": "succeeded",
 		"file_url": scheme + "://" + r.Host + "/v1/activities_export/" + x.UUID + "/file",
 		"params": map[string]any{"kind": "activities", "params": map[string]any{
-			"activity_type": activityType, "start_date": exportDate(x.From), "end_date": exportEndDate(x.To)}},
+			"activity_type": activityType, "start_date": exportDate(x.From, loc, false), "end_date": exportDate(x.To, loc, true)}},
 		"expires_at": metricsTime(x.CreatedAt.AddDate(0, 0, 7), account(r)),
 		"created_at": metricsTime(x.CreatedAt, account(r)),
 	}
@@ -91,12 +85,9 @@ func (a *API) createActivityExport(w http.ResponseWriter, r *http.Request) error
 			}
 			continue
 		}
-		t, perr := billing.ParseDate(v)
+		t, perr := parseBound(v, accountLocation(account(r)), p.end)
 		if perr != nil {
 			return errField(p.keys[0], "must be a date (YYYY-MM-DD).")
-		}
-		if p.end && len(v) == len("2006-01-02") {
-			t = t.AddDate(0, 0, 1)
 		}
 		ms := t.UnixMilli()
 		*p.dst = &ms

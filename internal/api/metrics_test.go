@@ -610,3 +610,32 @@ func TestActivitiesPerPageSpellings(t *testing.T) {
 		}
 	})
 }
+
+// An export's dates are days of the account's zone, as the activity
+// list's are: in Berlin, 2024-01-31 23:30 UTC is an activity of 1 February.
+func TestExportDatesInAccountZone(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ds := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Billing"})["uuid"].(string)
+		cus := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": "late"})["uuid"].(string)
+		plan := e.ok(201, "POST", "/v1/plans", map[string]any{"data_source_uuid": ds, "name": "Basic", "interval_unit": "month",
+			"interval_count": 1})["uuid"].(string)
+		e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(map[string]any{
+			"external_id": "L1", "date": "2024-01-31T23:30:00Z", "currency": "USD",
+			"line_items": []any{map[string]any{"type": "subscription", "subscription_external_id": "late", "plan_uuid": plan,
+				"service_period_start": "2024-01-31T23:30:00Z", "service_period_end": "2024-02-29T23:30:00Z", "amount_in_cents": 4000}}}))
+		e.ok(200, "PATCH", "/v1/account/settings", map[string]any{"time_zone": "Europe/Berlin"})
+		rows := func(day string) int {
+			x := e.ok(200, "POST", "/v1/activities_export", map[string]any{"start-date": day, "end-date": day})
+			body := e.do(e.key, "GET", "/v1/activities_export/"+x["id"].(string)+"/file", nil).body
+			return strings.Count(strings.TrimSpace(string(body)), "\n") // lines after the header
+		}
+		if jan, feb := rows("2024-01-31"), rows("2024-02-01"); jan != 0 || feb != 1 {
+			t.Errorf("Berlin export: Jan 31 %d rows, Feb 1 %d; want 0, 1", jan, feb)
+		}
+		x := e.ok(200, "POST", "/v1/activities_export", map[string]any{"start-date": "2024-02-01", "end-date": "2024-02-29"})
+		if p := x["params"].(map[string]any)["params"].(map[string]any); p["start_date"] != "2024-02-01 00:00:00 +0100" ||
+			p["end_date"] != "2024-02-29 00:00:00 +0100" {
+			t.Errorf("echoed dates: %v", p)
+		}
+	})
+}

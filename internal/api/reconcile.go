@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/tally-analytics/tally/internal/billing"
 	"github.com/tally-analytics/tally/internal/metrics"
 	"github.com/tally-analytics/tally/internal/recompute"
 )
@@ -22,13 +21,12 @@ func (a *API) reconcile(w http.ResponseWriter, r *http.Request) error {
 	}
 	at := time.Now()
 	if v := query(r.URL.Query(), "date"); v != "" {
-		t, err := billing.ParseDate(v)
+		t, err := parseBound(v, accountLocation(acct), true)
 		if err != nil {
 			return errBadRequest("date must be a date or time.", "date")
 		}
 		if len(v) == len("2006-01-02") {
-			y, m, d := t.Date() // a whole day of the account's zone: its end
-			t = time.Date(y, m, d+1, 0, 0, 0, 0, accountLocation(acct)).Add(-time.Millisecond)
+			t = t.Add(-time.Millisecond) // the last instant of that day
 		}
 		at = t
 	}
