@@ -437,16 +437,16 @@ func (a *API) addTransaction(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Cash flow converts the transaction at its date's rate (rule 20).
 	acct := account(r)
-	if inv, err := a.store.Invoice(r.Context(), acct.ID, r.PathValue("uuid")); err == nil && inv.Currency != acct.Currency {
-		msg, err := missingRate(recompute.NewStoreRates(r.Context(), a.store), inv.Currency, acct.Currency, []time.Time{t.Date})
-		if err != nil {
-			return err
+	err := a.store.AddTransaction(r.Context(), acct.ID, r.PathValue("uuid"), &t, func(currency string) error {
+		if currency == acct.Currency {
+			return nil
 		}
-		if msg != "" {
-			return errField("currency", msg)
+		msg, err := missingRate(recompute.NewStoreRates(r.Context(), a.store), currency, acct.Currency, []time.Time{t.Date})
+		if err == nil && msg != "" {
+			err = errField("currency", msg)
 		}
-	}
-	err := a.store.AddTransaction(r.Context(), account(r).ID, r.PathValue("uuid"), &t)
+		return err
+	})
 	if errors.Is(err, store.ErrConflict) {
 		return errField("external_id", billing.MsgDuplicateTransaction)
 	}

@@ -565,15 +565,20 @@ func (s *Store) SetInvoiceStatus(ctx context.Context, acct int64, dsUUID, extern
 
 // AddTransaction adds a transaction to an invoice already imported (a
 // refund after the fact, as the refund guide does).
-func (s *Store) AddTransaction(ctx context.Context, acct int64, invoiceUUID string, t *billing.Transaction) error {
+func (s *Store) AddTransaction(ctx context.Context, acct int64, invoiceUUID string, t *billing.Transaction, check func(currency string) error) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var invID, dsID int64
-		err := tx.QueryRowContext(ctx, `SELECT id, data_source_id FROM invoices WHERE account_id = $1 AND uuid = $2`, acct, invoiceUUID).Scan(&invID, &dsID)
+		var currency string
+		err := tx.QueryRowContext(ctx, `SELECT id, data_source_id, currency FROM invoices WHERE account_id = $1 AND uuid = $2`, acct, invoiceUUID).
+			Scan(&invID, &dsID, &currency)
 		if errors.Is(err, sql.ErrNoRows) {
 			return &MissingError{What: "invoice"}
 		}
 		if err != nil {
 			return fmt.Errorf("add transaction: %w", err)
+		}
+		if err := check(currency); err != nil {
+			return err
 		}
 		t.UUID = NewUUID("tr_")
 		// A refund can turn the invoice into a refund document (rule 5).
