@@ -3,33 +3,21 @@ package api
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/tally-analytics/tally/internal/metrics"
 	"github.com/tally-analytics/tally/internal/recompute"
 )
 
-// cashFlowKeys are the fields of a cash-flow entry (metrics.md rule 21).
-var cashFlowKeys = []string{"gross-cash-flow", "net-cash-flow", "non-recurring-cash-flow", "refunds",
-	"failed-charges", "failed-transactions", "successful-payments"}
-
-func cashFlowValue(e metrics.CashEntry, key string) int64 {
-	switch key {
-	case "gross-cash-flow":
-		return e.Gross
-	case "net-cash-flow":
-		return e.Net()
-	case "non-recurring-cash-flow":
-		return e.NonRecurring
-	case "refunds":
-		return e.Refunds
-	case "failed-charges":
-		return e.FailedCharges
-	case "failed-transactions":
-		return e.FailedTransactions
-	case "successful-payments":
-		return e.SuccessfulPayments
-	}
-	return 0
+// cashFlowFields are the fields of a cash-flow entry (metrics.md rule 21).
+var cashFlowFields = []field[metrics.CashEntry]{
+	{"gross-cash-flow", func(e metrics.CashEntry) float64 { return float64(e.Gross) }},
+	{"net-cash-flow", func(e metrics.CashEntry) float64 { return float64(e.Net()) }},
+	{"non-recurring-cash-flow", func(e metrics.CashEntry) float64 { return float64(e.NonRecurring) }},
+	{"refunds", func(e metrics.CashEntry) float64 { return float64(e.Refunds) }},
+	{"failed-charges", func(e metrics.CashEntry) float64 { return float64(e.FailedCharges) }},
+	{"failed-transactions", func(e metrics.CashEntry) float64 { return float64(e.FailedTransactions) }},
+	{"successful-payments", func(e metrics.CashEntry) float64 { return float64(e.SuccessfulPayments) }},
 }
 
 // getCashFlow serves GET /v1/metrics/cash-flow, Tally's own endpoint with
@@ -71,20 +59,9 @@ func (a *API) getCashFlow(w http.ResponseWriter, r *http.Request) error {
 		return rateError(rates, err)
 	}
 
-	out := make([]map[string]any, len(entries))
-	for i, e := range entries {
-		m := map[string]any{"date": e.Date.Format("2006-01-02")}
-		for _, k := range cashFlowKeys {
-			m[k] = cashFlowValue(e, k)
-		}
-		out[i] = m
-	}
-	summary := map[string]any{}
-	for _, k := range cashFlowKeys {
-		c, p := cashFlowValue(cur, k), cashFlowValue(prev, k)
-		summary["current-"+k], summary["previous-"+k] = c, p
-		summary[k+"-percentage-change"] = metrics.PercentChange(float64(p), float64(c))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": out, "summary": summary})
+	writeJSON(w, http.StatusOK, map[string]any{
+		"entries": entryMaps(entries, func(e metrics.CashEntry) time.Time { return e.Date }, cashFlowFields),
+		"summary": summaryMap(cashFlowFields, cur, prev),
+	})
 	return nil
 }
