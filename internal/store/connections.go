@@ -18,11 +18,7 @@ type SubscriptionRef struct {
 // customerSubscriptionIDs resolves refs to subscriptions of the customer;
 // one that does not exist or is another customer's is not found.
 func customerSubscriptionIDs(ctx context.Context, q querier, acct int64, customerUUID string, refs []SubscriptionRef) (customerID int64, ids []int64, err error) {
-	err = q.QueryRowContext(ctx, `SELECT id FROM customers WHERE account_id = $1 AND uuid = $2`, acct, customerUUID).Scan(&customerID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil, &MissingError{What: "customer"}
-	}
-	if err != nil {
+	if customerID, err = resolveCustomer(ctx, q, acct, CustomerRef{UUID: customerUUID}); err != nil {
 		return 0, nil, err
 	}
 	for _, r := range refs {

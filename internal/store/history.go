@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -343,13 +342,9 @@ func queryInExec(ctx context.Context, q querier, stmt string, ids []int64) error
 
 // CustomerHistory loads one customer's history.
 func (s *Store) CustomerHistory(ctx context.Context, acct int64, customerUUID string) (*History, error) {
-	var id int64
-	err := s.r.QueryRowContext(ctx, `SELECT id FROM customers WHERE account_id = $1 AND uuid = $2`, acct, customerUUID).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, &MissingError{What: "customer"}
-	}
+	id, err := resolveCustomer(ctx, s.r, acct, CustomerRef{UUID: customerUUID})
 	if err != nil {
-		return nil, fmt.Errorf("load customer: %w", err)
+		return nil, err
 	}
 	hs, err := histories(ctx, s.r, []int64{id})
 	if err != nil {

@@ -34,12 +34,8 @@ type identity struct {
 
 // customerIdentities loads a customer and its identities, own first.
 func customerIdentities(ctx context.Context, q querier, acct int64, customerUUID string) (customerID int64, ids []identity, err error) {
-	err = q.QueryRowContext(ctx, `SELECT id FROM customers WHERE account_id = $1 AND uuid = $2`, acct, customerUUID).Scan(&customerID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil, &MissingError{What: "customer"}
-	}
-	if err != nil {
-		return 0, nil, fmt.Errorf("find customer: %w", err)
+	if customerID, err = resolveCustomer(ctx, q, acct, CustomerRef{UUID: customerUUID}); err != nil {
+		return 0, nil, err
 	}
 	rows, err := q.QueryContext(ctx, `SELECT ci.id, ci.data_source_id, ds.uuid, ci.external_id FROM customer_identities ci
 		JOIN data_sources ds ON ds.id = ci.data_source_id WHERE ci.customer_id = $1 ORDER BY ci.id`, customerID)
@@ -527,13 +523,9 @@ func (s *Store) DeleteCustomerInvoices(ctx context.Context, acct int64, dsUUID, 
 		if err != nil {
 			return err
 		}
-		var customerID int64
-		err = tx.QueryRowContext(ctx, `SELECT id FROM customers WHERE account_id = $1 AND uuid = $2`, acct, customerUUID).Scan(&customerID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return &MissingError{What: "customer"}
-		}
+		customerID, err := resolveCustomer(ctx, tx, acct, CustomerRef{UUID: customerUUID})
 		if err != nil {
-			return fmt.Errorf("delete customer invoices: %w", err)
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM invoices WHERE account_id = $1 AND data_source_id = $2 AND customer_id = $3`,
 			acct, dsID, customerID); err != nil {

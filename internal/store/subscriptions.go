@@ -56,13 +56,9 @@ func loadCancellations(ctx context.Context, q querier, subs []billing.Subscripti
 
 // CustomerSubscriptions lists a customer's subscriptions in creation order.
 func (s *Store) CustomerSubscriptions(ctx context.Context, acct int64, customerUUID string, p Page) (Listed[billing.Subscription], error) {
-	var customerID int64
-	err := s.r.QueryRowContext(ctx, `SELECT id FROM customers WHERE account_id = $1 AND uuid = $2`, acct, customerUUID).Scan(&customerID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Listed[billing.Subscription]{}, &MissingError{What: "customer"}
-	}
+	customerID, err := resolveCustomer(ctx, s.r, acct, CustomerRef{UUID: customerUUID})
 	if err != nil {
-		return Listed[billing.Subscription]{}, fmt.Errorf("list subscriptions: %w", err)
+		return Listed[billing.Subscription]{}, err
 	}
 	l, err := list(ctx, s.r, "subscriptions", `SELECT count(*) FROM subscriptions s WHERE s.customer_id = $1`,
 		`SELECT `+subscriptionCols+subscriptionFrom+`WHERE s.customer_id = $1 AND s.id > $2 ORDER BY s.id LIMIT $3 OFFSET $4`,
