@@ -315,10 +315,7 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]eventOut, len(l.Items))
-	for i, e := range l.Items {
-		out[i] = eventWire(e)
-	}
+	out := wireAll(l.Items, eventWire)
 	m := newPageMeta(pr, l)
 	// The legacy meta object (api-reference.md §1.6): keys are event ids.
 	meta := map[string]any{"next_key": nil, "prev_key": nil, "before_key": eventTime(time.Now()), "page": pr.number, "total_pages": m.TotalPages}

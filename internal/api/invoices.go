@@ -347,10 +347,7 @@ func (a *API) listInvoices(w http.ResponseWriter, r *http.Request, f store.Invoi
 	if err != nil {
 		return err
 	}
-	out := make([]invoiceOut, len(l.Items))
-	for i, inv := range l.Items {
-		out[i] = invoiceWire(inv)
-	}
+	out := wireAll(l.Items, invoiceWire)
 	writeJSON(w, http.StatusOK, wrap(out, newPageMeta(pr, l)))
 	return nil
 }
@@ -486,10 +483,7 @@ func (a *API) customerSubscriptions(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	out := make([]subscriptionOut, len(l.Items))
-	for i, s := range l.Items {
-		out[i] = subscriptionWire(s)
-	}
+	out := wireAll(l.Items, subscriptionWire)
 	writeJSON(w, http.StatusOK, struct {
 		CustomerUUID  string            `json:"customer_uuid"`
 		Subscriptions []subscriptionOut `json:"subscriptions"`

@@ -203,10 +203,7 @@ func (a *API) listPlanGroups(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]planGroupOut, len(l.Items))
-	for i, g := range l.Items {
-		out[i] = planGroupWire(g)
-	}
+	out := wireAll(l.Items, planGroupWire)
 	writeJSON(w, http.StatusOK, struct {
 		PlanGroups []planGroupOut `json:"plan_groups"`
 		pageMeta
@@ -264,10 +261,7 @@ func (a *API) planGroupPlans(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := planList{Plans: make([]planOut, len(l.Items)), pageMeta: newPageMeta(pr, l)}
-	for i, p := range l.Items {
-		out.Plans[i] = planWire(p)
-	}
+	out := planList{Plans: wireAll(l.Items, planWire), pageMeta: newPageMeta(pr, l)}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

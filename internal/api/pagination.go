@@ -107,3 +107,12 @@ func perPage(q url.Values) (int, error) {
 	}
 	return min(n, maxPerPage), nil
 }
+
+// wireAll renders a page's items in their wire form.
+func wireAll[T, O any](items []T, wire func(T) O) []O {
+	out := make([]O, len(items))
+	for i, x := range items {
+		out[i] = wire(x)
+	}
+	return out
+}

@@ -89,10 +89,7 @@ func (a *API) listPlans(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := planList{Plans: make([]planOut, len(l.Items)), pageMeta: newPageMeta(pr, l)}
-	for i, p := range l.Items {
-		out.Plans[i] = planWire(p)
-	}
+	out := planList{Plans: wireAll(l.Items, planWire), pageMeta: newPageMeta(pr, l)}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
