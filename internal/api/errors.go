@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -111,11 +112,20 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, body any) {
+	var b []byte
+	if body != nil {
+		// Encoded before the status goes out: a body that cannot be
+		// encoded is a server bug, and the recovery in front of every
+		// handler answers it with a logged 500 instead of an empty 200.
+		var err error
+		if b, err = json.Marshal(body); err != nil {
+			panic(fmt.Sprintf("encode a %d answer: %v", status, err))
+		}
+		b = append(b, '\n')
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	if body != nil {
-		_ = json.NewEncoder(w).Encode(body)
-	}
+	_, _ = w.Write(b)
 }
 
 // noContent answers 204 with no body, as ChartMogul's deletes do.

@@ -119,3 +119,17 @@ func TestMuxErrorsAreJSON(t *testing.T) {
 		}
 	})
 }
+
+// A body that cannot be encoded is a server bug: a logged 500, never a
+// 200 with an empty or cut body.
+func TestUnencodableBodyIsA500(t *testing.T) {
+	a := newAPI(nil, Options{})
+	h := a.edge(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"per_page": func() {}})
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/activities", nil))
+	if rec.Code != 500 || !strings.Contains(rec.Body.String(), "Internal server error") {
+		t.Fatalf("%d %s", rec.Code, rec.Body.String())
+	}
+}
