@@ -183,17 +183,16 @@ func PercentChange(prev, cur float64) float64 {
 	return float64(percentHundredths(c-p, abs64(p))) / 100
 }
 
-// Back moves t one interval back (the summary's "previous").
+// Back moves t one interval back (the summary's "previous"), with the
+// calendar arithmetic of plan intervals; month by default.
 func Back(t time.Time, interval string) time.Time {
-	switch interval {
-	case "day":
-		return t.AddDate(0, 0, -1)
-	case "week":
-		return t.AddDate(0, 0, -7)
-	case "quarter":
-		return addMonths(t, -3)
-	case "year":
-		return addMonths(t, -12)
+	iv, ok := seriesIntervals[interval]
+	if !ok {
+		iv = Interval{"month", 1}
 	}
-	return addMonths(t, -1)
+	return iv.addTo(t, -1)
 }
+
+// seriesIntervals are the Metrics API's intervals as calendar steps.
+var seriesIntervals = map[string]Interval{"day": {"day", 1}, "week": {"week", 1}, "month": {"month", 1},
+	"quarter": {"month", 3}, "year": {"year", 1}}
