@@ -1,7 +1,7 @@
 'use strict';
 
-// The four ChartMogul guides of shared/seeds, sent verbatim: every curl
-// example's -d payload is read from the guide text at test time and sent as
+// The four ChartMogul guides Tally was specified from, sent verbatim: every
+// curl example's -d payload (kept in fixtures/guide-examples.json) is sent as
 // printed, with only the guide's placeholder UUIDs (ds_/cus_/pl_/sub_)
 // replaced by the ones the server handed out. Each example is one test in
 // an account of its own (so the guide's data source name, external ids and
@@ -17,28 +17,17 @@ const path = require('node:path');
 const { it } = require('node:test');
 const { eachBackend, IMPORT_TIME } = require('../helpers');
 
-const SEEDS = path.resolve(__dirname, '../../../../shared/seeds');
-const GUIDE = {
-  start: '000_10051e68107eaa2f.txt',
-  refunds: '001_51f5836a3e85a21a.txt',
-  connect: '002_207096980bd5188a.txt',
-  events: '003_a79f037ec5f18ccc.txt'
-};
+// guide-examples.json holds each guide's curl examples in order, as the
+// guide prints them (fixtures/README.md says where they come from): method,
+// path (from /v1/), the -d payload exactly as printed, and the comment line
+// nearest above it (the example's title; null when the guide has none).
+const GUIDES = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'guide-examples.json'), 'utf8'));
 
-// examples returns a guide's curl examples in order: method, path (from
-// /v1/), the -d payload exactly as printed, and the comment line nearest
-// above it (the example's title; null when the guide has none).
-function examples (file) {
-  const text = fs.readFileSync(path.join(SEEDS, file), 'utf8');
-  const starts = [...text.matchAll(/curl -X (\w+) "https:\/\/api\.chartmogul\.com(\/v1\/[^"]*)"/g)];
-  return starts.map((m, i) => {
-    const end = i + 1 < starts.length ? starts[i + 1].index : text.length;
-    const d = /-d '([^']*)'/.exec(text.slice(m.index, end));
-    assert.ok(d, `${file}: the curl example at offset ${m.index} has no -d payload`);
-    JSON.parse(d[1]); // every printed payload is JSON
-    const comments = text.slice(0, m.index).split('\n').filter(l => l.startsWith('# '));
-    return { method: m[1], path: m[2], payload: d[1], title: comments.length ? comments[comments.length - 1].trim() : null };
-  });
+function examples (guide) {
+  const list = GUIDES[guide];
+  assert.ok(Array.isArray(list) && list.length > 0, `guide-examples.json has no examples of ${guide}`);
+  for (const e of list) JSON.parse(e.payload); // every printed payload is JSON
+  return list;
 }
 
 // pick finds the one example whose title starts with prefix (or, for the
@@ -49,10 +38,10 @@ function pick (list, prefix) {
   return found[0];
 }
 
-const START = examples(GUIDE.start);
-const REFUNDS = examples(GUIDE.refunds);
-const CONNECT = examples(GUIDE.connect);
-const EVENTS = examples(GUIDE.events);
+const START = examples('start');
+const REFUNDS = examples('refunds');
+const CONNECT = examples('connect');
+const EVENTS = examples('events');
 
 const ex = {
   dataSource: pick(START, '# 1. Create a Data Source'),
