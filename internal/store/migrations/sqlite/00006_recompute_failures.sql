@@ -1,0 +1,21 @@
+-- +goose Up
+-- A dirty customer's recomputation can fail (the engine refuses its
+-- history, a rate is missing). The failure is kept on its row, for the
+-- operator (the reconciliation shows it) and for the background pass that
+-- retries it at retry_at; the other customers go on. seq counts the writes
+-- that marked it, so a recomputation that read an older history never
+-- overwrites the results of a newer one.
+ALTER TABLE dirty_customers ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE dirty_customers ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE dirty_customers ADD COLUMN failed_at BIGINT;
+ALTER TABLE dirty_customers ADD COLUMN retry_at BIGINT;
+ALTER TABLE dirty_customers ADD COLUMN error TEXT;
+CREATE INDEX dirty_customers_retry ON dirty_customers (retry_at);
+
+-- +goose Down
+DROP INDEX dirty_customers_retry;
+ALTER TABLE dirty_customers DROP COLUMN error;
+ALTER TABLE dirty_customers DROP COLUMN retry_at;
+ALTER TABLE dirty_customers DROP COLUMN failed_at;
+ALTER TABLE dirty_customers DROP COLUMN attempts;
+ALTER TABLE dirty_customers DROP COLUMN seq;
