@@ -276,13 +276,29 @@ func recomputeCommand(ctx context.Context, args []string, getenv func(string) st
 		return err
 	}
 	rates := recompute.NewStoreRates(ctx, s) // rates are the server's, not an account's
+	// Every account is recomputed whatever happens to one: a customer the
+	// engine refuses is listed and keeps its previous results, an account
+	// that fails is reported, and the command exits non-zero at the end.
+	var failed int
 	for _, a := range accounts {
 		start := time.Now()
-		n, err := recompute.All(ctx, s, a, rates)
-		if err != nil {
-			return fmt.Errorf("recompute %s: %w", a.Name, err)
+		rep, err := recompute.All(ctx, s, a, rates)
+		if err == nil {
+			err = rates.Err()
 		}
-		fmt.Fprintf(stdout, "%s: %d customers in %s\n", a.Name, n, time.Since(start).Round(time.Millisecond))
+		if err != nil {
+			failed++
+			fmt.Fprintf(stderr, "%s: recomputation failed: %v\n", a.Name, err)
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: %d customers in %s\n", a.Name, rep.Recomputed, time.Since(start).Round(time.Millisecond))
+		for _, f := range rep.Failed {
+			failed++
+			fmt.Fprintf(stderr, "%s: customer %s: %v\n", a.Name, f.CustomerUUID, f.Err)
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d accounts or customers could not be recomputed (listed above); their previous results stand", failed)
 	}
 	return nil
 }

@@ -126,9 +126,9 @@ func TestFullRecomputeMatchesIncremental(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		n, err := recompute.All(t.Context(), s, acct, recompute.NewStoreRates(t.Context(), s))
-		if err != nil || n != 2 {
-			t.Fatalf("recompute: %d %v", n, err)
+		rep, err := recompute.All(t.Context(), s, acct, recompute.NewStoreRates(t.Context(), s))
+		if err != nil || rep.Recomputed != 2 || len(rep.Failed) != 0 {
+			t.Fatalf("recompute: %+v %v", rep, err)
 		}
 		if full := results(); full != incremental {
 			t.Fatalf("full recompute differs:\n%s\nincremental:\n%s", full, incremental)

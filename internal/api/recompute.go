@@ -2,11 +2,14 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
 
+	"github.com/tally-analytics/tally/internal/billing"
 	"github.com/tally-analytics/tally/internal/metrics"
 	"github.com/tally-analytics/tally/internal/recompute"
+	"github.com/tally-analytics/tally/internal/store"
 )
 
 // bufferedWriter holds a write's response until the metrics reflect it.
@@ -29,10 +32,17 @@ func (b *bufferedWriter) Write(p []byte) (int, error) {
 	return b.body.Write(p)
 }
 
-// currentAtOnce makes every successful write recompute the customers it
-// touched before its response goes out, so the next metrics request
-// reflects it (api.md rule 3, issue 5: ChartMogul says minutes, Tally
-// zero).
+// currentAtOnce makes every write recompute the customers it touched
+// before its response goes out, so the next metrics request reflects it
+// (api.md rule 3, issue 5: ChartMogul says minutes, Tally zero).
+//
+// The answer is the write's own, whatever the recomputation does: the
+// write is committed, so it is answered 2xx (issue 10). A customer the
+// engine cannot compute is recorded as failed (its reconciliation says
+// why) and retried in the background; a database failure leaves the
+// customers marked for the background pass. A refused write recomputes
+// too: what an earlier write left marked (a crash, a failed pass) is then
+// current by the time a client's retry is refused as a duplicate.
 func (a *API) currentAtOnce(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
@@ -41,12 +51,7 @@ func (a *API) currentAtOnce(next http.Handler) http.Handler {
 		}
 		buf := &bufferedWriter{header: w.Header()}
 		next.ServeHTTP(buf, r)
-		if buf.status >= 200 && buf.status < 300 {
-			if err := a.recompute(r); err != nil {
-				writeError(w, r, err)
-				return
-			}
-		}
+		a.recompute(r)
 		if buf.status != 0 {
 			w.WriteHeader(buf.status)
 		}
@@ -54,17 +59,32 @@ func (a *API) currentAtOnce(next http.Handler) http.Handler {
 	})
 }
 
-// recompute brings the account's dirty customers up to date.
-func (a *API) recompute(r *http.Request) error {
-	// The account as it is now: a settings change applies at once.
-	acct, err := a.store.Account(r.Context(), account(r).ID)
-	if err != nil {
-		return err
+// recompute brings the account's marked customers up to date, logging
+// what it could not do.
+func (a *API) recompute(r *http.Request) {
+	log := logger(r.Context())
+	// The write is committed: a client that hangs up does not stop its
+	// customers being recomputed.
+	ctx := context.WithoutCancel(r.Context())
+	var err error
+	for attempt := 0; attempt < 2; attempt++ {
+		// The account as it is now: a settings change applies at once.
+		var acct billing.Account
+		if acct, err = a.store.Account(ctx, account(r).ID); err != nil {
+			continue
+		}
+		rates := recompute.NewStoreRates(ctx, a.store)
+		var rep store.RecomputeReport
+		rep, err = recompute.Dirty(ctx, a.store, acct, store.PendingFresh, rates)
+		for _, f := range rep.Failed {
+			log.Warn("recomputation failed; the customer keeps its previous results until a retry succeeds",
+				"customer", f.CustomerUUID, "error", f.Err)
+		}
+		if err = errors.Join(err, rates.Err()); err == nil {
+			return
+		}
 	}
-	rates := recompute.NewStoreRates(r.Context(), a.store)
-	_, err = recompute.Dirty(r.Context(), a.store, acct, rates)
-	// Imports check rates first; a missing one here is a history that lost one.
-	return rateError(rates, err)
+	log.Error("recomputation after a write failed; the background pass will retry", "error", err)
 }
 
 // rateError answers a computation that needed an exchange rate Tally does

@@ -34,12 +34,36 @@ func (a *API) reconcile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	settings := recompute.Settings(acct)
-	subs, err := metrics.Steps(recompute.Input(h), settings, recompute.NewStoreRates(r.Context(), a.store))
+	state, err := a.store.CustomerRecomputeState(r.Context(), acct.ID, cus.ID)
 	if err != nil {
 		return err
 	}
-	res := metrics.Aggregate(cus.UUID, subs, settings)
+	recomputation := map[string]any{"pending": state.Pending, "attempts": state.Attempts, "error": nil,
+		"failed_at": nil, "retry_at": nil}
+	if state.Error != "" {
+		recomputation["error"] = state.Error
+	}
+	if state.FailedAt != nil {
+		recomputation["failed_at"] = metricsTime(*state.FailedAt, acct)
+	}
+	if state.RetryAt != nil {
+		recomputation["retry_at"] = metricsTime(*state.RetryAt, acct)
+	}
+	rates := recompute.NewStoreRates(r.Context(), a.store)
+	subs, res, err := recompute.Compute(h, recompute.Settings(acct), rates)
+	if rerr := rates.Err(); rerr != nil {
+		return rerr
+	}
+	if err != nil {
+		// The engine refuses this history: say so, beside what is stored,
+		// rather than fail the one request meant to show what is wrong.
+		recomputation["error"] = err.Error()
+		writeJSON(w, http.StatusOK, map[string]any{
+			"customer_uuid": cus.UUID, "date": metricsTime(at, acct), "currency": acct.Currency,
+			"recomputation": recomputation, "consistent": false,
+		})
+		return nil
+	}
 
 	var subsMRR int64
 	subsOut := []map[string]any{}
@@ -93,7 +117,9 @@ func (a *API) reconcile(w http.ResponseWriter, r *http.Request) error {
 		"fx-revaluation":    fx,
 		"stored-mrr":        storedMRR,
 		"stored-movements":  storedMoved,
-		"consistent":        mrr == subsMRR && mrr == moved+fx && mrr == storedMRR && moved == storedMoved,
+		"recomputation":     recomputation,
+		"consistent": mrr == subsMRR && mrr == moved+fx && mrr == storedMRR && moved == storedMoved &&
+			!state.Pending,
 	})
 	return nil
 }

@@ -151,8 +151,10 @@ func validateLine(i int, l *LineItem, errs FieldErrors) {
 	if l.ServicePeriodEnd == nil {
 		addErr(errs, "line_items.service_period_end", at+"a subscription line needs a service_period_end.")
 	}
-	if l.ServicePeriodStart != nil && l.ServicePeriodEnd != nil && !l.ServicePeriodEnd.After(*l.ServicePeriodStart) {
-		addErr(errs, "line_items.service_period_end", at+"service_period_end must come after service_period_start.")
+	if l.ServicePeriodStart != nil && l.ServicePeriodEnd != nil && l.ServicePeriodEnd.Sub(*l.ServicePeriodStart) < time.Second {
+		// A period under a second is no billing period; prorated, it would
+		// scale a price up by billions (issue 10).
+		addErr(errs, "line_items.service_period_end", at+"service_period_end must come at least one second after service_period_start.")
 	}
 }
 

@@ -168,7 +168,12 @@ func lineValue(l Line, s Settings, rates Rates) (valued, error) {
 		if part <= 0 {
 			return valued{}, fmt.Errorf("line %s: prorated period is empty", l.ID)
 		}
-		v.Mul(v, big.NewRat(int64(full/time.Second), int64(part/time.Second)))
+		// In milliseconds, the stored precision: a period under a second
+		// was a division by zero here.
+		if part.Milliseconds() <= 0 || full.Milliseconds() <= 0 {
+			return valued{}, fmt.Errorf("line %s: prorated period is empty", l.ID)
+		}
+		v.Mul(v, big.NewRat(full.Milliseconds(), part.Milliseconds()))
 	}
 	converted := v
 	if l.Currency != "" && s.Currency != "" && l.Currency != s.Currency && v.Sign() != 0 {
@@ -181,6 +186,19 @@ func lineValue(l Line, s Settings, rates Rates) (valued, error) {
 		}
 		converted = new(big.Rat).Mul(v, out.rate)
 	}
+	if converted.Cmp(maxLineMRR) > 0 || converted.Cmp(minLineMRR) < 0 {
+		// The Import API bounds amounts; a prorated sliver of a period can
+		// still scale one past what any sum of MRR can hold.
+		return valued{}, fmt.Errorf("line %s: its MRR is beyond ±10^15 cents", l.ID)
+	}
 	out.mrr = roundHalfAway(converted)
 	return out, nil
 }
+
+// A line's MRR is bounded (10^13 dollars a month) so that a customer's
+// sums stay far inside an int64; larger sums are checked where they are
+// added.
+var (
+	maxLineMRR = new(big.Rat).SetInt64(1_000_000_000_000_000)
+	minLineMRR = new(big.Rat).SetInt64(-1_000_000_000_000_000)
+)

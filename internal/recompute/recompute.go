@@ -7,6 +7,7 @@ package recompute
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -54,11 +55,10 @@ func Input(h *store.History) metrics.Customer {
 // Engine returns the compute function the store calls per customer.
 func Engine(settings metrics.Settings, rates metrics.Rates) func(*store.History) (store.Result, error) {
 	return func(h *store.History) (store.Result, error) {
-		subs, err := metrics.Steps(Input(h), settings, rates)
+		subs, res, err := Compute(h, settings, rates)
 		if err != nil {
 			return store.Result{}, err
 		}
-		res := metrics.Aggregate(h.CustomerUUID, subs, settings)
 		lines := map[string]store.HistoryLine{} // by line UUID
 		plans := map[string]store.HistoryLine{} // a line of each plan, by plan UUID
 		for _, s := range h.Subscriptions {
@@ -66,13 +66,13 @@ func Engine(settings metrics.Settings, rates metrics.Rates) func(*store.History)
 				lines[l.UUID], plans[l.PlanUUID] = l, l
 			}
 		}
+		var out store.Result
 		subID := map[string]string{} // external id → ID
 		for _, s := range subs {
 			if _, ok := subID[s.ExternalID]; !ok {
 				subID[s.ExternalID] = s.ID
 			}
 		}
-		var out store.Result
 		for _, sub := range subs {
 			for _, st := range sub.Steps {
 				out.Steps = append(out.Steps, store.ResultStep{SubscriptionUUID: sub.ID, ExternalID: sub.ExternalID, Group: sub.Group,
@@ -100,18 +100,68 @@ func Engine(settings metrics.Settings, rates metrics.Rates) func(*store.History)
 	}
 }
 
-// Dirty recomputes every customer of the account a write marked.
-func Dirty(ctx context.Context, s *store.Store, a billing.Account, rates metrics.Rates) (int, error) {
-	return s.RecomputeDirty(ctx, a.ID, Engine(Settings(a), rates))
+// Compute runs the engine on one customer's history: its subscriptions'
+// steps and the customer's aggregate. The engine refuses what it cannot
+// compute with an error; should a history it was never shown still make
+// it panic, that is an error too, so that the customer fails alone, like
+// any other refusal, and the caller goes on.
+func Compute(h *store.History, settings metrics.Settings, rates metrics.Rates) (subs []metrics.SubscriptionSteps, res metrics.CustomerResult, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			subs, res, err = nil, metrics.CustomerResult{}, fmt.Errorf("the metrics engine failed on this history: %v", p)
+		}
+	}()
+	if subs, err = metrics.Steps(Input(h), settings, rates); err != nil {
+		return nil, res, err
+	}
+	return subs, metrics.Aggregate(h.CustomerUUID, subs, settings), nil
+}
+
+// Dirty recomputes the customers of the account that which selects. A
+// customer the engine refuses is recorded as failed and the others go on
+// (the report lists the failures); the error is a database failure only.
+func Dirty(ctx context.Context, s *store.Store, a billing.Account, which store.Pending, rates metrics.Rates) (store.RecomputeReport, error) {
+	if err := s.MarkFlagged(ctx, a.ID); err != nil { // a settings change's customers
+		return store.RecomputeReport{}, err
+	}
+	return s.RecomputeDirty(ctx, a.ID, which, time.Now(), Engine(Settings(a), rates))
 }
 
 // All recomputes every customer of the account (`tally recompute`, a
 // settings change).
-func All(ctx context.Context, s *store.Store, a billing.Account, rates metrics.Rates) (int, error) {
+func All(ctx context.Context, s *store.Store, a billing.Account, rates metrics.Rates) (store.RecomputeReport, error) {
 	if err := s.MarkAllDirty(ctx, a.ID); err != nil {
-		return 0, err
+		return store.RecomputeReport{}, err
 	}
-	return Dirty(ctx, s, a, rates)
+	return Dirty(ctx, s, a, store.PendingAll, rates)
+}
+
+// Pending recomputes, in every account, the marked customers that which
+// selects: at start-up every one (what a crash left between a write's
+// commit and its recomputation), then in the background the ones a failed
+// request left and the failed ones whose retry is due. It goes on past an
+// account that fails and returns the first error with the reports.
+func Pending(ctx context.Context, s *store.Store, which store.Pending) (map[string]store.RecomputeReport, error) {
+	ids, err := s.DirtyAccounts(ctx, which, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	rates := NewStoreRates(ctx, s)
+	reps := map[string]store.RecomputeReport{}
+	var first error
+	for _, id := range ids {
+		a, err := s.Account(ctx, id)
+		if err == nil {
+			var rep store.RecomputeReport
+			rep, err = Dirty(ctx, s, a, which, rates)
+			reps[a.Name] = rep
+			err = errors.Join(err, rates.Err())
+		}
+		if err != nil && first == nil {
+			first = fmt.Errorf("recompute account %d: %w", id, err)
+		}
+	}
+	return reps, first
 }
 
 // StoreRates loads the rates of a currency from the store the first time

@@ -77,6 +77,13 @@ func Run(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger
 	if err != nil {
 		return err
 	}
+	if err := Recover(ctx, s, log); err != nil {
+		return fmt.Errorf("recompute what the last run left: %w", err)
+	}
+	bg, stopBackground := context.WithCancel(context.Background())
+	bgDone := make(chan struct{})
+	go func() { defer close(bgDone); retryPending(bg, s, log) }()
+	defer func() { stopBackground(); <-bgDone }() // before the store closes
 	if cfg.Demo {
 		res, err := demo.Install(ctx, s, DefaultAccount, demo.Options{Seed: 1})
 		switch {

@@ -211,7 +211,12 @@ func (s *Store) UpdateAccountSettings(ctx context.Context, id int64, change func
 			a.ActivityGroupingMinutes == before.ActivityGroupingMinutes {
 			return nil
 		}
-		return markDirty(ctx, tx, `SELECT id FROM customers WHERE account_id = $1`, id)
+		// The customers are marked after this transaction, a few thousand
+		// at a time (MarkAllDirty); the flag makes that survive a crash.
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET mark_all_pending = mark_all_pending + 1 WHERE id = $1`, id); err != nil {
+			return fmt.Errorf("flag account for recomputation: %w", err)
+		}
+		return nil
 	})
 	return a, err
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,10 +10,15 @@ import (
 )
 
 // markDirty records, inside a write's transaction, which customers the
-// write touched: those whose id the query selects (one column).
+// write touched: those whose id the query selects (one column). A customer
+// already waiting gets a new seq (a recomputation that read the history
+// before this write must not save its results) and loses any recorded
+// failure: the new data may be what it needed, so the write's own
+// recomputation tries it at once.
 func markDirty(ctx context.Context, tx querier, selectIDs string, args ...any) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO dirty_customers (customer_id, account_id)
-		SELECT c.id, c.account_id FROM customers c WHERE c.id IN (`+selectIDs+`) ON CONFLICT (customer_id) DO NOTHING`, args...)
+		SELECT c.id, c.account_id FROM customers c WHERE c.id IN (`+selectIDs+`)
+		ON CONFLICT (customer_id) DO UPDATE SET seq = dirty_customers.seq + 1, failed_at = NULL, retry_at = NULL`, args...)
 	if err != nil {
 		return fmt.Errorf("mark customers for recomputation: %w", err)
 	}
@@ -225,96 +229,6 @@ func (s *Store) lockCustomers(ctx context.Context, tx *sql.Tx, ids []int64) erro
 		return fmt.Errorf("lock customers: %w", err)
 	}
 	return nil
-}
-
-// recomputeBatch is how many customers one recomputation transaction takes.
-const recomputeBatch = 1000
-
-// RecomputeDirty recomputes every customer of the account that a write
-// marked, calling compute (the pure engine) for each and replacing its
-// stored results. Returns how many customers it recomputed.
-func (s *Store) RecomputeDirty(ctx context.Context, acct int64, compute func(*History) (Result, error)) (int, error) {
-	done := 0
-	for {
-		var ids []int64
-		err := scanRows(ctx, s.w, `SELECT customer_id FROM dirty_customers WHERE account_id = $1 ORDER BY customer_id LIMIT $2`,
-			[]any{acct, recomputeBatch}, func(scan func(...any) error) error {
-				var id int64
-				err := scan(&id)
-				ids = append(ids, id)
-				return err
-			})
-		if err != nil {
-			return done, fmt.Errorf("find customers to recompute: %w", err)
-		}
-		if len(ids) == 0 {
-			return done, nil
-		}
-		if err := s.recompute(ctx, acct, ids, compute); err != nil {
-			return done, err
-		}
-		done += len(ids)
-	}
-}
-
-// MarkAllDirty marks every customer of the account for recomputation (a
-// settings change, `tally recompute`).
-func (s *Store) MarkAllDirty(ctx context.Context, acct int64) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		return markDirty(ctx, tx, `SELECT id FROM customers WHERE account_id = $1`, acct)
-	})
-}
-
-func (s *Store) recompute(ctx context.Context, acct int64, ids []int64, compute func(*History) (Result, error)) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockCustomers(ctx, tx, ids); err != nil {
-			return err
-		}
-		hs, err := histories(ctx, tx, ids)
-		if err != nil {
-			return err
-		}
-		var points, acts, steps [][]any
-		for _, id := range ids {
-			h := hs[id]
-			if h == nil {
-				continue // deleted meanwhile
-			}
-			res, err := compute(h)
-			if err != nil {
-				return fmt.Errorf("compute customer %s: %w", h.CustomerUUID, err)
-			}
-			for _, p := range res.Points {
-				points = append(points, []any{id, acct, millis(p.At), p.MRR, boolInt(p.Active), p.FX})
-			}
-			for _, st := range res.Steps {
-				steps = append(steps, []any{id, acct, st.SubscriptionUUID, st.ExternalID, st.Group, millis(st.At), st.MRR, boolInt(st.Live), st.Plan, st.FX})
-			}
-			for _, a := range res.Activities {
-				subsJSON, _ := json.Marshal(a.SubscriptionExternalIDs)
-				causes, _ := json.Marshal(a.Sources)
-				acts = append(acts, []any{acct, id, a.UUID, millis(a.At), a.Type, a.Amount, a.MRRAfter, string(subsJSON),
-					nullStr(strPtrOrNil(a.PlanExternalID)), nullStr(strPtrOrNil(a.PlanName)), string(causes)})
-			}
-		}
-		for _, table := range []string{"mrr_points", "activities", "subscription_steps", "dirty_customers"} {
-			if err := queryInExec(ctx, tx, `DELETE FROM `+table+` WHERE customer_id IN (%s)`, ids); err != nil {
-				return fmt.Errorf("clear %s: %w", table, err)
-			}
-		}
-		if err := s.bulkInsert(ctx, tx, "mrr_points", []string{"customer_id", "account_id", "at", "mrr", "active", "fx"}, points); err != nil {
-			return fmt.Errorf("save mrr points: %w", err)
-		}
-		if err := s.bulkInsert(ctx, tx, "activities", []string{"account_id", "customer_id", "uuid", "at", "type", "amount", "mrr_after",
-			"subscription_external_ids", "plan_external_id", "plan_name", "causes"}, acts); err != nil {
-			return fmt.Errorf("save activities: %w", err)
-		}
-		if err := s.bulkInsert(ctx, tx, "subscription_steps", []string{"customer_id", "account_id", "subscription_uuid", "external_id",
-			"group_key", "at", "mrr", "live", "plan_uuid", "fx"}, steps); err != nil {
-			return fmt.Errorf("save subscription steps: %w", err)
-		}
-		return bumpResults(ctx, tx, acct, ids)
-	})
 }
 
 func strPtrOrNil(s string) *string {

@@ -12,7 +12,15 @@ ALTER TABLE dirty_customers ADD COLUMN retry_at BIGINT;
 ALTER TABLE dirty_customers ADD COLUMN error TEXT;
 CREATE INDEX dirty_customers_retry ON dirty_customers (retry_at);
 
+-- A settings change that the stored results depend on sets this in its
+-- own transaction; the customers are then marked a few thousand at a time
+-- (one account's change never holds the writer for long) and the flag is
+-- cleared after the last. A crash in between leaves the flag, and start-up
+-- marks them again.
+ALTER TABLE accounts ADD COLUMN mark_all_pending INTEGER NOT NULL DEFAULT 0;
+
 -- +goose Down
+ALTER TABLE accounts DROP COLUMN mark_all_pending;
 DROP INDEX dirty_customers_retry;
 ALTER TABLE dirty_customers DROP COLUMN error;
 ALTER TABLE dirty_customers DROP COLUMN retry_at;

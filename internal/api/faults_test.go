@@ -1,0 +1,130 @@
+package api
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/tally-analytics/tally/internal/recompute"
+	"github.com/tally-analytics/tally/internal/store"
+)
+
+// Issue 10, finding 1: a customer whose history the engine refuses must
+// not poison its account. Its write is committed, so it is answered 2xx;
+// every other write of the account is too, and their customers' metrics
+// are current; the refused customer keeps its previous results and its
+// reconciliation says why, until the history is mended.
+func TestOneBadCustomerDoesNotPoisonItsAccount(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ds, bad, pl := e.fixture()
+		good := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": "cus_0002"})["uuid"].(string)
+		e.ok(201, "POST", "/v1/import/customers/"+bad+"/invoices", invoices(seedInvoice("A-1", pl, "s-bad")))
+		mrr := func() float64 {
+			return entryAt(t, e.ok(200, "GET", "/v1/metrics/mrr?start-date=2015-12-01&end-date=2015-12-31", nil), "2015-12-31")["mrr"].(float64)
+		}
+		if v := mrr(); v != 4100 { // 5000 − 900 tax
+			t.Fatalf("MRR before: %v", v)
+		}
+		// A history the engine refuses, as no validated write can make one
+		// any more: the invoice in a currency with no exchange rate.
+		if _, err := e.store.DB().Exec(`UPDATE invoices SET currency = 'JPY'`); err != nil {
+			t.Fatal(err)
+		}
+		// A write on the bad customer: committed, so 201.
+		e.ok(201, "POST", "/v1/import/customers/"+bad+"/invoices", invoices(seedInvoice("A-2", pl, "s-bad-2")))
+		rec := e.ok(200, "GET", "/v1/customers/"+bad+"/reconciliation?date=2015-12-31", nil)
+		state := rec["recomputation"].(map[string]any)
+		if rec["consistent"] != false || state["pending"] != true || state["attempts"] != 1.0 ||
+			state["error"] != "no JPY→USD exchange rate for 2015-11-01" || state["retry_at"] == nil {
+			t.Fatalf("reconciliation of the refused customer: %v", rec)
+		}
+		// Its previous results stand: 4100, not 0 and not half of A-2.
+		if v := mrr(); v != 4100 {
+			t.Fatalf("MRR with the refused customer: %v", v)
+		}
+		// Another customer's writes are answered and counted at once.
+		e.ok(201, "POST", "/v1/import/customers/"+good+"/invoices", invoices(seedInvoice("B-1", pl, "s-good")))
+		if v := mrr(); v != 8200 { // 4100 (bad, as before) + 4100 (good)
+			t.Fatalf("MRR after the other customer's import: %v", v)
+		}
+		e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Another"})
+		// The refused customer is not tried again by every write: once is
+		// enough until its retry is due.
+		rec = e.ok(200, "GET", "/v1/customers/"+bad+"/reconciliation?date=2015-12-31", nil)
+		if n := rec["recomputation"].(map[string]any)["attempts"]; n != 1.0 {
+			t.Fatalf("attempts after other writes: %v", n)
+		}
+		// Mended, the background pass's retry (due an hour from now here)
+		// brings it back.
+		if _, err := e.store.DB().Exec(`UPDATE invoices SET currency = 'USD'`); err != nil {
+			t.Fatal(err)
+		}
+		acct, err := e.store.AccountByName(context.Background(), "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := e.store.RecomputeDirty(context.Background(), acct.ID, store.PendingDue, time.Now().Add(time.Hour),
+			recompute.Engine(recompute.Settings(acct), recompute.NewStoreRates(context.Background(), e.store)))
+		if err != nil || rep.Recomputed != 1 || len(rep.Failed) != 0 {
+			t.Fatalf("retry: %+v %v", rep, err)
+		}
+		rec = e.ok(200, "GET", "/v1/customers/"+bad+"/reconciliation?date=2015-12-31", nil)
+		if rec["consistent"] != true || rec["recomputation"].(map[string]any)["pending"] != false || rec["mrr"] != 8200.0 {
+			t.Fatalf("reconciliation after the retry: %v", rec)
+		}
+		if v := mrr(); v != 12300 { // bad: 4100 × 2 subscriptions; good: 4100
+			t.Fatalf("MRR after the retry: %v", v)
+		}
+	})
+}
+
+// Issue 10, finding 1: a prorated line over half a second panicked the
+// engine (a division by whole seconds). A period under a second is now
+// refused at import, and nothing the import accepted is lost.
+func TestSubSecondServicePeriodIsRefused(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		_, cus, pl := e.fixture()
+		inv := seedInvoice("SLIVER", pl, "s1")
+		line := inv["line_items"].([]any)[0].(map[string]any)
+		line["prorated"] = true
+		line["service_period_start"] = "2024-01-01T00:00:00.000Z"
+		line["service_period_end"] = "2024-01-01T00:00:00.500Z"
+		r := e.do(e.key, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(inv))
+		if r.status != 422 {
+			t.Fatalf("status %d: %s", r.status, r.body)
+		}
+		// The account is unharmed: the next import is answered and counted.
+		e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(seedInvoice("OK", pl, "s2")))
+		if v := entryAt(t, e.ok(200, "GET", "/v1/metrics/mrr?start-date=2015-11-01&end-date=2015-11-30", nil), "2015-11-30")["mrr"]; v != 4100.0 {
+			t.Fatalf("MRR: %v", v)
+		}
+	})
+}
+
+// Issue 10, finding 2: marks a crash left between a write's commit and its
+// recomputation are recomputed by the next write of the account, even one
+// that is refused (the client's retry of the same import, a duplicate).
+func TestARefusedRetryFindsItsCustomersCurrent(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		_, cus, pl := e.fixture()
+		e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(seedInvoice("INV-1", pl, "s1")))
+		// What kill -9 after the commit leaves: the customer marked, its
+		// results not yet written.
+		for _, q := range []string{`DELETE FROM mrr_points`, `DELETE FROM activities`, `DELETE FROM subscription_steps`,
+			`INSERT INTO dirty_customers (customer_id, account_id) SELECT id, account_id FROM customers`} {
+			if _, err := e.store.DB().Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if rec := e.ok(200, "GET", "/v1/customers/"+cus+"/reconciliation?date=2015-11-30", nil); rec["consistent"] != false {
+			t.Fatalf("before the retry: %v", rec)
+		}
+		if r := e.do(e.key, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(seedInvoice("INV-1", pl, "s1"))); r.status != 422 {
+			t.Fatalf("the retry: %d %s", r.status, r.body)
+		}
+		rec := e.ok(200, "GET", "/v1/customers/"+cus+"/reconciliation?date=2015-11-30", nil)
+		if rec["consistent"] != true || rec["stored-mrr"] != 4100.0 {
+			t.Fatalf("after the refused retry: %v", rec)
+		}
+	})
+}

@@ -1,0 +1,374 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// RecomputeFailure is a customer whose results could not be computed: its
+// stored results stay as they were, and it stays marked, with the error,
+// until a write or a retry computes it.
+type RecomputeFailure struct {
+	CustomerID   int64
+	CustomerUUID string
+	Err          error
+}
+
+// RecomputeReport is what a recomputation did.
+type RecomputeReport struct {
+	Recomputed int
+	Failed     []RecomputeFailure
+}
+
+// Pending says which marked customers a recomputation takes.
+type Pending int
+
+const (
+	// PendingFresh: those not failed since their last write (a write's own
+	// recomputation: a customer that failed waits for its retry instead of
+	// failing every later write of the account again).
+	PendingFresh Pending = iota
+	// PendingDue: those, and failed ones whose retry time has come (the
+	// background pass).
+	PendingDue
+	// PendingAll: every marked customer (start-up, `tally recompute`).
+	PendingAll
+)
+
+// where is the condition on dirty_customers, with its parameter (if any)
+// numbered n.
+func (p Pending) where(now time.Time, n int) (string, []any) {
+	switch p {
+	case PendingFresh:
+		return ` AND failed_at IS NULL`, nil
+	case PendingDue:
+		return ` AND (failed_at IS NULL OR retry_at <= $` + strconv.Itoa(n) + `)`, []any{millis(now)}
+	}
+	return ``, nil
+}
+
+// Recomputation writes stay short so that one account's recomputation,
+// however large, never holds SQLite's single writer (or PostgreSQL's row
+// locks) for long: histories are read and computed outside the write
+// transaction, and the batch size adapts so that each write transaction
+// takes about writeBudget.
+const (
+	writeBudget     = 30 * time.Millisecond
+	minRecompute    = 10
+	maxRecompute    = 1000
+	startRecompute  = 100
+	maxFailureText  = 1000
+	maxRecomputeRun = 8 // passes over customers raced by newer writes
+)
+
+// retryAfter is when a customer that failed attempts times is tried again
+// by the background pass: 5 s, doubling, at most an hour.
+func retryAfter(attempts int) time.Duration {
+	d := 5 * time.Second
+	for i := 1; i < attempts && d < time.Hour; i++ {
+		d *= 2
+	}
+	return min(d, time.Hour)
+}
+
+// RecomputeDirty recomputes the account's marked customers that which
+// selects, calling compute (the pure engine) for each and replacing their
+// stored results. A customer compute fails for is recorded as failed and
+// the others go on; only a database failure is returned as an error (the
+// customers it left stay marked for the next pass).
+func (s *Store) RecomputeDirty(ctx context.Context, acct int64, which Pending, now time.Time,
+	compute func(*History) (Result, error)) (RecomputeReport, error) {
+	var rep RecomputeReport
+	batch := startRecompute
+	for pass := 0; pass < maxRecomputeRun; pass++ {
+		raced := false
+		var after int64
+		for {
+			marks, err := s.dirtyMarks(ctx, acct, which, now, after, batch)
+			if err != nil {
+				return rep, err
+			}
+			if len(marks) == 0 {
+				break
+			}
+			after = marks[len(marks)-1].id
+			start := time.Now()
+			done, failed, skipped, err := s.recomputeBatch(ctx, acct, marks, now, compute)
+			if err != nil {
+				return rep, err
+			}
+			rep.Recomputed += done
+			rep.Failed = append(rep.Failed, failed...)
+			raced = raced || skipped > 0
+			switch took := time.Since(start); {
+			case took > 2*writeBudget:
+				batch = max(minRecompute, batch/2)
+			case took < writeBudget/2 && len(marks) == batch:
+				batch = min(maxRecompute, batch*2)
+			}
+		}
+		// A customer written again while it was being computed was left
+		// for the newer write; one more pass makes sure that this caller,
+		// too, answers only once its customers are current.
+		if !raced {
+			break
+		}
+	}
+	return rep, nil
+}
+
+type dirtyMark struct{ id, seq int64 }
+
+func (s *Store) dirtyMarks(ctx context.Context, acct int64, which Pending, now time.Time, after int64, limit int) ([]dirtyMark, error) {
+	cond, extra := which.where(now, 3)
+	var marks []dirtyMark
+	q := `SELECT customer_id, seq FROM dirty_customers WHERE account_id = $1 AND customer_id > $2` + cond +
+		` ORDER BY customer_id LIMIT ` + strconv.Itoa(limit)
+	err := scanRows(ctx, s.r, q, append([]any{acct, after}, extra...), func(scan func(...any) error) error {
+		var m dirtyMark
+		err := scan(&m.id, &m.seq)
+		marks = append(marks, m)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find customers to recompute: %w", err)
+	}
+	return marks, nil
+}
+
+// recomputeBatch reads and computes the customers outside any transaction,
+// then saves, in one short transaction, the results of those no write has
+// touched since they were read (their mark's seq is unchanged).
+func (s *Store) recomputeBatch(ctx context.Context, acct int64, marks []dirtyMark, now time.Time,
+	compute func(*History) (Result, error)) (done int, failed []RecomputeFailure, skipped int, err error) {
+	ids := make([]int64, len(marks))
+	for i, m := range marks {
+		ids[i] = m.id
+	}
+	hs, err := histories(ctx, s.r, ids)
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	results := make(map[int64]Result, len(ids))
+	failures := map[int64]RecomputeFailure{}
+	for _, id := range ids {
+		h := hs[id]
+		if h == nil {
+			continue // deleted meanwhile; its mark went with it
+		}
+		res, err := compute(h)
+		if err != nil {
+			failures[id] = RecomputeFailure{CustomerID: id, CustomerUUID: h.CustomerUUID, Err: err}
+			continue
+		}
+		results[id] = res
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		done, failed, skipped = 0, nil, 0
+		if err := s.lockCustomers(ctx, tx, ids); err != nil {
+			return err
+		}
+		current := map[int64]int64{} // seq now, of the customers still marked
+		err := queryIn(ctx, tx, `SELECT customer_id, seq FROM dirty_customers WHERE customer_id IN (%s)`, nil, ids,
+			func(scan func(...any) error) error {
+				var id, seq int64
+				err := scan(&id, &seq)
+				current[id] = seq
+				return err
+			})
+		if err != nil {
+			return fmt.Errorf("read recomputation marks: %w", err)
+		}
+		var save []int64
+		for _, m := range marks {
+			seq, ok := current[m.id]
+			_, computed := results[m.id]
+			f, isFailure := failures[m.id]
+			switch {
+			case !ok:
+				// Recomputed by someone else since, or deleted: nothing to do.
+			case seq != m.seq:
+				skipped++
+			case computed:
+				save = append(save, m.id)
+			case isFailure:
+				if err := recordFailure(ctx, tx, m, now, f.Err); err != nil {
+					return err
+				}
+				failed = append(failed, f)
+			}
+		}
+		if len(save) == 0 {
+			return nil
+		}
+		if err := s.saveResults(ctx, tx, acct, save, results); err != nil {
+			return err
+		}
+		done = len(save)
+		return bumpResults(ctx, tx, acct, save)
+	})
+	return done, failed, skipped, err
+}
+
+func recordFailure(ctx context.Context, tx *sql.Tx, m dirtyMark, now time.Time, cause error) error {
+	msg := cause.Error()
+	if len(msg) > maxFailureText {
+		msg = msg[:maxFailureText]
+	}
+	var attempts int
+	err := tx.QueryRowContext(ctx, `UPDATE dirty_customers SET attempts = attempts + 1, failed_at = $1, error = $2
+		WHERE customer_id = $3 RETURNING attempts`, millis(now), msg, m.id).Scan(&attempts)
+	if err != nil {
+		return fmt.Errorf("record recomputation failure: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE dirty_customers SET retry_at = $1 WHERE customer_id = $2`,
+		millis(now.Add(retryAfter(attempts))), m.id); err != nil {
+		return fmt.Errorf("record recomputation retry: %w", err)
+	}
+	return nil
+}
+
+// saveResults replaces the stored results of the customers and clears
+// their marks.
+func (s *Store) saveResults(ctx context.Context, tx *sql.Tx, acct int64, ids []int64, results map[int64]Result) error {
+	var points, acts, steps [][]any
+	for _, id := range ids {
+		res := results[id]
+		for _, p := range res.Points {
+			points = append(points, []any{id, acct, millis(p.At), p.MRR, boolInt(p.Active), p.FX})
+		}
+		for _, st := range res.Steps {
+			steps = append(steps, []any{id, acct, st.SubscriptionUUID, st.ExternalID, st.Group, millis(st.At), st.MRR, boolInt(st.Live), st.Plan, st.FX})
+		}
+		for _, a := range res.Activities {
+			subsJSON, _ := json.Marshal(a.SubscriptionExternalIDs)
+			causes, _ := json.Marshal(a.Sources)
+			acts = append(acts, []any{acct, id, a.UUID, millis(a.At), a.Type, a.Amount, a.MRRAfter, string(subsJSON),
+				nullStr(strPtrOrNil(a.PlanExternalID)), nullStr(strPtrOrNil(a.PlanName)), string(causes)})
+		}
+	}
+	for _, table := range []string{"mrr_points", "activities", "subscription_steps", "dirty_customers"} {
+		if err := queryInExec(ctx, tx, `DELETE FROM `+table+` WHERE customer_id IN (%s)`, ids); err != nil {
+			return fmt.Errorf("clear %s: %w", table, err)
+		}
+	}
+	if err := s.bulkInsert(ctx, tx, "mrr_points", []string{"customer_id", "account_id", "at", "mrr", "active", "fx"}, points); err != nil {
+		return fmt.Errorf("save mrr points: %w", err)
+	}
+	if err := s.bulkInsert(ctx, tx, "activities", []string{"account_id", "customer_id", "uuid", "at", "type", "amount", "mrr_after",
+		"subscription_external_ids", "plan_external_id", "plan_name", "causes"}, acts); err != nil {
+		return fmt.Errorf("save activities: %w", err)
+	}
+	if err := s.bulkInsert(ctx, tx, "subscription_steps", []string{"customer_id", "account_id", "subscription_uuid", "external_id",
+		"group_key", "at", "mrr", "live", "plan_uuid", "fx"}, steps); err != nil {
+		return fmt.Errorf("save subscription steps: %w", err)
+	}
+	return nil
+}
+
+// MarkFlagged marks every customer of the account if a settings change
+// flagged it (and clears the flag); otherwise it does nothing.
+func (s *Store) MarkFlagged(ctx context.Context, acct int64) error {
+	flag, err := s.markFlag(ctx, acct)
+	if err != nil || flag == 0 {
+		return err
+	}
+	return s.MarkAllDirty(ctx, acct)
+}
+
+// markFlag reads the account's count of settings changes not yet marked.
+func (s *Store) markFlag(ctx context.Context, acct int64) (int64, error) {
+	var flag int64
+	if err := s.w.QueryRowContext(ctx, `SELECT mark_all_pending FROM accounts WHERE id = $1`, acct).Scan(&flag); err != nil {
+		return 0, fmt.Errorf("read recomputation flag: %w", err)
+	}
+	return flag, nil
+}
+
+// MarkAllDirty marks every customer of the account for recomputation (a
+// settings change, `tally recompute`), a few thousand per transaction so
+// that a large account never holds the writer for long, then clears the
+// account's flag.
+func (s *Store) MarkAllDirty(ctx context.Context, acct int64) error {
+	// A change made while this marks sets the flag again: it is cleared
+	// only if it still counts the changes seen here.
+	flag, err := s.markFlag(ctx, acct)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	err = scanRows(ctx, s.r, `SELECT id FROM customers WHERE account_id = $1 ORDER BY id`, []any{acct}, func(scan func(...any) error) error {
+		var id int64
+		err := scan(&id)
+		ids = append(ids, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("list customers to recompute: %w", err)
+	}
+	const chunk = 2000
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			return markDirty(ctx, tx, `SELECT id FROM customers WHERE account_id = $1 AND id BETWEEN $2 AND $3`,
+				acct, part[0], part[len(part)-1])
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if _, err := s.w.ExecContext(ctx, `UPDATE accounts SET mark_all_pending = 0 WHERE id = $1 AND mark_all_pending = $2`, acct, flag); err != nil {
+		return fmt.Errorf("clear recomputation flag: %w", err)
+	}
+	return nil
+}
+
+// DirtyAccounts lists the accounts with marked customers that which
+// selects, and those a settings change flagged.
+func (s *Store) DirtyAccounts(ctx context.Context, which Pending, now time.Time) ([]int64, error) {
+	cond, extra := which.where(now, 1)
+	q := `SELECT DISTINCT account_id FROM dirty_customers WHERE true` + cond +
+		` UNION SELECT id FROM accounts WHERE mark_all_pending <> 0 ORDER BY 1`
+	var out []int64
+	err := scanRows(ctx, s.r, q, extra, func(scan func(...any) error) error {
+		var id int64
+		err := scan(&id)
+		out = append(out, id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find accounts to recompute: %w", err)
+	}
+	return out, nil
+}
+
+// RecomputeState is whether a customer's stored results wait for a
+// recomputation, and why the last one failed.
+type RecomputeState struct {
+	Pending  bool
+	Attempts int
+	FailedAt *time.Time
+	RetryAt  *time.Time
+	Error    string
+}
+
+// CustomerRecomputeState reads a customer's recomputation state.
+func (s *Store) CustomerRecomputeState(ctx context.Context, acct, customerID int64) (RecomputeState, error) {
+	var st RecomputeState
+	var failed, retry sql.NullInt64
+	var msg sql.NullString
+	err := s.r.QueryRowContext(ctx, `SELECT attempts, failed_at, retry_at, error FROM dirty_customers WHERE account_id = $1 AND customer_id = $2`,
+		acct, customerID).Scan(&st.Attempts, &failed, &retry, &msg)
+	switch {
+	case err == sql.ErrNoRows:
+		return st, nil
+	case err != nil:
+		return st, fmt.Errorf("read recomputation state: %w", err)
+	}
+	st.Pending, st.FailedAt, st.RetryAt, st.Error = true, timePtr(failed), timePtr(retry), msg.String
+	return st, nil
+}
