@@ -4,21 +4,25 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	mathrand "math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
 )
 
 // markDirty records, inside a write's transaction, which customers the
-// write touched: those whose id the query selects (one column). A customer
-// already waiting gets a new seq (a recomputation that read the history
-// before this write must not save its results) and loses any recorded
-// failure: the new data may be what it needed, so the write's own
-// recomputation tries it at once.
+// write touched: those whose id the query selects (one column). Each mark
+// carries a random seq, new with every write: a recomputation that read
+// the history before this write sees its mark's seq changed and leaves the
+// results to a later one (a counter would not do: a mark cleared and made
+// again would start over and could match a stale reading). A customer
+// already waiting also loses any recorded failure: the new data may be
+// what it needed, so the write's own recomputation tries it at once.
 func markDirty(ctx context.Context, tx querier, selectIDs string, args ...any) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO dirty_customers (customer_id, account_id)
-		SELECT c.id, c.account_id FROM customers c WHERE c.id IN (`+selectIDs+`)
-		ON CONFLICT (customer_id) DO UPDATE SET seq = dirty_customers.seq + 1, failed_at = NULL, retry_at = NULL`, args...)
+	seq := mathrand.Int64()
+	_, err := tx.ExecContext(ctx, `INSERT INTO dirty_customers (customer_id, account_id, seq)
+		SELECT c.id, c.account_id, $`+strconv.Itoa(len(args)+1)+` FROM customers c WHERE c.id IN (`+selectIDs+`)
+		ON CONFLICT (customer_id) DO UPDATE SET seq = excluded.seq, failed_at = NULL, retry_at = NULL`, append(args, seq)...)
 	if err != nil {
 		return fmt.Errorf("mark customers for recomputation: %w", err)
 	}

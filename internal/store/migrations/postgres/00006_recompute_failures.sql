@@ -2,9 +2,9 @@
 -- A dirty customer's recomputation can fail (the engine refuses its
 -- history, a rate is missing). The failure is kept on its row, for the
 -- operator (the reconciliation shows it) and for the background pass that
--- retries it at retry_at; the other customers go on. seq counts the writes
--- that marked it, so a recomputation that read an older history never
--- overwrites the results of a newer one.
+-- retries it at retry_at; the other customers go on. seq is a random stamp
+-- of the last write that marked it, so a recomputation that read an older
+-- history never overwrites the results of a newer one.
 ALTER TABLE dirty_customers ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE dirty_customers ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE dirty_customers ADD COLUMN failed_at BIGINT;
