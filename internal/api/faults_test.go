@@ -2,9 +2,11 @@ package api
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/tally-analytics/tally/internal/billing"
 	"github.com/tally-analytics/tally/internal/recompute"
 	"github.com/tally-analytics/tally/internal/store"
 )
@@ -125,6 +127,29 @@ func TestARefusedRetryFindsItsCustomersCurrent(t *testing.T) {
 		rec := e.ok(200, "GET", "/v1/customers/"+cus+"/reconciliation?date=2015-11-30", nil)
 		if rec["consistent"] != true || rec["stored-mrr"] != 4100.0 {
 			t.Fatalf("after the refused retry: %v", rec)
+		}
+	})
+}
+
+// Issue 10, finding 1: an import checked against the account currency it
+// read at authentication is refused, not stored unconvertible, when a
+// currency change commits in between; the change itself checks the rates
+// with the account locked.
+func TestImportRacingACurrencyChangeIsRefused(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		_, cus, _ := e.fixture()
+		acct, err := e.store.AccountByName(context.Background(), "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.ok(200, "PATCH", "/v1/account/settings", map[string]any{"currency": "EUR"}) // no invoices yet: nothing to convert
+		err = e.store.ImportInvoices(context.Background(), acct.ID, cus, "USD", []billing.Invoice{{ExternalID: "RACE",
+			Date: time.Date(2015, 11, 1, 0, 0, 0, 0, time.UTC), Currency: "USD"}})
+		if !errors.Is(err, store.ErrCurrencyChanged) {
+			t.Fatalf("import checked against USD after the switch to EUR: %v", err)
+		}
+		if n := len(e.ok(200, "GET", "/v1/import/customers/"+cus+"/invoices", nil)["invoices"].([]any)); n != 0 {
+			t.Fatalf("%d invoices stored", n)
 		}
 	})
 }

@@ -275,10 +275,12 @@ func (a *API) importInvoices(w http.ResponseWriter, r *http.Request) error {
 	if bad {
 		return errBatch(raws, errs)
 	}
-	err := a.store.ImportInvoices(r.Context(), account(r).ID, r.PathValue("uuid"), invs)
+	err := a.store.ImportInvoices(r.Context(), acct.ID, r.PathValue("uuid"), acct.Currency, invs)
 	var batch *store.InvoiceBatchError
 	var conflict *store.ConflictError
 	switch {
+	case errors.Is(err, store.ErrCurrencyChanged):
+		return errField("currency", "The account currency changed while this import was being checked; send it again.")
 	case errors.As(err, &batch):
 		return errBatch(raws, batch.Errors)
 	case errors.As(err, &conflict):

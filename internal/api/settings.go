@@ -47,23 +47,6 @@ func (a *API) updateSettings(w http.ResponseWriter, r *http.Request) error {
 		c := strings.ToUpper(trimmed(in.Currency))
 		if !money.Valid(c) {
 			errs["currency"] = "The currency must be an ISO 4217 code."
-		} else if c != cur.Currency {
-			// rule 20: every foreign line must convert to the new currency.
-			need, err := a.store.ForeignRateDays(r.Context(), cur.ID, c)
-			if err != nil {
-				return err
-			}
-			rates := recompute.NewStoreRates(r.Context(), a.store)
-			for _, from := range slices.Sorted(maps.Keys(need)) {
-				msg, err := missingRate(rates, from, c, need[from])
-				if err != nil {
-					return err
-				}
-				if msg != "" {
-					errs["currency"] = msg
-					break
-				}
-			}
 		}
 	}
 	if in.TimeZone.Set {
@@ -85,7 +68,16 @@ func (a *API) updateSettings(w http.ResponseWriter, r *http.Request) error {
 	}
 	updated, err := a.store.UpdateAccountSettings(r.Context(), cur.ID, func(acct *billing.Account) error {
 		if in.Currency.Set {
-			acct.Currency = strings.ToUpper(trimmed(in.Currency))
+			c := strings.ToUpper(trimmed(in.Currency))
+			// rule 20: every foreign line must convert to the new currency.
+			// Checked here, with the account locked, so that no import
+			// checked against the old currency slips in between (issue 10).
+			if c != acct.Currency {
+				if err := a.convertible(r, acct.ID, c); err != nil {
+					return err
+				}
+			}
+			acct.Currency = c
 		}
 		if in.TimeZone.Set {
 			acct.TimeZone = trimmed(in.TimeZone)
@@ -105,5 +97,25 @@ func (a *API) updateSettings(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, settingsWire(updated))
+	return nil
+}
+
+// convertible refuses a switch of the account currency to c while some
+// invoice lacks a rate to it.
+func (a *API) convertible(r *http.Request, acct int64, c string) error {
+	need, err := a.store.ForeignRateDays(r.Context(), acct, c)
+	if err != nil {
+		return err
+	}
+	rates := recompute.NewStoreRates(r.Context(), a.store)
+	for _, from := range slices.Sorted(maps.Keys(need)) {
+		msg, err := missingRate(rates, from, c, need[from])
+		if err != nil {
+			return err
+		}
+		if msg != "" {
+			return errField("currency", msg)
+		}
+	}
 	return nil
 }

@@ -85,7 +85,7 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 			return p.uuid, p.months, p.price
 		})
 		invoiceCount += len(invs)
-		if err := s.ImportInvoices(ctx, acct.ID, cus.UUID, invs); err != nil {
+		if err := s.ImportInvoices(ctx, acct.ID, cus.UUID, acct.Currency, invs); err != nil {
 			return fmt.Errorf("import customer %d: %w", c, err)
 		}
 	}
@@ -115,7 +115,7 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 		end := start.AddDate(0, p.months, 0)
 		inv.LineItems = append(inv.LineItems, billing.LineItem{Type: billing.LineSubscription, SubscriptionExternalID: fmt.Sprintf("inc-sub-%d", i),
 			PlanUUID: p.uuid, ServicePeriodStart: &start, ServicePeriodEnd: &end, AmountInCents: p.price, Quantity: 1})
-		if err := s.ImportInvoices(ctx, acct.ID, cus, []billing.Invoice{inv}); err != nil {
+		if err := s.ImportInvoices(ctx, acct.ID, cus, acct.Currency, []billing.Invoice{inv}); err != nil {
 			return err
 		}
 		t := time.Now()

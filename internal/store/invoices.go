@@ -95,13 +95,17 @@ type subRef struct {
 	uuid           string
 }
 
+// ErrCurrencyChanged is an import checked against an account currency
+// that changed before it was stored.
+var ErrCurrencyChanged = errors.New("the account currency changed")
+
 // ImportInvoices stores a batch of invoices for the customer, all or
 // nothing: every invoice is checked against the database (plans, duplicate
 // external ids, subscriptions of other customers) before anything is
 // written; any problem returns an *InvoiceBatchError and stores nothing.
 // Subscriptions are created on first sight of their external id. It fills
 // in the UUIDs of what it stored.
-func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID string, invs []billing.Invoice) error {
+func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID, currency string, invs []billing.Invoice) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		customerID, ids, err := customerIdentities(ctx, tx, acct, customerUUID)
 		if err != nil {
@@ -109,6 +113,22 @@ func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID str
 		}
 		if err := s.lockDataSources(ctx, tx, ids); err != nil {
 			return err
+		}
+		// The caller checked exchange rates against the account currency
+		// it read; a currency change committed since would leave these
+		// invoices unconvertible (issue 10). A shared lock on PostgreSQL
+		// holds the change off until this commits (SQLite has one writer);
+		// taken after the data sources, in the order their deletion takes them.
+		var now string
+		lock := ""
+		if s.dialect == Postgres {
+			lock = " FOR SHARE"
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT currency FROM accounts WHERE id = $1`+lock, acct).Scan(&now); err != nil {
+			return fmt.Errorf("read account currency: %w", err)
+		}
+		if now != currency {
+			return ErrCurrencyChanged
 		}
 		errs := make([]billing.FieldErrors, len(invs))
 		bad := false
