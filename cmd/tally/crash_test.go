@@ -178,7 +178,7 @@ func (c *crashClient) load(d time.Duration, seed uint64) {
 						"line_items": []any{map[string]any{"type": "subscription", "subscription_external_id": "sub-" + cus[len(cus)-6:],
 							"plan_uuid": c.plan, "service_period_start": month.Format(time.DateOnly),
 							"service_period_end": month.AddDate(0, 1, 0).Format(time.DateOnly),
-							"amount_in_cents": 1000 * (1 + rng.IntN(5)), "quantity": 1}},
+							"amount_in_cents":    1000 * (1 + rng.IntN(5)), "quantity": 1}},
 						"transactions": []any{map[string]any{"date": month.Format(time.DateTime), "type": "payment", "result": "successful"}},
 					}}})
 					if err == nil && status == 201 {
