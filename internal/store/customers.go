@@ -85,7 +85,7 @@ func (s *Store) CreateCustomer(ctx context.Context, acct int64, c *billing.Custo
 	if err != nil {
 		return fmt.Errorf("create customer: %w", err)
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		dsID, err := dataSourceID(ctx, tx, acct, c.DataSourceUUID)
 		if err != nil {
 			return err
@@ -198,7 +198,7 @@ func loadIdentities(ctx context.Context, q querier, cs []billing.Customer) error
 // aborts the update and is returned as is.
 func (s *Store) UpdateCustomer(ctx context.Context, acct int64, uuid string, change func(*billing.Customer) error) (billing.Customer, error) {
 	var c billing.Customer
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		var err error
 		c, err = scanCustomer(tx.QueryRowContext(ctx, `SELECT `+customerCols()+customerFrom+`WHERE c.account_id = $1 AND c.uuid = $2`+s.forUpdate("c"), acct, uuid))
 		if err != nil {
@@ -232,7 +232,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, acct int64, uuid string, cha
 
 // DeleteCustomer removes a customer and everything under it.
 func (s *Store) DeleteCustomer(ctx context.Context, acct int64, uuid string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.aloneTx(ctx, acct, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM customers WHERE account_id = $1 AND uuid = $2`, acct, uuid)
 		if err != nil {
 			return fmt.Errorf("delete customer: %w", err)

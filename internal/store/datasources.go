@@ -94,7 +94,7 @@ type querier interface {
 // DeleteDataSource removes a data source and, through the schema's
 // cascades, everything under it, in one transaction (api.md rule 9).
 func (s *Store) DeleteDataSource(ctx context.Context, acct int64, uuid string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.aloneTx(ctx, acct, func(tx *sql.Tx) error {
 		// Customers of other sources that merged an identity of this one
 		// lose its invoices.
 		if err := markDirty(ctx, tx, `SELECT ci.customer_id FROM customer_identities ci JOIN data_sources d ON d.id = ci.data_source_id
@@ -115,7 +115,7 @@ func (s *Store) DeleteDataSource(ctx context.Context, acct int64, uuid string) e
 // EmptyDataSource removes the data under a data source but keeps the source
 // itself. With keepCustomers (ChartMogul's "dependent" purge) customers stay.
 func (s *Store) EmptyDataSource(ctx context.Context, acct int64, uuid string, keepCustomers bool) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.aloneTx(ctx, acct, func(tx *sql.Tx) error {
 		id, err := dataSourceID(ctx, tx, acct, uuid)
 		if err != nil {
 			return err

@@ -133,7 +133,9 @@ func matchRetraction(ctx context.Context, q querier, dsID int64, e *billing.Subs
 
 // CreateEvent stores a subscription event.
 func (s *Store) CreateEvent(ctx context.Context, acct int64, e *billing.SubscriptionEvent) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	in := *e
+	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
+		*e = in // a second run starts from the request, not from the first run's retraction match
 		r, err := resolveEvent(ctx, tx, acct, e)
 		if err != nil {
 			return err
@@ -190,7 +192,7 @@ func (s *Store) Event(ctx context.Context, acct int64, ref EventRef) (billing.Su
 // references and its retraction, and writes it back in one transaction.
 func (s *Store) UpdateEvent(ctx context.Context, acct int64, ref EventRef, change func(*billing.SubscriptionEvent) error) (billing.SubscriptionEvent, error) {
 	var e billing.SubscriptionEvent
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		var err error
 		if e, err = s.eventByRef(ctx, tx, acct, ref, true); err != nil {
 			return err
@@ -229,7 +231,7 @@ func (s *Store) UpdateEvent(ctx context.Context, acct int64, ref EventRef, chang
 
 // DeleteEvent removes an event; metrics then follow from what remains.
 func (s *Store) DeleteEvent(ctx context.Context, acct int64, ref EventRef) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		e, err := s.eventByRef(ctx, tx, acct, ref, true)
 		if err != nil {
 			return err

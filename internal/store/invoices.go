@@ -106,7 +106,16 @@ var ErrCurrencyChanged = errors.New("the account currency changed")
 // Subscriptions are created on first sight of their external id. It fills
 // in the UUIDs of what it stored.
 func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID, currency string, invs []billing.Invoice) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	// What the request named; a run fills in the identity it chose, and a
+	// second run must choose again from the request.
+	named := make([][2]string, len(invs))
+	for i, inv := range invs {
+		named[i] = [2]string{inv.DataSourceUUID, inv.CustomerExternalID}
+	}
+	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
+		for i := range invs {
+			invs[i].DataSourceUUID, invs[i].CustomerExternalID = named[i][0], named[i][1]
+		}
 		customerID, ids, err := customerIdentities(ctx, tx, acct, customerUUID)
 		if err != nil {
 			return err
@@ -519,7 +528,7 @@ func dropOrphanSubscriptions(ctx context.Context, tx *sql.Tx, customerID int64) 
 // DeleteInvoice removes an invoice, its lines and transactions, and any
 // subscription left without a line.
 func (s *Store) DeleteInvoice(ctx context.Context, acct int64, uuid string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		var customerID int64
 		err := tx.QueryRowContext(ctx, `DELETE FROM invoices WHERE account_id = $1 AND uuid = $2 RETURNING customer_id`, acct, uuid).Scan(&customerID)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -538,7 +547,7 @@ func (s *Store) DeleteInvoice(ctx context.Context, acct int64, uuid string) erro
 // DeleteCustomerInvoices removes all of a customer's invoices in one data
 // source (api-reference.md C19).
 func (s *Store) DeleteCustomerInvoices(ctx context.Context, acct int64, dsUUID, customerUUID string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		dsID, err := dataSourceID(ctx, tx, acct, dsUUID)
 		if err != nil {
 			return err
@@ -561,7 +570,7 @@ func (s *Store) DeleteCustomerInvoices(ctx context.Context, acct int64, dsUUID, 
 // SetInvoiceStatus marks the invoice with this external id in the data
 // source voided or written off (api-reference.md I7).
 func (s *Store) SetInvoiceStatus(ctx context.Context, acct int64, dsUUID, externalID, status string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		dsID, err := dataSourceID(ctx, tx, acct, dsUUID)
 		if err != nil {
 			return err
@@ -578,7 +587,7 @@ func (s *Store) SetInvoiceStatus(ctx context.Context, acct int64, dsUUID, extern
 // AddTransaction adds a transaction to an invoice already imported (a
 // refund after the fact, as the refund guide does).
 func (s *Store) AddTransaction(ctx context.Context, acct int64, invoiceUUID string, t *billing.Transaction, check func(currency string) error) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		var invID, dsID int64
 		var currency string
 		err := tx.QueryRowContext(ctx, `SELECT id, data_source_id, currency FROM invoices WHERE account_id = $1 AND uuid = $2`, acct, invoiceUUID).
