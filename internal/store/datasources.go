@@ -50,8 +50,8 @@ func (s *Store) CreateDataSource(ctx context.Context, acct int64, name, system s
 // ListDataSources lists the account's data sources, filtered by exact name
 // and system when those are not empty.
 func (s *Store) ListDataSources(ctx context.Context, acct int64, name, system string) ([]billing.DataSource, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+dataSourceCols+` FROM data_sources ds
-		WHERE ds.account_id = $1 AND ($2 = '' OR ds.name = $2) AND ($3 = '' OR ds.system = $3)
+	rows, err := s.reads().QueryContext(ctx, `SELECT `+dataSourceCols+` FROM data_sources ds
+		WHERE ds.account_id = $1 AND `+eq(`ds.name`, `$2`, name)+` AND `+eq(`ds.system`, `$3`, system)+`
 		ORDER BY ds.id`, acct, name, system)
 	if err != nil {
 		return nil, fmt.Errorf("list data sources: %w", err)

@@ -430,9 +430,17 @@ func scanInvoice(row interface{ Scan(...any) error }) (billing.Invoice, error) {
 // ListInvoices lists the account's invoices in import order, with their
 // lines and transactions.
 func (s *Store) ListInvoices(ctx context.Context, acct int64, f InvoiceFilter, p Page) (Listed[billing.Invoice], error) {
-	where := `WHERE i.account_id = $1 AND ($2 = '' OR c.uuid = $2) AND ($3 = '' OR ds.uuid = $3) AND ($4 = '' OR i.external_id = $4)`
+	var inSource string
+	if f.DataSourceUUID != "" {
+		var err error
+		if inSource, err = s.sourceIDs(ctx, acct, f.DataSourceUUID, ""); err != nil {
+			return Listed[billing.Invoice]{}, err
+		}
+	}
+	where := `WHERE ` + byAccount(`i.account_id`, f.CustomerUUID != "" || f.DataSourceUUID != "") + ` AND ` + filter(f.CustomerUUID, `$2`, `i.customer_id = (SELECT fc.id FROM customers fc WHERE fc.account_id = $1 AND fc.uuid = $2)`) +
+		` AND ` + filter(f.DataSourceUUID, `$3`, `i.data_source_id `+inSource) + ` AND ` + eq(`i.external_id`, `$4`, f.ExternalID)
 	args := []any{acct, f.CustomerUUID, f.DataSourceUUID, f.ExternalID}
-	l, err := list(ctx, s.r, "invoices", `SELECT count(*)`+invoiceFrom+where,
+	l, err := list(ctx, s.reads(), "invoices", `SELECT count(*) FROM invoices i `+where,
 		`SELECT `+invoiceCols+invoiceFrom+where+` AND i.id > $5 ORDER BY i.id LIMIT $6 OFFSET $7`, args, p.AfterID, p,
 		func(row interface{ Scan(...any) error }) (billing.Invoice, int64, error) {
 			inv, err := scanInvoice(row)
@@ -441,7 +449,7 @@ func (s *Store) ListInvoices(ctx context.Context, acct int64, f InvoiceFilter, p
 	if err != nil {
 		return l, err
 	}
-	return l, loadInvoiceDetails(ctx, s.r, l.Items)
+	return l, loadInvoiceDetails(ctx, s.reads(), l.Items)
 }
 
 // Invoice finds one invoice of the account by UUID.

@@ -64,7 +64,7 @@ func (s *Store) CreatePlanGroup(ctx context.Context, acct int64, name string, pl
 
 // ListPlanGroups lists the account's plan groups in creation order.
 func (s *Store) ListPlanGroups(ctx context.Context, acct int64, p Page) (Listed[billing.PlanGroup], error) {
-	return list(ctx, s.r, "plan groups", `SELECT count(*) FROM plan_groups g WHERE g.account_id = $1`,
+	return list(ctx, s.reads(), "plan groups", `SELECT count(*) FROM plan_groups g WHERE g.account_id = $1`,
 		`SELECT `+planGroupCols+` FROM plan_groups g WHERE g.account_id = $1 AND g.id > $2 ORDER BY g.id LIMIT $3 OFFSET $4`,
 		[]any{acct}, p.AfterID, p, func(row interface{ Scan(...any) error }) (billing.PlanGroup, int64, error) {
 			g, err := scanPlanGroup(row)

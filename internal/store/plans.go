@@ -59,9 +59,10 @@ type PlanFilter struct {
 
 // ListPlans lists the account's plans in creation order.
 func (s *Store) ListPlans(ctx context.Context, acct int64, f PlanFilter, pg Page) (Listed[billing.Plan], error) {
-	where := `WHERE p.account_id = $1 AND ($2 = '' OR ds.uuid = $2) AND ($3 = '' OR p.external_id = $3) AND ($4 = '' OR ds.system = $4)`
+	where := `WHERE p.account_id = $1 AND ` + eq(`ds.uuid`, `$2`, f.DataSourceUUID) + ` AND ` + eq(`p.external_id`, `$3`, f.ExternalID) +
+		` AND ` + eq(`ds.system`, `$4`, f.System)
 	args := []any{acct, f.DataSourceUUID, f.ExternalID, f.System}
-	return list(ctx, s.r, "plans", `SELECT count(*)`+planFrom+where,
+	return list(ctx, s.reads(), "plans", `SELECT count(*)`+planFrom+where,
 		`SELECT `+planCols+planFrom+where+` AND p.id > $5 ORDER BY p.id LIMIT $6 OFFSET $7`, args, pg.AfterID, pg, scanPlanID)
 }
 

@@ -55,6 +55,8 @@ type Store struct {
 	r       *sql.DB
 	// ckpt is SQLite's background checkpointer (nil for PostgreSQL).
 	ckpt *checkpointer
+	// onRead, set by tests only, sees every list query (see reads).
+	onRead func(query string, args []any)
 }
 
 // Open opens the database named by dsn: a file path, "sqlite:PATH" or a
