@@ -192,7 +192,7 @@ func (s *Store) Account(ctx context.Context, id int64) (billing.Account, error) 
 // series when they are read.
 func (s *Store) UpdateAccountSettings(ctx context.Context, id int64, change func(*billing.Account) error) (billing.Account, error) {
 	var a billing.Account
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.accountTx(ctx, id, func(tx *sql.Tx) error {
 		var err error
 		a, err = scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = $1`+s.forUpdate("accounts"), id))
 		if err != nil {

@@ -44,7 +44,7 @@ func customerSubscriptionIDs(ctx context.Context, q querier, acct int64, custome
 // already connected to) into one connected group, so the metrics treat them
 // as one subscription moving between billing systems.
 func (s *Store) ConnectSubscriptions(ctx context.Context, acct int64, customerUUID string, refs []SubscriptionRef) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		customerID, ids, err := customerSubscriptionIDs(ctx, tx, acct, customerUUID, refs)
 		if err != nil {
 			return err
@@ -96,7 +96,7 @@ func (s *Store) ConnectSubscriptions(ctx context.Context, acct int64, customerUU
 // DisconnectSubscriptions takes the subscriptions out of their connected
 // groups; a group left with one member dissolves.
 func (s *Store) DisconnectSubscriptions(ctx context.Context, acct int64, customerUUID string, refs []SubscriptionRef) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		customerID, ids, err := customerSubscriptionIDs(ctx, tx, acct, customerUUID, refs)
 		if err != nil {
 			return err

@@ -85,7 +85,7 @@ func (s *Store) CreateCustomer(ctx context.Context, acct int64, c *billing.Custo
 	if err != nil {
 		return fmt.Errorf("create customer: %w", err)
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		dsID, err := dataSourceID(ctx, tx, acct, c.DataSourceUUID)
 		if err != nil {
 			return err
@@ -129,13 +129,36 @@ type CustomerFilter struct {
 
 // ListCustomers lists the account's customers in creation order.
 func (s *Store) ListCustomers(ctx context.Context, acct int64, f CustomerFilter, p Page) (Listed[billing.Customer], error) {
+	// A customer is listed under every data source and external id it is
+	// known by (merged identities included); each filter selects customer
+	// ids through an index of its own.
+	var inSource, ofSystem string
+	var err error
+	if f.DataSourceUUID != "" {
+		if inSource, err = s.sourceIDs(ctx, acct, f.DataSourceUUID, ""); err != nil {
+			return Listed[billing.Customer]{}, err
+		}
+	}
+	if f.System != "" {
+		if ofSystem, err = s.sourceIDs(ctx, acct, "", f.System); err != nil {
+			return Listed[billing.Customer]{}, err
+		}
+	}
+	bySource := `c.id IN (SELECT ci.customer_id FROM customer_identities ci WHERE ci.data_source_id ` + inSource + `)`
+	if f.ExternalID != "" {
+		// The external id picks a customer or two: check their data
+		// sources one by one rather than list the data source's every
+		// customer (the client's lookup before an import).
+		bySource = `EXISTS (SELECT 1 FROM customer_identities ci WHERE ci.customer_id = c.id AND ci.data_source_id ` + inSource + `)`
+	}
 	where := `WHERE c.account_id = $1
-		AND ($2 = '' OR EXISTS (SELECT 1 FROM customer_identities ci JOIN data_sources ids ON ids.id = ci.data_source_id
-			WHERE ci.customer_id = c.id AND ids.uuid = $2))
-		AND ($3 = '' OR EXISTS (SELECT 1 FROM customer_identities ci WHERE ci.customer_id = c.id AND ci.external_id = $3))
-		AND ($4 = '' OR ` + statusExpr(strconv.FormatInt(millis(time.Now()), 10)) + ` = $4) AND ($5 = '' OR ds.system = $5) AND ($6 = '' OR c.email_key = $6)`
+		AND ` + filter(f.DataSourceUUID, `$2`, bySource) + `
+		AND ` + filter(f.ExternalID, `$3`, `c.id IN (SELECT ci.customer_id FROM customer_identities ci WHERE ci.account_id = $1 AND ci.external_id = $3)`) + `
+		AND ` + eq(statusExpr(strconv.FormatInt(millis(time.Now()), 10)), `$4`, f.Status) + `
+		AND ` + filter(f.System, `$5`, `c.id IN (SELECT sc.id FROM customers sc WHERE sc.data_source_id `+ofSystem+`)`) + `
+		AND ` + eq(`c.email_key`, `$6`, emailKey(f.Email))
 	args := []any{acct, f.DataSourceUUID, f.ExternalID, f.Status, f.System, emailKey(f.Email)}
-	l, err := list(ctx, s.r, "customers", `SELECT count(*)`+customerFrom+where,
+	l, err := list(ctx, s.reads(), "customers", `SELECT count(*) FROM customers c `+where,
 		`SELECT `+customerCols()+customerFrom+where+` AND c.id > $7 ORDER BY c.id LIMIT $8 OFFSET $9`, args, p.AfterID, p,
 		func(row interface{ Scan(...any) error }) (billing.Customer, int64, error) {
 			c, err := scanCustomer(row)
@@ -144,7 +167,7 @@ func (s *Store) ListCustomers(ctx context.Context, acct int64, f CustomerFilter,
 	if err != nil {
 		return l, err
 	}
-	if err := loadIdentities(ctx, s.r, l.Items); err != nil {
+	if err := loadIdentities(ctx, s.reads(), l.Items); err != nil {
 		return l, err
 	}
 	return l, nil
@@ -198,7 +221,7 @@ func loadIdentities(ctx context.Context, q querier, cs []billing.Customer) error
 // aborts the update and is returned as is.
 func (s *Store) UpdateCustomer(ctx context.Context, acct int64, uuid string, change func(*billing.Customer) error) (billing.Customer, error) {
 	var c billing.Customer
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		var err error
 		c, err = scanCustomer(tx.QueryRowContext(ctx, `SELECT `+customerCols()+customerFrom+`WHERE c.account_id = $1 AND c.uuid = $2`+s.forUpdate("c"), acct, uuid))
 		if err != nil {
@@ -232,7 +255,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, acct int64, uuid string, cha
 
 // DeleteCustomer removes a customer and everything under it.
 func (s *Store) DeleteCustomer(ctx context.Context, acct int64, uuid string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.aloneTx(ctx, acct, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM customers WHERE account_id = $1 AND uuid = $2`, acct, uuid)
 		if err != nil {
 			return fmt.Errorf("delete customer: %w", err)

@@ -50,8 +50,8 @@ func (s *Store) CreateDataSource(ctx context.Context, acct int64, name, system s
 // ListDataSources lists the account's data sources, filtered by exact name
 // and system when those are not empty.
 func (s *Store) ListDataSources(ctx context.Context, acct int64, name, system string) ([]billing.DataSource, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+dataSourceCols+` FROM data_sources ds
-		WHERE ds.account_id = $1 AND ($2 = '' OR ds.name = $2) AND ($3 = '' OR ds.system = $3)
+	rows, err := s.reads().QueryContext(ctx, `SELECT `+dataSourceCols+` FROM data_sources ds
+		WHERE ds.account_id = $1 AND `+eq(`ds.name`, `$2`, name)+` AND `+eq(`ds.system`, `$3`, system)+`
 		ORDER BY ds.id`, acct, name, system)
 	if err != nil {
 		return nil, fmt.Errorf("list data sources: %w", err)
@@ -94,7 +94,7 @@ type querier interface {
 // DeleteDataSource removes a data source and, through the schema's
 // cascades, everything under it, in one transaction (api.md rule 9).
 func (s *Store) DeleteDataSource(ctx context.Context, acct int64, uuid string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.aloneTx(ctx, acct, func(tx *sql.Tx) error {
 		// Customers of other sources that merged an identity of this one
 		// lose its invoices.
 		if err := markDirty(ctx, tx, `SELECT ci.customer_id FROM customer_identities ci JOIN data_sources d ON d.id = ci.data_source_id
@@ -115,7 +115,7 @@ func (s *Store) DeleteDataSource(ctx context.Context, acct int64, uuid string) e
 // EmptyDataSource removes the data under a data source but keeps the source
 // itself. With keepCustomers (ChartMogul's "dependent" purge) customers stay.
 func (s *Store) EmptyDataSource(ctx context.Context, acct int64, uuid string, keepCustomers bool) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.aloneTx(ctx, acct, func(tx *sql.Tx) error {
 		id, err := dataSourceID(ctx, tx, acct, uuid)
 		if err != nil {
 			return err

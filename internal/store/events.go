@@ -133,7 +133,9 @@ func matchRetraction(ctx context.Context, q querier, dsID int64, e *billing.Subs
 
 // CreateEvent stores a subscription event.
 func (s *Store) CreateEvent(ctx context.Context, acct int64, e *billing.SubscriptionEvent) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	in := *e
+	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
+		*e = in // a second run starts from the request, not from the first run's retraction match
 		r, err := resolveEvent(ctx, tx, acct, e)
 		if err != nil {
 			return err
@@ -190,7 +192,7 @@ func (s *Store) Event(ctx context.Context, acct int64, ref EventRef) (billing.Su
 // references and its retraction, and writes it back in one transaction.
 func (s *Store) UpdateEvent(ctx context.Context, acct int64, ref EventRef, change func(*billing.SubscriptionEvent) error) (billing.SubscriptionEvent, error) {
 	var e billing.SubscriptionEvent
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		var err error
 		if e, err = s.eventByRef(ctx, tx, acct, ref, true); err != nil {
 			return err
@@ -229,7 +231,7 @@ func (s *Store) UpdateEvent(ctx context.Context, acct int64, ref EventRef, chang
 
 // DeleteEvent removes an event; metrics then follow from what remains.
 func (s *Store) DeleteEvent(ctx context.Context, acct int64, ref EventRef) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		e, err := s.eventByRef(ctx, tx, acct, ref, true)
 		if err != nil {
 			return err
@@ -261,9 +263,16 @@ type EventFilter struct {
 // ListEvents lists the account's events newest first. Page.AfterID is
 // the id the page continues below (0: from the newest).
 func (s *Store) ListEvents(ctx context.Context, acct int64, f EventFilter, p Page) (Listed[billing.SubscriptionEvent], error) {
-	where := `WHERE e.account_id = $1 AND ($2 = '' OR ds.uuid = $2) AND ($3 = '' OR e.customer_external_id = $3)
-		AND ($4 = '' OR e.subscription_external_id = $4) AND ($5 = '' OR e.plan_external_id = $5)
-		AND ($6 = '' OR e.external_id = $6) AND ($7 = '' OR e.event_type = $7)
+	var inSource string
+	if f.DataSourceUUID != "" {
+		var err error
+		if inSource, err = s.sourceIDs(ctx, acct, f.DataSourceUUID, ""); err != nil {
+			return Listed[billing.SubscriptionEvent]{}, err
+		}
+	}
+	where := `WHERE ` + byAccount(`e.account_id`, f.DataSourceUUID != "") + ` AND ` + filter(f.DataSourceUUID, `$2`, `e.data_source_id `+inSource) + ` AND ` + eq(`e.customer_external_id`, `$3`, f.CustomerExternalID) + `
+		AND ` + eq(`e.subscription_external_id`, `$4`, f.SubscriptionExternalID) + ` AND ` + eq(`e.plan_external_id`, `$5`, f.PlanExternalID) + `
+		AND ` + eq(`e.external_id`, `$6`, f.ExternalID) + ` AND ` + eq(`e.event_type`, `$7`, f.EventType) + `
 		AND e.event_date >= $8 AND e.event_date < $9 AND e.effective_date >= $10 AND e.effective_date < $11`
 	span := func(r *[2]int64) (int64, int64) {
 		if r == nil {
@@ -278,7 +287,7 @@ func (s *Store) ListEvents(ctx context.Context, acct int64, f EventFilter, p Pag
 	if before == 0 {
 		before = 1 << 62
 	}
-	return list(ctx, s.r, "subscription events", `SELECT count(*)`+eventFrom+where,
+	return list(ctx, s.reads(), "subscription events", `SELECT count(*) FROM subscription_events e `+where,
 		`SELECT `+eventCols+eventFrom+where+` AND e.id < $12 ORDER BY e.id DESC LIMIT $13 OFFSET $14`, args, before, p,
 		func(row interface{ Scan(...any) error }) (billing.SubscriptionEvent, int64, error) {
 			e, err := scanEvent(row)

@@ -106,7 +106,16 @@ var ErrCurrencyChanged = errors.New("the account currency changed")
 // Subscriptions are created on first sight of their external id. It fills
 // in the UUIDs of what it stored.
 func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID, currency string, invs []billing.Invoice) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	// What the request named; a run fills in the identity it chose, and a
+	// second run must choose again from the request.
+	named := make([][2]string, len(invs))
+	for i, inv := range invs {
+		named[i] = [2]string{inv.DataSourceUUID, inv.CustomerExternalID}
+	}
+	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
+		for i := range invs {
+			invs[i].DataSourceUUID, invs[i].CustomerExternalID = named[i][0], named[i][1]
+		}
 		customerID, ids, err := customerIdentities(ctx, tx, acct, customerUUID)
 		if err != nil {
 			return err
@@ -421,9 +430,17 @@ func scanInvoice(row interface{ Scan(...any) error }) (billing.Invoice, error) {
 // ListInvoices lists the account's invoices in import order, with their
 // lines and transactions.
 func (s *Store) ListInvoices(ctx context.Context, acct int64, f InvoiceFilter, p Page) (Listed[billing.Invoice], error) {
-	where := `WHERE i.account_id = $1 AND ($2 = '' OR c.uuid = $2) AND ($3 = '' OR ds.uuid = $3) AND ($4 = '' OR i.external_id = $4)`
+	var inSource string
+	if f.DataSourceUUID != "" {
+		var err error
+		if inSource, err = s.sourceIDs(ctx, acct, f.DataSourceUUID, ""); err != nil {
+			return Listed[billing.Invoice]{}, err
+		}
+	}
+	where := `WHERE ` + byAccount(`i.account_id`, f.CustomerUUID != "" || f.DataSourceUUID != "") + ` AND ` + filter(f.CustomerUUID, `$2`, `i.customer_id = (SELECT fc.id FROM customers fc WHERE fc.account_id = $1 AND fc.uuid = $2)`) +
+		` AND ` + filter(f.DataSourceUUID, `$3`, `i.data_source_id `+inSource) + ` AND ` + eq(`i.external_id`, `$4`, f.ExternalID)
 	args := []any{acct, f.CustomerUUID, f.DataSourceUUID, f.ExternalID}
-	l, err := list(ctx, s.r, "invoices", `SELECT count(*)`+invoiceFrom+where,
+	l, err := list(ctx, s.reads(), "invoices", `SELECT count(*) FROM invoices i `+where,
 		`SELECT `+invoiceCols+invoiceFrom+where+` AND i.id > $5 ORDER BY i.id LIMIT $6 OFFSET $7`, args, p.AfterID, p,
 		func(row interface{ Scan(...any) error }) (billing.Invoice, int64, error) {
 			inv, err := scanInvoice(row)
@@ -432,7 +449,7 @@ func (s *Store) ListInvoices(ctx context.Context, acct int64, f InvoiceFilter, p
 	if err != nil {
 		return l, err
 	}
-	return l, loadInvoiceDetails(ctx, s.r, l.Items)
+	return l, loadInvoiceDetails(ctx, s.reads(), l.Items)
 }
 
 // Invoice finds one invoice of the account by UUID.
@@ -519,7 +536,7 @@ func dropOrphanSubscriptions(ctx context.Context, tx *sql.Tx, customerID int64) 
 // DeleteInvoice removes an invoice, its lines and transactions, and any
 // subscription left without a line.
 func (s *Store) DeleteInvoice(ctx context.Context, acct int64, uuid string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		var customerID int64
 		err := tx.QueryRowContext(ctx, `DELETE FROM invoices WHERE account_id = $1 AND uuid = $2 RETURNING customer_id`, acct, uuid).Scan(&customerID)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -538,7 +555,7 @@ func (s *Store) DeleteInvoice(ctx context.Context, acct int64, uuid string) erro
 // DeleteCustomerInvoices removes all of a customer's invoices in one data
 // source (api-reference.md C19).
 func (s *Store) DeleteCustomerInvoices(ctx context.Context, acct int64, dsUUID, customerUUID string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		dsID, err := dataSourceID(ctx, tx, acct, dsUUID)
 		if err != nil {
 			return err
@@ -561,7 +578,7 @@ func (s *Store) DeleteCustomerInvoices(ctx context.Context, acct int64, dsUUID, 
 // SetInvoiceStatus marks the invoice with this external id in the data
 // source voided or written off (api-reference.md I7).
 func (s *Store) SetInvoiceStatus(ctx context.Context, acct int64, dsUUID, externalID, status string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		dsID, err := dataSourceID(ctx, tx, acct, dsUUID)
 		if err != nil {
 			return err
@@ -578,7 +595,7 @@ func (s *Store) SetInvoiceStatus(ctx context.Context, acct int64, dsUUID, extern
 // AddTransaction adds a transaction to an invoice already imported (a
 // refund after the fact, as the refund guide does).
 func (s *Store) AddTransaction(ctx context.Context, acct int64, invoiceUUID string, t *billing.Transaction, check func(currency string) error) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		var invID, dsID int64
 		var currency string
 		err := tx.QueryRowContext(ctx, `SELECT id, data_source_id, currency FROM invoices WHERE account_id = $1 AND uuid = $2`, acct, invoiceUUID).

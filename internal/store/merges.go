@@ -69,7 +69,8 @@ func reassign(ctx context.Context, tx *sql.Tx, from, into int64, where string, a
 // tags and custom attributes (its own values win), and from is gone.
 // Invoices later imported under from's external id land on into.
 func (s *Store) MergeCustomers(ctx context.Context, acct int64, from, into CustomerRef) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	// Alone: it deletes a customer, with DeleteCustomer's cascades.
+	return s.aloneTx(ctx, acct, func(tx *sql.Tx) error {
 		fromID, err := resolveCustomer(ctx, tx, acct, from)
 		if err != nil {
 			return err
@@ -152,7 +153,7 @@ func mergeTags(a, b []string) []string {
 // UUID (its old one when known).
 func (s *Store) UnmergeCustomer(ctx context.Context, acct int64, customerUUID, dsUUID, externalID string) (string, error) {
 	var newUUID string
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		var customerID, ownDS int64
 		var ownExt string
 		err := tx.QueryRowContext(ctx, `SELECT id, data_source_id, external_id FROM customers WHERE account_id = $1 AND uuid = $2`,

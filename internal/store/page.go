@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // Page asks for the rows after the row with id AfterID (0: from the start),
@@ -22,6 +25,100 @@ type Listed[T any] struct {
 	Total   int
 	// LastID is the id of the last item, for the next page's cursor.
 	LastID int64
+}
+
+// eq is a list filter on column col compared with the parameter param:
+// when value is empty it filters nothing, and says so without naming the
+// column ("$n = ”", true for every row, so that the parameter keeps its
+// number). The filters are never written "($n = ” OR col = $n)": such an
+// OR keeps SQLite (which plans before it sees the value) from using any
+// index for col, and it scanned every row of the account.
+func eq(col, param, value string) string {
+	return filter(value, param, col+" = "+param)
+}
+
+// byAccount is the account condition of a list whose filters may select
+// its rows through an index of their own: with a narrowing filter the
+// column is written "+col" (an expression, which no index serves), so
+// that SQLite, which plans without statistics, does not walk the account's
+// index instead of the filter's.
+func byAccount(col string, narrowed bool) string {
+	if narrowed {
+		return "+" + col + " = $1"
+	}
+	return col + " = $1"
+}
+
+// filter is cond when value is set, else eq's "$n = ”" for param. A
+// cond that does not name param itself (the value was resolved before)
+// adds "$n <> ”", true for a set value, to keep it numbered.
+func filter(value, param, cond string) string {
+	if value == "" {
+		return param + " = ''"
+	}
+	if !strings.Contains(cond, param) {
+		cond += " AND " + param + " <> ''"
+	}
+	return cond
+}
+
+// sourceIDs resolves a data source filter (a UUID and/or a system) to the
+// ids of the account's matching data sources, as the right-hand side of an
+// SQL comparison ("= 3", "IN (3,5)", "= 0" when none match: one id is an
+// equality, so that an index on (data_source_id, id) serves the page order). Lists filter on this list rather than join the
+// data sources: the planner then sees the ids, and PostgreSQL's statistics
+// tell it how many rows one data source holds (a join on the UUID reads
+// to it as "half the account" with two data sources, and it walked the
+// whole account).
+func (s *Store) sourceIDs(ctx context.Context, acct int64, uuid, system string) (string, error) {
+	var ids []string
+	err := scanRows(ctx, s.reads(), `SELECT id FROM data_sources WHERE account_id = $1 AND `+eq(`uuid`, `$2`, uuid)+
+		` AND `+eq(`system`, `$3`, system), []any{acct, uuid, system}, func(scan func(...any) error) error {
+		var id int64
+		err := scan(&id)
+		ids = append(ids, strconv.FormatInt(id, 10))
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("find data sources: %w", err)
+	}
+	switch len(ids) {
+	case 0:
+		return "= 0", nil
+	case 1:
+		return "= " + ids[0], nil
+	}
+	return "IN (" + strings.Join(ids, ",") + ")", nil
+}
+
+// reads is what list queries run on: the reader pool, or, when a test has
+// set onRead, the pool with each query shown to onRead first (the query
+// plan test explains every list query this way).
+func (s *Store) reads() querier {
+	if s.onRead != nil {
+		return tracedQuerier{s.r, s.onRead}
+	}
+	return s.r
+}
+
+type tracedQuerier struct {
+	q     querier
+	trace func(query string, args []any)
+}
+
+func (t tracedQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	t.trace(query, args)
+	return t.q.QueryRowContext(ctx, query, args...)
+}
+
+func (t tracedQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	t.trace(query, args)
+	return t.q.QueryContext(ctx, query, args...)
+}
+
+func (t tracedQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	t.trace(query, args)
+	return t.q.ExecContext(ctx, query, args...)
 }
 
 // trim cuts a result fetched with Limit+1 rows down to the page.

@@ -46,7 +46,7 @@ func setGroupPlans(ctx context.Context, tx *sql.Tx, acct, groupID int64, planUUI
 // CreatePlanGroup stores a plan group with its plans.
 func (s *Store) CreatePlanGroup(ctx context.Context, acct int64, name string, planUUIDs []string) (billing.PlanGroup, error) {
 	var g billing.PlanGroup
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		var id int64
 		if err := tx.QueryRowContext(ctx, `INSERT INTO plan_groups (account_id, uuid, name, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
 			acct, NewUUID("plg_"), name, millis(now())).Scan(&id); err != nil {
@@ -64,7 +64,7 @@ func (s *Store) CreatePlanGroup(ctx context.Context, acct int64, name string, pl
 
 // ListPlanGroups lists the account's plan groups in creation order.
 func (s *Store) ListPlanGroups(ctx context.Context, acct int64, p Page) (Listed[billing.PlanGroup], error) {
-	return list(ctx, s.r, "plan groups", `SELECT count(*) FROM plan_groups g WHERE g.account_id = $1`,
+	return list(ctx, s.reads(), "plan groups", `SELECT count(*) FROM plan_groups g WHERE g.account_id = $1`,
 		`SELECT `+planGroupCols+` FROM plan_groups g WHERE g.account_id = $1 AND g.id > $2 ORDER BY g.id LIMIT $3 OFFSET $4`,
 		[]any{acct}, p.AfterID, p, func(row interface{ Scan(...any) error }) (billing.PlanGroup, int64, error) {
 			g, err := scanPlanGroup(row)
@@ -80,7 +80,7 @@ func (s *Store) PlanGroup(ctx context.Context, acct int64, uuid string) (billing
 // UpdatePlanGroup renames the group and/or replaces its plans.
 func (s *Store) UpdatePlanGroup(ctx context.Context, acct int64, uuid string, name *string, planUUIDs *[]string) (billing.PlanGroup, error) {
 	var g billing.PlanGroup
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT id FROM plan_groups WHERE account_id = $1 AND uuid = $2`, acct, uuid).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -107,7 +107,7 @@ func (s *Store) UpdatePlanGroup(ctx context.Context, acct int64, uuid string, na
 
 // DeletePlanGroup removes a group; its plans stay.
 func (s *Store) DeletePlanGroup(ctx context.Context, acct int64, uuid string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM plan_groups WHERE account_id = $1 AND uuid = $2`, acct, uuid)
 		if err != nil {
 			return fmt.Errorf("delete plan group: %w", err)

@@ -26,7 +26,9 @@ func scanPlan(row interface{ Scan(...any) error }) (billing.Plan, error) {
 // CreatePlan stores a new plan under the data source p.DataSourceUUID. A plan
 // without external_id gets its UUID sans prefix (api-reference.md §1.9).
 func (s *Store) CreatePlan(ctx context.Context, acct int64, p *billing.Plan) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	ext := p.ExternalID
+	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
+		p.ExternalID = ext // a second run derives it from its own UUID
 		dsID, err := dataSourceID(ctx, tx, acct, p.DataSourceUUID)
 		if err != nil {
 			return err
@@ -57,9 +59,10 @@ type PlanFilter struct {
 
 // ListPlans lists the account's plans in creation order.
 func (s *Store) ListPlans(ctx context.Context, acct int64, f PlanFilter, pg Page) (Listed[billing.Plan], error) {
-	where := `WHERE p.account_id = $1 AND ($2 = '' OR ds.uuid = $2) AND ($3 = '' OR p.external_id = $3) AND ($4 = '' OR ds.system = $4)`
+	where := `WHERE p.account_id = $1 AND ` + eq(`ds.uuid`, `$2`, f.DataSourceUUID) + ` AND ` + eq(`p.external_id`, `$3`, f.ExternalID) +
+		` AND ` + eq(`ds.system`, `$4`, f.System)
 	args := []any{acct, f.DataSourceUUID, f.ExternalID, f.System}
-	return list(ctx, s.r, "plans", `SELECT count(*)`+planFrom+where,
+	return list(ctx, s.reads(), "plans", `SELECT count(*)`+planFrom+where,
 		`SELECT `+planCols+planFrom+where+` AND p.id > $5 ORDER BY p.id LIMIT $6 OFFSET $7`, args, pg.AfterID, pg, scanPlanID)
 }
 
@@ -77,7 +80,7 @@ func (s *Store) Plan(ctx context.Context, acct int64, uuid string) (billing.Plan
 // interval back in one transaction.
 func (s *Store) UpdatePlan(ctx context.Context, acct int64, uuid string, change func(*billing.Plan) error) (billing.Plan, error) {
 	var p billing.Plan
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		var err error
 		p, err = scanPlan(tx.QueryRowContext(ctx, `SELECT `+planCols+planFrom+`WHERE p.account_id = $1 AND p.uuid = $2`+s.forUpdate("p"), acct, uuid))
 		if err != nil {
@@ -99,7 +102,7 @@ func (s *Store) UpdatePlan(ctx context.Context, acct int64, uuid string, change 
 
 // DeletePlan removes a plan.
 func (s *Store) DeletePlan(ctx context.Context, acct int64, uuid string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM plans WHERE account_id = $1 AND uuid = $2`, acct, uuid)
 		if isForeignKey(err) {
 			return billing.FieldErrors{"plan_uuid": "The plan is used by invoice line items or subscription events; delete those first."}

@@ -167,7 +167,7 @@ func (s *Store) recomputeBatch(ctx context.Context, acct int64, marks []dirtyMar
 		}
 		results[id] = res
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		done, failed, skipped = 0, nil, 0
 		if err := s.lockCustomers(ctx, tx, ids); err != nil {
 			return err
@@ -313,7 +313,7 @@ func (s *Store) MarkAllDirty(ctx context.Context, acct int64) error {
 	const chunk = 2000
 	for start := 0; start < len(ids); start += chunk {
 		part := ids[start:min(start+chunk, len(ids))]
-		err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 			return markDirty(ctx, tx, `SELECT id FROM customers WHERE account_id = $1 AND id BETWEEN $2 AND $3`,
 				acct, part[0], part[len(part)-1])
 		})

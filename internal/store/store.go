@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,6 +55,8 @@ type Store struct {
 	r       *sql.DB
 	// ckpt is SQLite's background checkpointer (nil for PostgreSQL).
 	ckpt *checkpointer
+	// onRead, set by tests only, sees every list query (see reads).
+	onRead func(query string, args []any)
 }
 
 // Open opens the database named by dsn: a file path, "sqlite:PATH" or a
@@ -168,11 +171,86 @@ func (s *Store) forUpdate(table string) string {
 	return ""
 }
 
-// tx runs fn in one write transaction: all or nothing.
+// txAttempts bounds how often a transaction PostgreSQL aborted for a
+// reason that a second run can clear is run again.
+const txAttempts = 6
+
+// accountLock is how a write transaction holds its account's lock.
+type accountLock int
+
+const (
+	noAccountLock accountLock = iota
+	// sharedAccount: any number of writes into one account run side by side.
+	sharedAccount
+	// aloneInAccount: a delete of a data source or a customer runs with no
+	// other write of its account. Its cascades lock rows of a dozen tables
+	// in an order no writer can follow (a writer locks a parent row when it
+	// inserts a child, the cascade deletes children after their parent),
+	// so beside writers it deadlocked; and a writer that had looked up a
+	// parent the delete then removed failed its insert on the foreign key.
+	aloneInAccount
+)
+
+// tx runs fn in one write transaction: all or nothing. On PostgreSQL a
+// transaction aborted by a deadlock (40P01), a serialization failure
+// (40001) or a foreign-key violation (23503: a parent it looked up was
+// deleted underneath it) is run again, up to txAttempts times with a
+// growing random pause, so that such a race is never the client's error:
+// the next run sees the world after the other transaction, and a parent
+// that is gone by then is answered as if it had been missing from the
+// start. fn must therefore be safe to run more than once: it reads what it
+// needs inside the transaction and only sets results the next run sets
+// again (a method whose fn changes its inputs restores them first).
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.txIn(ctx, 0, noAccountLock, fn)
+}
+
+// accountTx is tx for a write into the account acct: it holds the
+// account's lock shared, so that it never runs beside a delete that
+// holds it alone (aloneTx).
+func (s *Store) accountTx(ctx context.Context, acct int64, fn func(*sql.Tx) error) error {
+	return s.txIn(ctx, acct, sharedAccount, fn)
+}
+
+// aloneTx is tx for a delete that cascades through the account's data: it
+// waits for the account's writes in flight, and the writes that come
+// after it wait for it and then find what it deleted gone.
+func (s *Store) aloneTx(ctx context.Context, acct int64, fn func(*sql.Tx) error) error {
+	return s.txIn(ctx, acct, aloneInAccount, fn)
+}
+
+func (s *Store) txIn(ctx context.Context, acct int64, lock accountLock, fn func(*sql.Tx) error) error {
+	pause := 2 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := s.txOnce(ctx, acct, lock, fn)
+		if err == nil || attempt == txAttempts || !retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause/2 + rand.N(pause)):
+		}
+		pause *= 2
+	}
+}
+
+func (s *Store) txOnce(ctx context.Context, acct int64, lock accountLock, fn func(*sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
+	}
+	if lock != noAccountLock && s.dialect == Postgres {
+		// SQLite needs no lock: its writes run one at a time. Advisory
+		// lock class 3 (lockCustomers uses class 2) keyed by the account.
+		f := "pg_advisory_xact_lock_shared"
+		if lock == aloneInAccount {
+			f = "pg_advisory_xact_lock"
+		}
+		if _, err := tx.ExecContext(ctx, `SELECT `+f+`(3, $1)`, int32(acct)); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("lock account: %w", err)
+		}
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
@@ -182,6 +260,20 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// retryable reports whether err aborted a PostgreSQL transaction for a
+// reason that running it again can clear.
+func retryable(err error) bool {
+	var pg *pgconn.PgError
+	if !errors.As(err, &pg) {
+		return false
+	}
+	switch pg.Code {
+	case "40P01", "40001", "23503":
+		return true
+	}
+	return false
 }
 
 // isUnique reports whether err is a uniqueness violation on either backend.

@@ -88,7 +88,7 @@ func (s *Store) subscription(ctx context.Context, q querier, acct int64, uuid st
 // an empty list), otherwise add is appended.
 func (s *Store) CancelSubscription(ctx context.Context, acct int64, uuid string, add *time.Time, replace []time.Time) (billing.Subscription, error) {
 	var sub billing.Subscription
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT id FROM subscriptions WHERE account_id = $1 AND uuid = $2`, acct, uuid).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
