@@ -153,3 +153,23 @@ func TestImportRacingACurrencyChangeIsRefused(t *testing.T) {
 		}
 	})
 }
+
+// Customer ids past 2^31 still recompute: PostgreSQL's per-customer lock
+// cast the id to int4 and failed there.
+func TestCustomerIDsPastInt32(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ds, _, pl := e.fixture()
+		q := `SELECT setval(pg_get_serial_sequence('customers', 'id'), 3000000000)`
+		if e.store.Dialect() == store.SQLite {
+			q = `SELECT 1` // SQLite's ids and locks are 64-bit throughout
+		}
+		if _, err := e.store.DB().Exec(q); err != nil {
+			t.Fatal(err)
+		}
+		cus := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": "big-id"})["uuid"].(string)
+		e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(seedInvoice("BIG", pl, "s1")))
+		if rec := e.ok(200, "GET", "/v1/customers/"+cus+"/reconciliation?date=2015-11-30", nil); rec["consistent"] != true || rec["stored-mrr"] != 4100.0 {
+			t.Fatalf("reconciliation: %v", rec)
+		}
+	})
+}

@@ -226,9 +226,10 @@ func (s *Store) lockCustomers(ctx context.Context, tx *sql.Tx, ids []int64) erro
 	if s.dialect != Postgres {
 		return nil
 	}
-	// One statement for the batch; taken in id order, so two batches
-	// never wait on each other in a cycle.
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(2, id::int) FROM (SELECT unnest($1::bigint[]) AS id ORDER BY 1) ids`,
+	// One statement for the batch; taken in key order, so two batches
+	// never wait on each other in a cycle. The key is the id folded into
+	// an int4 (a cast alone fails past 2^31): ids 2^31 apart share a lock.
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(2, k) FROM (SELECT DISTINCT (id % 2147483648)::int AS k FROM unnest($1::bigint[]) AS id ORDER BY 1) ks`,
 		ids); err != nil {
 		return fmt.Errorf("lock customers: %w", err)
 	}
