@@ -31,10 +31,22 @@ func (in tagsIn) validate() error {
 	if in.Tags == nil {
 		return errField("tags", "A list of tags is required.")
 	}
-	for _, t := range *in.Tags {
-		if strings.TrimSpace(t) == "" {
-			return errField("tags", "Tags must not be blank.")
-		}
+	errs := billing.FieldErrors{}
+	billing.ValidateTagNames("tags", *in.Tags, errs)
+	if len(errs) > 0 {
+		return errInvalid(errs)
+	}
+	return nil
+}
+
+// withTags adds tags to the customer, refusing to go beyond
+// billing.MaxTags.
+func withTags(c *billing.Customer, tags []string) error {
+	c.Tags = addTags(c.Tags, tags)
+	errs := billing.FieldErrors{}
+	billing.ValidateTags("tags", c.Tags, errs)
+	if len(errs) > 0 {
+		return errInvalid(errs)
 	}
 	return nil
 }
@@ -65,8 +77,7 @@ func (a *API) addTags(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return a.editCustomer(w, r, func(c *billing.Customer) error {
-		c.Tags = addTags(c.Tags, *in.Tags)
-		return nil
+		return withTags(c, *in.Tags)
 	}, tagsAnswer)
 }
 
@@ -79,8 +90,11 @@ func (a *API) removeTags(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return a.editCustomer(w, r, func(c *billing.Customer) error {
-		remove := addTags(nil, *in.Tags) // trimmed as they were when added
-		c.Tags = slices.DeleteFunc(c.Tags, func(t string) bool { return slices.Contains(remove, t) })
+		remove := map[string]bool{} // trimmed as they were when added
+		for _, t := range *in.Tags {
+			remove[strings.TrimSpace(t)] = true
+		}
+		c.Tags = slices.DeleteFunc(c.Tags, func(t string) bool { return remove[t] })
 		return nil
 	}, tagsAnswer)
 }
@@ -127,6 +141,9 @@ func (a *API) removeCustom(w http.ResponseWriter, r *http.Request) error {
 	}
 	if in.Custom == nil {
 		return errField("custom", "A list of custom attribute keys is required.")
+	}
+	if len(*in.Custom) > billing.MaxItems {
+		return errField("custom", "At most "+itoa(billing.MaxItems)+" keys at once.")
 	}
 	return a.editCustomer(w, r, func(c *billing.Customer) error {
 		for _, k := range *in.Custom {
@@ -180,8 +197,7 @@ func (a *API) addTagsByEmail(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return a.byEmail(w, r, in.Email, func(c *billing.Customer) error {
-		c.Tags = addTags(c.Tags, *in.Tags)
-		return nil
+		return withTags(c, *in.Tags)
 	})
 }
 

@@ -36,6 +36,12 @@ func (a *API) createDataSource(w http.ResponseWriter, r *http.Request) error {
 	if in.System != nil && strings.TrimSpace(*in.System) != "" {
 		system = strings.TrimSpace(*in.System)
 	}
+	errs := billing.FieldErrors{}
+	billing.CheckLength(errs, "name", strings.TrimSpace(*in.Name), billing.MaxIDLength)
+	billing.CheckLength(errs, "system", system, billing.MaxIDLength)
+	if len(errs) > 0 {
+		return errInvalid(errs)
+	}
 	d, err := a.store.CreateDataSource(r.Context(), account(r).ID, strings.TrimSpace(*in.Name), system)
 	if errors.Is(err, store.ErrConflict) {
 		return errField("name", billing.MsgDuplicateDataSourceName)

@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/tally-analytics/tally/internal/billing"
 )
 
 // decode reads the request body as one JSON value into v. An empty body
@@ -27,6 +30,11 @@ func decode(r *http.Request, v any) error {
 	if len(body) == 0 {
 		body = []byte("{}")
 	}
+	// encoding/json would quietly turn invalid UTF-8 into U+FFFD: refuse
+	// it instead, so that what is stored is what was sent.
+	if !utf8.Valid(body) {
+		return errBadRequest("The request body is not valid UTF-8.", "")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
@@ -35,7 +43,85 @@ func decode(r *http.Request, v any) error {
 	if dec.More() {
 		return errBadRequest("Malformed JSON: unexpected data after the top-level value.", "")
 	}
-	return nil
+	return checkStrings(body)
+}
+
+// checkStrings refuses, naming its dotted path, any string of a JSON body
+// (key or value) that holds a NUL or is longer than billing.MaxTextLength
+// characters (api.md "Limits"). PostgreSQL cannot store a NUL in text and
+// SQLite would; checking here, once for every write, makes both stores
+// answer alike. Narrower per-field limits are the validators'.
+func checkStrings(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	type frame struct {
+		object  bool
+		key     string
+		wantKey bool
+	}
+	var stack []frame
+	path := func(last string) string {
+		var parts []string
+		for _, f := range stack {
+			if f.object && !f.wantKey {
+				parts = append(parts, f.key)
+			}
+		}
+		if last != "" {
+			parts = append(parts, last)
+		}
+		return strings.Join(parts, ".")
+	}
+	check := func(s, field string) error {
+		if strings.IndexByte(s, 0) >= 0 {
+			return errField(field, "must not contain a NUL character (\\u0000).")
+		}
+		if len(s) > billing.MaxTextLength && utf8.RuneCountInString(s) > billing.MaxTextLength {
+			return errField(field, "must be at most "+itoa(billing.MaxTextLength)+" characters.")
+		}
+		return nil
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // io.EOF; syntax errors were reported by the decode
+		}
+		var top *frame
+		if n := len(stack); n > 0 {
+			top = &stack[n-1]
+		}
+		if top != nil && top.object && top.wantKey {
+			if k, ok := tok.(string); ok {
+				if err := check(k, path(k)); err != nil {
+					return err
+				}
+				top.key, top.wantKey = k, false
+				continue
+			}
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				stack = append(stack, frame{object: true, wantKey: true})
+			case '[':
+				stack = append(stack, frame{})
+			default:
+				stack = stack[:len(stack)-1]
+				if n := len(stack); n > 0 && stack[n-1].object {
+					stack[n-1].wantKey = true
+				}
+			}
+			continue
+		case string:
+			if err := check(t, path("")); err != nil {
+				return err
+			}
+		}
+		if top != nil && top.object {
+			top.wantKey = true
+		}
+	}
 }
 
 func jsonError(err error) error {

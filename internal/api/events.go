@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tally-analytics/tally/internal/billing"
+	"github.com/tally-analytics/tally/internal/recompute"
 	"github.com/tally-analytics/tally/internal/store"
 )
 
@@ -210,10 +211,32 @@ func (a *API) createEvent(w http.ResponseWriter, r *http.Request) error {
 	if len(errs) > 0 {
 		return errInvalid(errs)
 	}
+	if err := a.eventRate(r, &e); err != nil {
+		return err
+	}
 	if err := a.store.CreateEvent(r.Context(), account(r).ID, &e); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, eventWire(e))
+	return nil
+}
+
+// eventRate is importInvoices' rule-20 check for an event: a priced event
+// in another currency needs the rate of its event_date, the day the
+// committed MRR converts it at. Without one it is refused here, with the
+// import's message, instead of failing every later cmrr request.
+func (a *API) eventRate(r *http.Request, e *billing.SubscriptionEvent) error {
+	acct := account(r)
+	if e.Currency == nil || *e.Currency == acct.Currency || e.AmountInCents == nil || *e.AmountInCents == 0 {
+		return nil
+	}
+	msg, err := missingRate(recompute.NewStoreRates(r.Context(), a.store), *e.Currency, acct.Currency, []time.Time{e.EventDate})
+	if err != nil {
+		return err
+	}
+	if msg != "" {
+		return errField("currency", msg)
+	}
 	return nil
 }
 
@@ -239,7 +262,7 @@ func (a *API) updateEvent(w http.ResponseWriter, r *http.Request) error {
 		if len(errs) > 0 {
 			return errInvalid(errs)
 		}
-		return nil
+		return a.eventRate(r, e)
 	})
 	if err != nil {
 		return err

@@ -509,6 +509,8 @@ func (a *API) cancelSubscription(w http.ResponseWriter, r *http.Request) error {
 	var add *time.Time
 	var replace []time.Time
 	switch {
+	case in.CancellationDates != nil && len(*in.CancellationDates) > billing.MaxItems:
+		errs["cancellation_dates"] = "At most " + itoa(billing.MaxItems) + " cancellation dates."
 	case in.CancellationDates != nil:
 		replace = []time.Time{}
 		for _, d := range *in.CancellationDates {

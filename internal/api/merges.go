@@ -90,6 +90,9 @@ func (a *API) subscriptionRefs(r *http.Request, least int) ([]store.Subscription
 	if in.Subscriptions == nil || len(*in.Subscriptions) < least {
 		return nil, errField("subscriptions", "Name at least "+itoa(int64(least))+" subscriptions.")
 	}
+	if len(*in.Subscriptions) > billing.MaxItems {
+		return nil, errField("subscriptions", "Name at most "+itoa(billing.MaxItems)+" subscriptions.")
+	}
 	refs := make([]store.SubscriptionRef, 0, len(*in.Subscriptions))
 	for _, s := range *in.Subscriptions {
 		ref := store.SubscriptionRef{UUID: trimmed(s.UUID), DataSourceUUID: trimmed(s.DataSourceUUID), ExternalID: trimmed(s.ExternalID)}
@@ -150,6 +153,27 @@ type planGroupIn struct {
 	Plans *[]string `json:"plans"`
 }
 
+// check refuses what a create or an update must not store, in shape 4: a
+// name or a list beyond the limits, and a blank or null plan (which
+// would otherwise vanish silently).
+func (in planGroupIn) check() error {
+	errs := billing.FieldErrors{}
+	billing.CheckLength(errs, "name", trimmed(in.Name), billing.MaxIDLength)
+	if in.Plans != nil {
+		billing.CheckCount(errs, "plan_ids", len(*in.Plans), billing.MaxItems)
+		for _, p := range *in.Plans {
+			if strings.TrimSpace(p) == "" {
+				errs["plan_ids"] = "Plan ids must not be blank or null"
+				break
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return railsError(errs)
+	}
+	return nil
+}
+
 // planGroupWrite answers an unknown plan in shape 4, like the group's
 // other validation errors.
 func planGroupWrite(err error) error {
@@ -174,6 +198,9 @@ func planGroupWire(g billing.PlanGroup) planGroupOut {
 func (a *API) createPlanGroup(w http.ResponseWriter, r *http.Request) error {
 	var in planGroupIn
 	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if err := in.check(); err != nil {
 		return err
 	}
 	errs := billing.FieldErrors{}
@@ -223,6 +250,9 @@ func (a *API) getPlanGroup(w http.ResponseWriter, r *http.Request) error {
 func (a *API) updatePlanGroup(w http.ResponseWriter, r *http.Request) error {
 	var in planGroupIn
 	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if err := in.check(); err != nil {
 		return err
 	}
 	var name *string

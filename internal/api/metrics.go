@@ -29,6 +29,10 @@ func query(q url.Values, name string) string {
 	return q.Get(strings.ReplaceAll(name, "-", "_"))
 }
 
+// maxPlansFilter bounds the distinct plans one filter names (api.md
+// "Limits"): each is a bind parameter of one query.
+const maxPlansFilter = 100
+
 type seriesQuery struct {
 	req   metrics.SeriesRequest
 	asOf  time.Time
@@ -92,13 +96,18 @@ func (a *API) parseSeries(r *http.Request) (seriesQuery, error) {
 	}
 	if v := query(q, "plans"); v != "" {
 		var tokens []string
+		seen := map[string]bool{}
 		for _, p := range strings.Split(v, ",") {
-			if p = strings.TrimSpace(p); p != "" {
+			if p = strings.TrimSpace(p); p != "" && !seen[p] {
+				seen[p] = true
 				tokens = append(tokens, p)
 			}
 		}
 		if len(tokens) == 0 {
 			return sq, nil // "plans=,": no plan named, so no filter, as with "plans="
+		}
+		if len(tokens) > maxPlansFilter {
+			return sq, errBadRequest("The plans filter names at most "+itoa(maxPlansFilter)+" different plans.", "plans")
 		}
 		uuids, unknown, err := a.store.ResolvePlans(r.Context(), acct.ID, tokens)
 		if err != nil {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,6 +14,12 @@ import (
 // maxPerPage is ChartMogul's cap; larger values are clamped, not refused
 // (api-reference.md §1.6).
 const maxPerPage = 200
+
+// maxPage bounds the legacy page number (api.md "Pagination"): with
+// per_page at most 200, the offset stays far from overflowing, and both
+// stores refuse a larger page alike instead of PostgreSQL failing on a
+// wrapped negative OFFSET.
+const maxPage = 1_000_000
 
 // pageRequest is a list request's position: the cursor's row and page
 // number, or the legacy page parameter.
@@ -43,8 +50,8 @@ func parsePage(r *http.Request) (pageRequest, error) {
 	}
 	if p := q.Get("page"); p != "" {
 		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 {
-			return pr, errBadRequest("page must be a whole number of at least 1.", "page")
+		if err != nil || n < 1 || n > maxPage {
+			return pr, errBadRequest("page must be a whole number from 1 to "+itoa(maxPage)+".", "page")
 		}
 		pr.number, pr.page.Offset = n, (n-1)*pr.perPage
 	}
@@ -67,7 +74,7 @@ func decodeCursor(c string) (number int, after int64, ok bool) {
 	}
 	number, err1 := strconv.Atoi(n)
 	after, err2 := strconv.ParseInt(id, 10, 64)
-	if err1 != nil || err2 != nil || number < 1 || after < 0 {
+	if err1 != nil || err2 != nil || number < 1 || number >= math.MaxInt32 || after < 0 {
 		return 0, 0, false
 	}
 	return number, after, true

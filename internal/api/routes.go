@@ -63,7 +63,7 @@ func newAPI(s *store.Store, opts Options) *API {
 }
 
 func (a *API) handler() http.Handler {
-	return a.edge(a.authenticate(a.currentAtOnce(jsonMux(a.routes()))))
+	return a.edge(a.authenticate(plainText(a.currentAtOnce(jsonMux(a.routes())))))
 }
 
 // routes lists every route of the API.

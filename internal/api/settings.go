@@ -50,7 +50,10 @@ func (a *API) updateSettings(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if in.TimeZone.Set {
-		if _, err := time.LoadLocation(trimmed(in.TimeZone)); err != nil || trimmed(in.TimeZone) == "" {
+		// "Local" is the server's own zone, not an IANA name: the
+		// account's days would move with the host.
+		tz := trimmed(in.TimeZone)
+		if _, err := time.LoadLocation(tz); err != nil || tz == "" || tz == "Local" {
 			errs["time_zone"] = "The time zone must be an IANA name such as Europe/Berlin."
 		}
 	}

@@ -73,6 +73,12 @@ func dateField(errs billing.FieldErrors, field string, o optString) *time.Time {
 		}
 		return nil
 	}
+	if _, err := billing.ParseRecordDate(o.Value); err != nil {
+		if _, ok := errs[field]; !ok {
+			errs[field] = billing.MsgDateRange
+		}
+		return nil
+	}
 	return &t
 }
 

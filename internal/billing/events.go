@@ -111,6 +111,15 @@ func ValidateEvent(e *SubscriptionEvent, errs FieldErrors) {
 			addErr(errs, "amount_in_cents", "A "+e.EventType+" event needs an amount_in_cents.")
 		}
 	}
+	for field, v := range required {
+		checkLength(errs, field, "The "+field+" must be ", v, MaxIDLength)
+	}
+	checkLengthPtr(errs, "subscription_set_external_id", "The subscription_set_external_id must be ", e.SubscriptionSetExternalID, MaxIDLength)
+	checkLengthPtr(errs, "plan_external_id", "The plan_external_id must be ", e.PlanExternalID, MaxIDLength)
+	checkLengthPtr(errs, "external_id", "The external_id must be ", e.ExternalID, MaxIDLength)
+	checkLength(errs, "retracted_event_id", "The retracted_event_id must be ", e.RetractedExternalID, MaxIDLength)
+	checkAmountPtr(errs, "amount_in_cents", "The amount must be ", e.AmountInCents)
+	checkAmountPtr(errs, "tax_amount_in_cents", "The tax must be ", e.TaxAmountInCents)
 	if e.Quantity != nil && *e.Quantity == 0 {
 		addErr(errs, "quantity", "The quantity must not be zero.")
 	}

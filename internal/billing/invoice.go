@@ -94,6 +94,11 @@ func ValidateInvoice(inv *Invoice, errs FieldErrors) {
 	if inv.ExternalID == "" {
 		errs["external_id"] = "An external ID is required for each invoice."
 	}
+	checkLength(errs, "external_id", "The external ID must be ", inv.ExternalID, MaxIDLength)
+	checkLength(errs, "customer_external_id", "The customer external ID must be ", inv.CustomerExternalID, MaxIDLength)
+	checkLength(errs, "data_source_uuid", "The data source UUID must be ", inv.DataSourceUUID, MaxIDLength)
+	CheckCount(errs, "line_items", len(inv.LineItems), MaxItems)
+	CheckCount(errs, "transactions", len(inv.Transactions), MaxItems)
 	if inv.Date.IsZero() && errs["date"] == "" {
 		errs["date"] = "A date is required for each invoice."
 	}
@@ -130,6 +135,16 @@ func validateLine(i int, l *LineItem, errs FieldErrors) {
 	if l.Quantity == 0 {
 		addErr(errs, "line_items.quantity", at+"the quantity must not be zero.")
 	}
+	checkAmount(errs, "line_items.amount_in_cents", at+"the amount must be ", l.AmountInCents)
+	checkAmount(errs, "line_items.discount_amount_in_cents", at+"the discount must be ", l.DiscountAmountInCents)
+	checkAmount(errs, "line_items.tax_amount_in_cents", at+"the tax must be ", l.TaxAmountInCents)
+	checkAmount(errs, "line_items.transaction_fees_in_cents", at+"the fees must be ", l.TransactionFeesInCents)
+	checkLengthPtr(errs, "line_items.external_id", at+"the external ID must be ", l.ExternalID, MaxIDLength)
+	checkLength(errs, "line_items.subscription_external_id", at+"the subscription external ID must be ", l.SubscriptionExternalID, MaxIDLength)
+	checkLengthPtr(errs, "line_items.subscription_set_external_id", at+"the subscription set external ID must be ", l.SubscriptionSetExternalID, MaxIDLength)
+	checkLength(errs, "line_items.plan_uuid", at+"the plan UUID must be ", l.PlanUUID, MaxIDLength)
+	checkLength(errs, "line_items.discount_code", at+"the discount code must be ", l.DiscountCode, MaxIDLength)
+	checkLength(errs, "line_items.account_code", at+"the account code must be ", l.AccountCode, MaxIDLength)
 	if l.TransactionFeesCurrency != nil && !money.Valid(*l.TransactionFeesCurrency) {
 		addErr(errs, "line_items.transaction_fees_currency", at+"not an ISO 4217 currency code.")
 	}
@@ -179,6 +194,9 @@ func ValidateTransaction(what, prefix string, t *Transaction, errs FieldErrors) 
 	if t.AmountInCents != nil && *t.AmountInCents < 0 {
 		addErr(errs, prefix+"amount_in_cents", what+": the amount must not be negative.")
 	}
+	checkAmountPtr(errs, prefix+"amount_in_cents", what+": the amount must be ", t.AmountInCents)
+	checkAmountPtr(errs, prefix+"transaction_fees_in_cents", what+": the fees must be ", t.TransactionFeesInCents)
+	checkLengthPtr(errs, prefix+"external_id", what+": the external ID must be ", t.ExternalID, MaxIDLength)
 	if t.TransactionFeesCurrency != nil && !money.Valid(*t.TransactionFeesCurrency) {
 		addErr(errs, prefix+"transaction_fees_currency", what+": not an ISO 4217 currency code.")
 	}

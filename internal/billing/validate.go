@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // FieldErrors maps a field name to its message; it is the Import API's
@@ -45,6 +46,9 @@ func ValidatePlan(p *Plan, errs FieldErrors) {
 	if strings.TrimSpace(p.Name) == "" {
 		errs["name"] = "A name is required for each plan."
 	}
+	CheckLength(errs, "name", p.Name, MaxIDLength)
+	CheckLength(errs, "external_id", p.ExternalID, MaxIDLength)
+	CheckLength(errs, "data_source_uuid", p.DataSourceUUID, MaxIDLength)
 	if p.IntervalCount < 1 {
 		errs["interval_count"] = "The interval count must be a whole number of at least 1."
 	}
@@ -64,10 +68,17 @@ func ValidateCustomer(c *Customer, errs FieldErrors) {
 	if len(c.Email) > 0 && !strings.Contains(c.Email, "@") {
 		errs["email"] = "The email address is not valid."
 	}
-	for _, tag := range c.Tags {
-		if strings.TrimSpace(tag) == "" {
-			errs["attributes.tags"] = "Tags must not be blank."
-		}
+	for key, v := range map[string]string{"external_id": c.ExternalID, "data_source_uuid": c.DataSourceUUID, "name": c.Name,
+		"email": c.Email, "company": c.Company, "city": c.City} {
+		CheckLength(errs, key, v, MaxIDLength)
+	}
+	for key, v := range map[string]*string{"country": c.Country, "state": c.State, "zip": c.Zip, "owner": c.Owner} {
+		checkLengthPtr(errs, key, "Must be ", v, MaxIDLength)
+	}
+	checkLengthPtr(errs, "website_url", "Must be ", c.WebsiteURL, MaxTextLength)
+	ValidateTags("attributes.tags", c.Tags, errs)
+	if len(c.Custom) > MaxCustomAttributes {
+		addErr(errs, "attributes.custom", fmt.Sprintf("A customer has at most %d custom attributes.", MaxCustomAttributes))
 	}
 }
 
@@ -77,6 +88,12 @@ func ValidateCustomer(c *Customer, errs FieldErrors) {
 func NormalizeCustomAttribute(key string, a CustomAttribute) (CustomAttribute, error) {
 	if strings.TrimSpace(key) == "" {
 		return a, fmt.Errorf("a custom attribute needs a key")
+	}
+	if utf8.RuneCountInString(key) > MaxIDLength {
+		return a, fmt.Errorf("a custom attribute key has at most %d characters", MaxIDLength)
+	}
+	if utf8.RuneCountInString(a.Source) > MaxIDLength {
+		return a, fmt.Errorf("a custom attribute source has at most %d characters", MaxIDLength)
 	}
 	if a.Type == "" {
 		a.Type = "String"
@@ -100,6 +117,9 @@ func coerceAttribute(typ string, v any) (any, error) {
 	case "String":
 		switch x := v.(type) {
 		case string:
+			if utf8.RuneCountInString(x) > MaxTextLength {
+				return nil, fmt.Errorf("value has at most %d characters", MaxTextLength)
+			}
 			return x, nil
 		case float64, int64, bool:
 			return fmt.Sprint(x), nil
@@ -129,9 +149,9 @@ func coerceAttribute(typ string, v any) (any, error) {
 		return nil, fmt.Errorf("value must be true or false")
 	case "Timestamp":
 		if s, ok := v.(string); ok {
-			t, err := ParseDate(s)
+			t, err := ParseRecordDate(s)
 			if err != nil {
-				return nil, fmt.Errorf("value must be a date")
+				return nil, fmt.Errorf("value must be a date between 1970-01-01 and 2999-12-31")
 			}
 			return FormatImportTime(t), nil
 		}

@@ -37,3 +37,9 @@ func Exponent(code string) int {
 	}
 	return 2
 }
+
+// MaxAmount bounds every amount Tally accepts, in minor units (api.md
+// "Limits"): ±10^13 cents is ±100 billion dollars. Far below int64's edge,
+// it leaves room for sums of many amounts; the sums are checked anyway
+// (Add, Sub).
+const MaxAmount = 10_000_000_000_000

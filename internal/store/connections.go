@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+
+	"github.com/tally-analytics/tally/internal/billing"
 )
 
 // SubscriptionRef names a subscription by UUID, or by data source and
@@ -48,6 +51,11 @@ func (s *Store) ConnectSubscriptions(ctx context.Context, acct int64, customerUU
 		customerID, ids, err := customerSubscriptionIDs(ctx, tx, acct, customerUUID, refs)
 		if err != nil {
 			return err
+		}
+		// Naming one subscription twice (by uuid and by external id, say)
+		// connects it to itself: a client's mistake, not a connection.
+		if len(slices.Compact(slices.Sorted(slices.Values(ids)))) != len(ids) {
+			return billing.FieldErrors{"subscriptions": "Each subscription may be named only once."}
 		}
 		// The group is the union of the subscriptions and their groups.
 		members := map[int64]bool{}

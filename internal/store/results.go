@@ -208,23 +208,35 @@ func (s *Store) ActivityIDByUUID(ctx context.Context, acct int64, uuid string) (
 }
 
 // ResolvePlans turns a plans filter's names, UUIDs or external ids
-// (metrics.md rule 19) into plan UUIDs; unknown names come back in the
-// second list.
+// (metrics.md rule 19) into plan UUIDs, in one query; unknown names come
+// back in the second list. The caller bounds and deduplicates tokens.
 func (s *Store) ResolvePlans(ctx context.Context, acct int64, tokens []string) (uuids []string, unknown []string, err error) {
-	for _, t := range tokens {
-		found := false
-		err := scanRows(ctx, s.r, `SELECT uuid FROM plans WHERE account_id = $1 AND (uuid = $2 OR name = $2 OR external_id = $2)`,
-			[]any{acct, t}, func(scan func(...any) error) error {
-				var u string
-				found = true
-				err := scan(&u)
-				uuids = append(uuids, u)
-				return err
-			})
-		if err != nil {
-			return nil, nil, fmt.Errorf("resolve plans: %w", err)
+	if len(tokens) == 0 {
+		return nil, nil, nil
+	}
+	args := []any{acct}
+	marks := make([]string, len(tokens))
+	for i, t := range tokens {
+		args = append(args, t)
+		marks[i] = fmt.Sprintf("$%d", i+2)
+	}
+	in := "(" + strings.Join(marks, ", ") + ")"
+	found := map[string]bool{}
+	err = scanRows(ctx, s.r, `SELECT uuid, name, external_id FROM plans WHERE account_id = $1
+		AND (uuid IN `+in+` OR name IN `+in+` OR external_id IN `+in+`)`, args, func(scan func(...any) error) error {
+		var u, name, ext string
+		if err := scan(&u, &name, &ext); err != nil {
+			return err
 		}
-		if !found {
+		uuids = append(uuids, u)
+		found[u], found[name], found[ext] = true, true, true
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("resolve plans: %w", err)
+	}
+	for _, t := range tokens {
+		if !found[t] {
 			unknown = append(unknown, t)
 		}
 	}
