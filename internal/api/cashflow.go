@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tally-analytics/tally/internal/metrics"
+	"github.com/tally-analytics/tally/internal/money"
 	"github.com/tally-analytics/tally/internal/recompute"
 )
 
@@ -43,7 +44,7 @@ func (a *API) getCashFlow(w http.ResponseWriter, r *http.Request) error {
 	entries, err := metrics.CashFlow(txs, sq.req, f, rates)
 	if err != nil {
 		var missing *metrics.MissingRateError
-		if !errors.As(err, &missing) && rates.Err() == nil {
+		if !errors.As(err, &missing) && !errors.Is(err, money.ErrOverflow) && rates.Err() == nil {
 			return errBadRequest(err.Error(), "interval") // too many entries
 		}
 		return rateError(rates, err)

@@ -83,7 +83,10 @@ func (a *API) getCMRR(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return rateError(rates, err)
 		}
-		res := metrics.Aggregate("", subs, settings)
+		res, err := metrics.Aggregate("", subs, settings)
+		if err != nil {
+			return err
+		}
 		committed[c.id] = metrics.History{Timeline: res.Timeline, Movements: res.Movements}
 		var own []metrics.Movement
 		for _, m := range res.Movements {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tally-analytics/tally/internal/billing"
+	"github.com/tally-analytics/tally/internal/money"
 	"github.com/tally-analytics/tally/internal/store"
 )
 
@@ -98,6 +99,10 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		e = errNotFound(missing.What)
 	case errors.As(err, &conflict):
 		e = errField(conflict.Field, "has already been taken")
+	case errors.Is(err, money.ErrOverflow):
+		// Each amount is bounded, so only very many of them at the bound
+		// get here: the stored data, not Tally, is at fault.
+		e = errField("amount_in_cents", "The amounts add up beyond what Tally can count (±2^59 minor units); nothing is published wrapped.")
 	default:
 		e = &Error{Cause: err}
 	}

@@ -3,10 +3,12 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/tally-analytics/tally/internal/money"
 	"github.com/tally-analytics/tally/internal/store"
 	"github.com/tally-analytics/tally/internal/store/storetest"
 )
@@ -107,9 +109,13 @@ func TestHostileInput(t *testing.T) {
 		{name: "plans page overflow", method: "GET", path: fixedH("/v1/plans?page=4611686018427387905&per_page=2"), status: 400, field: "page"},
 		{name: "invoices page overflow", method: "GET", path: fixedH("/v1/invoices?page=46116860184273879"), status: 400, field: "page"},
 		{name: "customer invoices page overflow", method: "GET",
-			path: func(i hostileIDs) string { return "/v1/import/customers/" + i.cus + "/invoices?page=4611686018427387905" }, status: 400, field: "page"},
+			path: func(i hostileIDs) string {
+				return "/v1/import/customers/" + i.cus + "/invoices?page=4611686018427387905"
+			}, status: 400, field: "page"},
 		{name: "import subscriptions page overflow", method: "GET",
-			path: func(i hostileIDs) string { return "/v1/import/customers/" + i.cus + "/subscriptions?page=4611686018427387905" }, status: 400, field: "page"},
+			path: func(i hostileIDs) string {
+				return "/v1/import/customers/" + i.cus + "/subscriptions?page=4611686018427387905"
+			}, status: 400, field: "page"},
 		{name: "events page overflow", method: "GET", path: fixedH("/v1/subscription_events?page=4611686018427387905"), status: 400, field: "page"},
 		{name: "plan groups page overflow", method: "GET", path: fixedH("/v1/plan_groups?page=4611686018427387905"), status: 400, field: "page"},
 		{name: "plan group plans page overflow", method: "GET",
@@ -174,7 +180,9 @@ func TestHostileInput(t *testing.T) {
 				return map[string]any{"data_source_uuid": i.ds, "name": long, "interval_count": 1, "interval_unit": "month"}
 			}, status: 422, field: "name"},
 		{name: "invoice external_id too long", method: "POST", path: importPath,
-			body: func(i hostileIDs) any { return invoices(invoiceWith("X1", i.pl, nil, map[string]any{"external_id": long})) },
+			body: func(i hostileIDs) any {
+				return invoices(invoiceWith("X1", i.pl, nil, map[string]any{"external_id": long}))
+			},
 			status: 422, field: "external_id"},
 		{name: "too many line items", method: "POST", path: importPath,
 			body: func(i hostileIDs) any {
@@ -222,17 +230,23 @@ func TestHostileInput(t *testing.T) {
 				return map[string]any{"subscriptions": []any{ref, ref}}
 			}, status: 422, field: "subscriptions"},
 		{name: "invoice dated 0001-01-01", method: "POST", path: importPath,
-			body: func(i hostileIDs) any { return invoices(invoiceWith("X1", i.pl, nil, map[string]any{"date": "0001-01-01"})) },
+			body: func(i hostileIDs) any {
+				return invoices(invoiceWith("X1", i.pl, nil, map[string]any{"date": "0001-01-01"}))
+			},
 			status: 422, field: "date", msg: "The date must be between 1970-01-01 and 2999-12-31."},
 		{name: "invoice dated before 1970", method: "POST", path: importPath,
-			body: func(i hostileIDs) any { return invoices(invoiceWith("X1", i.pl, nil, map[string]any{"date": "1969-12-31"})) },
+			body: func(i hostileIDs) any {
+				return invoices(invoiceWith("X1", i.pl, nil, map[string]any{"date": "1969-12-31"}))
+			},
 			status: 422, field: "date"},
 		{name: "service period after 2999", method: "POST", path: importPath,
 			body: func(i hostileIDs) any {
 				return invoices(invoiceWith("X1", i.pl, map[string]any{"service_period_end": "3000-01-01"}, nil))
 			}, status: 422, field: "line_items.service_period_end"},
 		{name: "event dated 0001-01-01", method: "POST", path: fixedH("/v1/subscription_events"),
-			body: func(i hostileIDs) any { return event(i.ds, map[string]any{"event_type": "subscription_cancelled", "event_date": "0001-01-01"}) },
+			body: func(i hostileIDs) any {
+				return event(i.ds, map[string]any{"event_type": "subscription_cancelled", "event_date": "0001-01-01"})
+			},
 			status: 422, field: "event_date"},
 		{name: "customer lead date in 9999", method: "PATCH", path: func(i hostileIDs) string { return "/v1/customers/" + i.cus },
 			body: func(hostileIDs) any { return map[string]any{"lead_created_at": "9999-01-01"} }, status: 422, field: "lead_created_at"},
@@ -243,7 +257,7 @@ func TestHostileInput(t *testing.T) {
 				return map[string]any{"custom": []any{map[string]any{"type": "Timestamp", "key": "when", "value": "0001-01-01"}}}
 			}, status: 422, field: "custom[0]"},
 		{name: "plans filter with too many names", method: "GET",
-			path: fixedH("/v1/metrics/mrr?start-date=2015-01-01&end-date=2015-02-01&plans=" + strings.Join(numbered("p", 101), ",")),
+			path:   fixedH("/v1/metrics/mrr?start-date=2015-01-01&end-date=2015-02-01&plans=" + strings.Join(numbered("p", 101), ",")),
 			status: 400, field: "plans"},
 		{name: "event in a currency without rates", method: "POST", path: fixedH("/v1/subscription_events"),
 			body: func(i hostileIDs) any {
@@ -390,4 +404,14 @@ func TestPlansFilterTokensAreDeduplicated(t *testing.T) {
 			t.Fatalf("unknown, repeated: %d %s", r.status, r.body)
 		}
 	})
+}
+
+// TestOverflowIsA422: an engine overflow (stored amounts adding up beyond
+// money.MaxSum) is answered as the client's data, not as a server error.
+func TestOverflowIsA422(t *testing.T) {
+	w := httptest.NewRecorder()
+	writeError(w, httptest.NewRequest("GET", "/v1/metrics/mrr", nil), fmt.Errorf("series: %w", money.ErrOverflow))
+	if w.Code != 422 || !strings.Contains(w.Body.String(), `"amount_in_cents"`) {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
 }

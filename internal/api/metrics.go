@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/tally-analytics/tally/internal/billing"
 	"github.com/tally-analytics/tally/internal/metrics"
+	"github.com/tally-analytics/tally/internal/money"
 	"github.com/tally-analytics/tally/internal/recompute"
 )
 
@@ -193,7 +195,10 @@ func (a *API) segment(r *http.Request, sq seriesQuery) (segment, error) {
 		case every:
 			keep[c.id] = true
 		case some:
-			res := metrics.Aggregate("", c.subs, settings)
+			res, err := metrics.Aggregate("", c.subs, settings)
+			if err != nil {
+				return segment{}, err
+			}
 			mixed[c.id] = metrics.History{Timeline: res.Timeline, Movements: res.Movements}
 		}
 	}
@@ -250,6 +255,9 @@ func (a *API) getMetric(w http.ResponseWriter, r *http.Request) error {
 	}
 	book := seg.book()
 	entries, err := book.Series(sq.req)
+	if errors.Is(err, money.ErrOverflow) {
+		return err
+	}
 	if err != nil {
 		return errBadRequest(err.Error(), "interval")
 	}
@@ -279,9 +287,15 @@ func (a *API) getMetric(w http.ResponseWriter, r *http.Request) error {
 		out[i] = m
 	}
 	summary := map[string]any{}
-	stocks := summaryStocks(book, sq)
+	stocks, err := summaryStocks(book, sq)
+	if err != nil {
+		return err
+	}
 	for _, k := range keys {
-		cur, prev := stocks.summary(book, entries, sq, k)
+		cur, prev, err := stocks.summary(book, entries, sq, k)
+		if err != nil {
+			return err
+		}
 		if single {
 			summary["current"], summary["previous"] = cur, prev
 			summary["percentage-change"] = metrics.PercentChange(asFloat(prev), asFloat(cur))
@@ -298,22 +312,27 @@ func (a *API) getMetric(w http.ResponseWriter, r *http.Request) error {
 // earlier, computed once for every metric of a request.
 type stocks struct{ cur, prev metrics.Entry }
 
-func summaryStocks(book *metrics.Book, sq seriesQuery) stocks {
-	at := func(t time.Time) metrics.Entry {
-		mrr, customers := book.StockAt(t)
+func summaryStocks(book *metrics.Book, sq seriesQuery) (stocks, error) {
+	at := func(t time.Time) (metrics.Entry, error) {
+		mrr, customers, err := book.StockAt(t)
 		e := metrics.Entry{MRR: mrr, Customers: customers}
 		if customers > 0 {
 			e.ARPA = mrr / customers
 		}
-		return e
+		return e, err
 	}
-	return stocks{cur: at(sq.asOf), prev: at(metrics.Back(sq.asOf, sq.req.Interval))}
+	cur, err := at(sq.asOf)
+	if err != nil {
+		return stocks{}, err
+	}
+	prev, err := at(metrics.Back(sq.asOf, sq.req.Interval))
+	return stocks{cur: cur, prev: prev}, err
 }
 
 // summary is rule 18's summary: MRR, ARR, customers, ARPA and ASP now
 // (as-of) against one interval earlier; churn rates and LTV from the last
 // two entries.
-func (st stocks) summary(book *metrics.Book, entries []metrics.Entry, sq seriesQuery, key string) (cur, prev any) {
+func (st stocks) summary(book *metrics.Book, entries []metrics.Entry, sq seriesQuery, key string) (cur, prev any, err error) {
 	switch key {
 	case "customer-churn-rate", "mrr-churn-rate", "ltv":
 		n := len(entries)
@@ -323,10 +342,15 @@ func (st stocks) summary(book *metrics.Book, entries []metrics.Entry, sq seriesQ
 		} else {
 			prev = value(metrics.Entry{}, key)
 		}
-		return cur, prev
+		return cur, prev, nil
 	case "asp":
 		back := metrics.Back(sq.asOf, sq.req.Interval)
-		return book.ASPBetween(back, sq.asOf), book.ASPBetween(metrics.Back(back, sq.req.Interval), back)
+		now, err := book.ASPBetween(back, sq.asOf)
+		if err != nil {
+			return nil, nil, err
+		}
+		before, err := book.ASPBetween(metrics.Back(back, sq.req.Interval), back)
+		return now, before, err
 	}
-	return value(st.cur, key), value(st.prev, key)
+	return value(st.cur, key), value(st.prev, key), nil
 }

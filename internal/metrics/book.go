@@ -2,9 +2,12 @@ package metrics
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"slices"
 	"time"
+
+	"github.com/tally-analytics/tally/internal/money"
 )
 
 // Book is many customers' histories flattened into time order, so that a
@@ -168,10 +171,11 @@ func (b *Book) Series(r SeriesRequest) ([]Entry, error) {
 	}
 	out := make([]Entry, len(ps))
 	start := ps[0].from.UnixMilli()
+	var ck money.Checked // the account's sums (issue 10)
 	var mrr, customers int64
 	ci := 0
 	for ; ci < len(b.changes) && b.changes[ci].at < start; ci++ {
-		mrr += b.changes[ci].mrr
+		mrr = ck.Add(mrr, b.changes[ci].mrr)
 		customers += int64(b.changes[ci].active)
 	}
 	startMRR, startCustomers := mrr, customers
@@ -185,9 +189,9 @@ func (b *Book) Series(r SeriesRequest) ([]Entry, error) {
 		from, to := p.from.UnixMilli(), p.to.UnixMilli()
 		for ; ci < len(b.changes) && b.changes[ci].at < to; ci++ {
 			c := &b.changes[ci]
-			mrr += c.mrr
+			mrr = ck.Add(mrr, c.mrr)
 			customers += int64(c.active)
-			e.FX += c.fx
+			e.FX = ck.Add(e.FX, c.fx)
 			// rule 17: churned in the period, unless it also (re)joined in it.
 			if c.active < 0 && c.prevFlip < from && c.nextFlip >= to {
 				e.ChurnedCustomers++
@@ -198,52 +202,63 @@ func (b *Book) Series(r SeriesRequest) ([]Entry, error) {
 			m := &b.moves[mi]
 			switch m.kind {
 			case kindNewBiz:
-				e.NewBiz += m.amount
+				e.NewBiz = ck.Add(e.NewBiz, m.amount)
 				e.NewCustomers++
 			case kindExpansion:
-				e.Expansion += m.amount
+				e.Expansion = ck.Add(e.Expansion, m.amount)
 			case kindContraction:
-				e.Contraction += m.amount
+				e.Contraction = ck.Add(e.Contraction, m.amount)
 			case kindChurn:
-				e.Churn += m.amount
+				e.Churn = ck.Add(e.Churn, m.amount)
 			case kindReactivation:
-				e.Reactivation += m.amount
+				e.Reactivation = ck.Add(e.Reactivation, m.amount)
 			}
 		}
 	}
-	derive(out, startMRR, startCustomers)
+	derive(&ck, out, startMRR, startCustomers)
+	if err := ck.Err(); err != nil {
+		return nil, fmt.Errorf("series: %w", err)
+	}
 	return out, nil
 }
 
 // StockAt is the MRR and customer count at instant t.
-func (b *Book) StockAt(t time.Time) (mrr, customers int64) {
+func (b *Book) StockAt(t time.Time) (mrr, customers int64, err error) {
+	var ck money.Checked
 	end := t.UnixMilli()
 	for _, c := range b.changes {
 		if c.at > end {
 			break
 		}
-		mrr += c.mrr
+		mrr = ck.Add(mrr, c.mrr)
 		customers += int64(c.active)
 	}
-	return mrr, customers
+	if err := ck.Err(); err != nil {
+		return 0, 0, fmt.Errorf("stock: %w", err)
+	}
+	return mrr, customers, nil
 }
 
 // ASPBetween is the average new-business MRR of the new customers of
 // (from, to] (rule 16), 0 without any.
-func (b *Book) ASPBetween(from, to time.Time) int64 {
+func (b *Book) ASPBetween(from, to time.Time) (int64, error) {
 	lo, hi := from.UnixMilli(), to.UnixMilli()
 	i, _ := slices.BinarySearchFunc(b.moves, lo+1, func(m move, t int64) int { return cmp.Compare(m.at, t) })
+	var ck money.Checked
 	var sum, n int64
 	for ; i < len(b.moves) && b.moves[i].at <= hi; i++ {
 		if b.moves[i].kind == kindNewBiz {
-			sum += b.moves[i].amount
+			sum = ck.Add(sum, b.moves[i].amount)
 			n++
 		}
 	}
-	if n == 0 {
-		return 0
+	if err := ck.Err(); err != nil {
+		return 0, fmt.Errorf("average sale price: %w", err)
 	}
-	return sum / n
+	if n == 0 {
+		return 0, nil
+	}
+	return sum / n, nil
 }
 
 // Select is the Book of the customers in keep, in the same order: a

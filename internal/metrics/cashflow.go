@@ -1,9 +1,12 @@
 package metrics
 
 import (
+	"fmt"
 	"math/big"
 	"sort"
 	"time"
+
+	"github.com/tally-analytics/tally/internal/money"
 )
 
 // Cash flow (metrics.md rule 21): what the account received, refunded and
@@ -97,11 +100,12 @@ func CashFlow(txs []CashTransaction, r SeriesRequest, f CashFilter, rates Rates)
 		out[i].Date = p.date
 	}
 	from, to := ps[0].from, ps[len(ps)-1].to
+	var ck money.Checked // every sum of money (issue 10)
 	for _, tx := range txs {
 		if tx.At.Before(from) || !tx.At.Before(to) {
 			continue
 		}
-		c, err := cashValue(tx, f, rates)
+		c, err := cashValue(&ck, tx, f, rates)
 		if err != nil {
 			return nil, err
 		}
@@ -114,7 +118,10 @@ func CashFlow(txs []CashTransaction, r SeriesRequest, f CashFilter, rates Rates)
 		if failed[i] == nil {
 			failed[i] = map[int64]bool{}
 		}
-		addCash(&out[i], c, failed[i])
+		addCash(&ck, &out[i], c, failed[i])
+	}
+	if err := ck.Err(); err != nil {
+		return nil, fmt.Errorf("cash flow: %w", err)
 	}
 	return out, nil
 }
@@ -124,27 +131,31 @@ func CashFlow(txs []CashTransaction, r SeriesRequest, f CashFilter, rates Rates)
 // undated.
 func CashFlowBetween(txs []CashTransaction, from, to time.Time, f CashFilter, rates Rates) (CashEntry, error) {
 	var e CashEntry
+	var ck money.Checked
 	seen := map[int64]bool{}
 	for _, tx := range txs {
 		if !tx.At.After(from) || tx.At.After(to) {
 			continue
 		}
-		c, err := cashValue(tx, f, rates)
+		c, err := cashValue(&ck, tx, f, rates)
 		if err != nil {
 			return CashEntry{}, err
 		}
 		if c.inView {
-			addCash(&e, c, seen)
+			addCash(&ck, &e, c, seen)
 		}
+	}
+	if err := ck.Err(); err != nil {
+		return CashEntry{}, fmt.Errorf("cash flow: %w", err)
 	}
 	return e, nil
 }
 
-func addCash(e *CashEntry, c cashItem, failed map[int64]bool) {
-	e.Gross += c.gross
-	e.Refunds += c.refund
-	e.NonRecurring += c.nonRec
-	e.FailedCharges += c.failed
+func addCash(ck *money.Checked, e *CashEntry, c cashItem, failed map[int64]bool) {
+	e.Gross = ck.Add(e.Gross, c.gross)
+	e.Refunds = ck.Add(e.Refunds, c.refund)
+	e.NonRecurring = ck.Add(e.NonRecurring, c.nonRec)
+	e.FailedCharges = ck.Add(e.FailedCharges, c.failed)
 	if c.payment {
 		e.SuccessfulPayments++
 	}
@@ -158,12 +169,12 @@ func addCash(e *CashEntry, c cashItem, failed map[int64]bool) {
 // transaction's own, else the invoice total), the filter's share of it
 // (pro rata by line amount), converted at the transaction date (rule 20)
 // and rounded once per figure, half away from zero.
-func cashValue(tx CashTransaction, f CashFilter, rates Rates) (cashItem, error) {
+func cashValue(ck *money.Checked, tx CashTransaction, f CashFilter, rates Rates) (cashItem, error) {
 	c := cashItem{at: tx.At, customer: tx.Customer}
 	if f.Geo != nil && !f.Geo[tx.Country] {
 		return c, nil
 	}
-	all, oneTime, in := cashShares(tx.Lines, f.Plans)
+	all, oneTime, in := cashShares(ck, tx.Lines, f.Plans)
 	if !in {
 		return c, nil
 	}
@@ -174,7 +185,7 @@ func cashValue(tx CashTransaction, f CashFilter, rates Rates) (cashItem, error) 
 			return c, nil // a failed refund moved no money: only counted
 		}
 	}
-	amount := cashTotal(tx.Lines)
+	amount := cashTotal(ck, tx.Lines)
 	if tx.Amount != nil {
 		amount = *tx.Amount
 	}
@@ -188,13 +199,13 @@ func cashValue(tx CashTransaction, f CashFilter, rates Rates) (cashItem, error) 
 			return c, &MissingRateError{From: tx.Currency, To: f.Currency, Day: tx.At.UTC()}
 		}
 	}
-	share := all.of(amount, rate)
+	share := all.of(ck, amount, rate)
 	switch {
 	case !tx.Successful:
 		c.failed = share
 	case tx.Type == TransactionPayment:
 		c.gross = share
-		c.nonRec = oneTime.of(amount, rate)
+		c.nonRec = oneTime.of(ck, amount, rate)
 		c.payment = share != 0 // metrics-reference.md §7: $0 payments are left out
 	case tx.Type == TransactionRefund:
 		c.refund = share
@@ -207,25 +218,25 @@ type fraction struct{ num, den int64 }
 
 // of is round_half_away(amount × f × rate) (rate nil for 1), exact: in
 // integers when nothing needs dividing, with big ratios otherwise.
-func (f fraction) of(amount int64, rate *big.Rat) int64 {
+func (f fraction) of(ck *money.Checked, amount int64, rate *big.Rat) int64 {
 	switch {
 	case f.num == 0 || amount == 0:
 		return 0
 	case rate == nil && f.num == f.den:
-		return amount
+		return ck.Add(0, amount)
 	}
 	v := new(big.Rat).SetFrac64(f.num, f.den)
 	v.Mul(v, new(big.Rat).SetInt64(amount))
 	if rate != nil {
 		v.Mul(v, rate)
 	}
-	return roundHalfAway(v)
+	return roundHalfAway(ck, v)
 }
 
-func cashTotal(lines []CashLine) int64 {
+func cashTotal(ck *money.Checked, lines []CashLine) int64 {
 	var sum int64
 	for _, l := range lines {
-		sum += l.Amount
+		sum = ck.Add(sum, l.Amount)
 	}
 	return sum
 }
@@ -236,18 +247,18 @@ func cashTotal(lines []CashLine) int64 {
 // zero. in is false when the filter sees none of the invoice's lines.
 // Without a filter every line is seen, and an invoice without lines is
 // seen whole.
-func cashShares(lines []CashLine, plans map[string]bool) (all, oneTime fraction, in bool) {
+func cashShares(ck *money.Checked, lines []CashLine, plans map[string]bool) (all, oneTime fraction, in bool) {
 	var total, sel, selOne, n, nSel, nSelOne int64
 	for _, l := range lines {
-		total += l.Amount
+		total = ck.Add(total, l.Amount)
 		n++
 		if plans != nil && (l.Plan == "" || !plans[l.Plan]) {
 			continue
 		}
-		sel += l.Amount
+		sel = ck.Add(sel, l.Amount)
 		nSel++
 		if l.OneTime {
-			selOne += l.Amount
+			selOne = ck.Add(selOne, l.Amount)
 			nSelOne++
 		}
 	}

@@ -29,7 +29,10 @@ func TestCommitted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := Aggregate("c", committed, usd)
+	res, err := Aggregate("c", committed, usd)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var got []string
 	for _, m := range res.Movements {
 		cause := "invoice"
@@ -52,7 +55,7 @@ func TestCommitted(t *testing.T) {
 	}
 	// A cancellation of a subscription that is not live changes nothing.
 	noop, err := Committed(nil, []ScheduledChange{{ID: "y", Subscription: "z", Kind: ScheduledCancel, At: day("2024-01-01")}}, usd, nil)
-	if err != nil || len(Aggregate("c", noop, usd).Movements) != 0 {
+	if res, aerr := Aggregate("c", noop, usd); err != nil || aerr != nil || len(res.Movements) != 0 {
 		t.Errorf("cancelling nothing: %v", err)
 	}
 }

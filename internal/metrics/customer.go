@@ -1,10 +1,13 @@
 package metrics
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/tally-analytics/tally/internal/money"
 )
 
 // Movement types (metrics.md rule 12).
@@ -130,15 +133,17 @@ func Compute(c Customer, s Settings, rates Rates) (CustomerResult, error) {
 	if err != nil {
 		return CustomerResult{ID: c.ID}, err
 	}
-	return Aggregate(c.ID, subs, s), nil
+	return Aggregate(c.ID, subs, s)
 }
 
 // Aggregate derives the customer's timeline and movements from its
 // subscriptions' steps (in ID order, as Steps returns them). With
 // s.Plans, a subscription is in the view only while on one of those plans
 // (rule 19): moving in or out is new business or churn of the segment.
-// It does not modify subs, so cached steps can be aggregated again.
-func Aggregate(id string, subs []SubscriptionSteps, s Settings) CustomerResult {
+// It does not modify subs, so cached steps can be aggregated again. Sums
+// beyond money.MaxSum are a money.ErrOverflow.
+func Aggregate(id string, subs []SubscriptionSteps, s Settings) (CustomerResult, error) {
+	var ck money.Checked
 	res := CustomerResult{ID: id, Subscriptions: make(map[string][]Step, len(subs))}
 	extID := make(map[string]string, len(subs))
 	for _, sub := range subs {
@@ -184,7 +189,7 @@ func Aggregate(id string, subs []SubscriptionSteps, s Settings) CustomerResult {
 			if !ok {
 				continue
 			}
-			cur.MRR += step.MRR
+			cur.MRR = ck.Add(cur.MRR, step.MRR)
 			if step.MRR > 0 {
 				paid[sub.ID] = true
 			}
@@ -194,14 +199,14 @@ func Aggregate(id string, subs []SubscriptionSteps, s Settings) CustomerResult {
 			if step.At.Equal(t) {
 				changed = append(changed, extID[sub.ID])
 				causes = append(causes, step.Causes...)
-				cur.FX += step.FX
+				cur.FX = ck.Add(cur.FX, step.FX)
 			}
 		}
 		if cur.MRR == prev.MRR && cur.Active == prev.Active {
 			continue
 		}
 		res.Timeline = append(res.Timeline, cur)
-		if m, ok := classify(prev, cur, cur.MRR-prev.MRR-cur.FX, everPaid); ok {
+		if m, ok := classify(prev, cur, ck.Sub(ck.Sub(cur.MRR, prev.MRR), cur.FX), everPaid); ok {
 			m.At, m.Subscriptions, m.Causes = t, changed, causes
 			res.Movements = append(res.Movements, m)
 		}
@@ -209,9 +214,12 @@ func Aggregate(id string, subs []SubscriptionSteps, s Settings) CustomerResult {
 		prev = cur
 	}
 	if s.ActivityGroupingMinutes > 0 {
-		res.Movements = groupActivities(res.Movements, res.Timeline, time.Duration(s.ActivityGroupingMinutes)*time.Minute)
+		res.Movements = groupActivities(&ck, res.Movements, res.Timeline, time.Duration(s.ActivityGroupingMinutes)*time.Minute)
 	}
-	return res
+	if err := ck.Err(); err != nil {
+		return CustomerResult{ID: id}, fmt.Errorf("customer %s: %w", id, err)
+	}
+	return res, nil
 }
 
 // classify is metrics.md rule 12 for one instant's net change, delta
@@ -240,7 +248,7 @@ func classify(before, after Point, delta int64, everPaid bool) (Movement, bool) 
 // of a group's first are classified together, as one movement dated at
 // the first, typed by the customer's state before the first and after the
 // last. Totals never change.
-func groupActivities(ms []Movement, timeline []Point, window time.Duration) []Movement {
+func groupActivities(ck *money.Checked, ms []Movement, timeline []Point, window time.Duration) []Movement {
 	if len(ms) < 2 {
 		return ms
 	}
@@ -275,7 +283,7 @@ func groupActivities(ms []Movement, timeline []Point, window time.Duration) []Mo
 		}
 		var delta int64
 		for _, x := range ms[i:j] {
-			delta += x.Amount
+			delta = ck.Add(delta, x.Amount)
 		}
 		if m, ok := classify(before, after, delta, everPaid); ok {
 			m.At = ms[i].At

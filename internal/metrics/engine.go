@@ -3,10 +3,13 @@ package metrics
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"math"
 	"math/big"
 	"slices"
 	"time"
+
+	"github.com/tally-analytics/tally/internal/money"
 )
 
 // Churn recognition settings (metrics.md rule 10).
@@ -88,6 +91,7 @@ const (
 // subscriptionSteps replays a subscription's lines and cancellations into
 // its MRR steps (metrics.md rules 4–10).
 func subscriptionSteps(sub Subscription, s Settings, rates Rates) ([]Step, error) {
+	var ck money.Checked // every sum of MRR below (issue 10)
 	var ops []op
 	// Ordinary lines of one invoice with one start add up, and their sum
 	// replaces the MRR (rule 4).
@@ -113,7 +117,7 @@ func subscriptionSteps(sub Subscription, s Settings, rates Rates) ([]Step, error
 		case !l.Prorated:
 			k := key{l.InvoiceID, l.Start}
 			if i, ok := ordinary[k]; ok {
-				ops[i].value += v.mrr
+				ops[i].value = ck.Add(ops[i].value, v.mrr)
 				ops[i].native = new(big.Rat).Add(ops[i].native, v.native)
 				switch {
 				case ops[i].currency != v.currency:
@@ -173,11 +177,11 @@ cancellations:
 			o := ops[i]
 			switch o.kind {
 			case opSet:
-				fx += revaluation(mrr, native, currency, o)
+				fx = ck.Add(fx, revaluation(&ck, mrr, native, currency, o))
 				mrr, live, plan = o.value, true, o.plan
 				native, currency = o.native, o.currency
 			case opAdd:
-				mrr, live = mrr+o.value, true
+				mrr, live = ck.Add(mrr, o.value), true
 				if o.value > 0 || plan == "" {
 					plan = o.plan // a prorated switch: the plan charged, not the one credited
 				}
@@ -201,6 +205,9 @@ cancellations:
 		}
 		steps = append(steps, Step{At: at, MRR: mrr, Live: live, Plan: plan, Causes: causes, FX: fx})
 	}
+	if err := ck.Err(); err != nil {
+		return nil, fmt.Errorf("subscription %s: %w", sub.ID, err)
+	}
 	return steps, nil
 }
 
@@ -212,12 +219,12 @@ const mixedCurrencies = "*"
 // currency before conversion) by set's that is only the old price at set's
 // exchange rate (metrics.md rule 20). A renewal at an unchanged foreign
 // price is all revaluation; a price change is a movement at the new rate.
-func revaluation(mrr int64, native *big.Rat, currency string, set op) int64 {
+func revaluation(ck *money.Checked, mrr int64, native *big.Rat, currency string, set op) int64 {
 	if set.rate == nil || currency != set.currency || native.Sign() == 0 {
 		return 0
 	}
 	if native.Cmp(set.native) == 0 {
-		return set.value - mrr
+		return ck.Sub(set.value, mrr)
 	}
-	return roundHalfAway(new(big.Rat).Mul(native, set.rate)) - mrr
+	return ck.Sub(roundHalfAway(ck, new(big.Rat).Mul(native, set.rate)), mrr)
 }

@@ -318,7 +318,10 @@ func TestExchangeRateMovesAreNoMovements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seg := Aggregate("c", steps, Settings{Currency: "USD", Plans: map[string]bool{"": true}})
+	seg, err := Aggregate("c", steps, Settings{Currency: "USD", Plans: map[string]bool{"": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(seg.Movements) != 3 || seg.Movements[1].Amount != 5500 {
 		t.Errorf("plans view movements: %+v", seg.Movements)
 	}

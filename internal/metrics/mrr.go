@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/big"
 	"time"
+
+	"github.com/tally-analytics/tally/internal/money"
 )
 
 // Line types (metrics.md rule 3: only subscription lines carry MRR).
@@ -110,8 +112,8 @@ func (e *MissingRateError) Error() string {
 var ErrNoMRR = errors.New("line carries no MRR")
 
 // roundHalfAway rounds an exact ratio to the nearest integer, halves away
-// from zero (metrics.md rule 1).
-func roundHalfAway(r *big.Rat) int64 {
+// from zero (metrics.md rule 1); a result beyond money.MaxSum is noted in ck.
+func roundHalfAway(ck *money.Checked, r *big.Rat) int64 {
 	num, den := new(big.Int).Set(r.Num()), r.Denom()
 	neg := num.Sign() < 0
 	num.Abs(num)
@@ -122,7 +124,7 @@ func roundHalfAway(r *big.Rat) int64 {
 	if neg {
 		q.Neg(q)
 	}
-	return q.Int64()
+	return ck.Int(q)
 }
 
 // lineMRR is metrics.md rules 1–7 for one line: its MRR contribution in
@@ -151,15 +153,17 @@ func lineValue(l Line, s Settings, rates Rates) (valued, error) {
 	if l.Type == LineTrial {
 		return out, nil
 	}
-	base := l.Amount - l.Tax
+	// Exact, so that no operand can wrap; only the rounded result must
+	// fit (issue 10: a tax of −2^63 gave a garbage MRR).
+	v := out.native.SetInt64(l.Amount)
+	v.Sub(v, new(big.Rat).SetInt64(l.Tax))
 	if s.DeductFees {
-		base -= l.Fees
+		v.Sub(v, new(big.Rat).SetInt64(l.Fees))
 	}
 	months, err := l.Interval.months()
 	if err != nil {
 		return valued{}, err
 	}
-	v := out.native.SetInt64(base)
 	v.Quo(v, months) // rule 2: the plan interval decides, not the service period
 	if l.Prorated && l.ProrationType != ProrationDifferentialMRR {
 		// rule 6: full period = one plan interval back from the line's end.
@@ -189,9 +193,13 @@ func lineValue(l Line, s Settings, rates Rates) (valued, error) {
 	if converted.Cmp(maxLineMRR) > 0 || converted.Cmp(minLineMRR) < 0 {
 		// The Import API bounds amounts; a prorated sliver of a period can
 		// still scale one past what any sum of MRR can hold.
-		return valued{}, fmt.Errorf("line %s: its MRR is beyond ±10^15 cents", l.ID)
+		return valued{}, fmt.Errorf("line %s: its MRR is beyond ±10^15 cents: %w", l.ID, money.ErrOverflow)
 	}
-	out.mrr = roundHalfAway(converted)
+	var ck money.Checked
+	out.mrr = roundHalfAway(&ck, converted)
+	if err := ck.Err(); err != nil {
+		return valued{}, fmt.Errorf("line %s: %w", l.ID, err)
+	}
 	return out, nil
 }
 

@@ -1,8 +1,11 @@
 package metrics
 
 import (
+	"fmt"
 	"slices"
 	"time"
+
+	"github.com/tally-analytics/tally/internal/money"
 )
 
 // RetentionEntry is one entry of Tally's retention metrics (defined with
@@ -28,26 +31,26 @@ type cohort struct {
 	startCustomers, kept      int64
 }
 
-func (c *cohort) add(start, end Point) {
+func (c *cohort) add(ck *money.Checked, start, end Point) {
 	if !start.Active {
 		return
 	}
 	c.startCustomers++
-	c.startMRR += start.MRR
-	c.endMRR += end.MRR
-	c.keptMRR += min(end.MRR, start.MRR)
+	c.startMRR = ck.Add(c.startMRR, start.MRR)
+	c.endMRR = ck.Add(c.endMRR, end.MRR)
+	c.keptMRR = ck.Add(c.keptMRR, min(end.MRR, start.MRR))
 	if end.Active {
 		c.kept++
 	}
 }
 
-func (c cohort) rates() (net, gross, customers float64) {
+func (c cohort) rates(ck *money.Checked) (net, gross, customers float64) {
 	if c.startMRR > 0 {
-		net = float64(percentHundredths(c.endMRR, c.startMRR)) / 100
-		gross = float64(percentHundredths(c.keptMRR, c.startMRR)) / 100
+		net = float64(percentHundredths(ck, c.endMRR, c.startMRR)) / 100
+		gross = float64(percentHundredths(ck, c.keptMRR, c.startMRR)) / 100
 	}
 	if c.startCustomers > 0 {
-		customers = float64(percentHundredths(c.kept, c.startCustomers)) / 100
+		customers = float64(percentHundredths(ck, c.kept, c.startCustomers)) / 100
 	}
 	return net, gross, customers
 }
@@ -79,6 +82,7 @@ func Retention(hs []History, r SeriesRequest) ([]RetentionEntry, error) {
 		backAt[i], _ = slices.BinarySearch(instants, back[i])
 	}
 
+	var ck money.Checked // the cohorts' sums (issue 10)
 	period := make([]cohort, len(ps))
 	trailing := make([]cohort, len(ps))
 	losses := make([]int64, len(ps))      // |churn| + |contraction| in each period
@@ -90,7 +94,7 @@ func Retention(hs []History, r SeriesRequest) ([]RetentionEntry, error) {
 			}
 			at := m.At.UnixMilli()
 			if i, _ := slices.BinarySearch(ends, at+1); at >= starts[0] && i < len(ps) {
-				losses[i] -= m.Amount
+				losses[i] = ck.Sub(losses[i], m.Amount)
 			}
 		}
 		// One walk over the timeline for all the instants.
@@ -105,8 +109,8 @@ func Retention(hs []History, r SeriesRequest) ([]RetentionEntry, error) {
 		}
 		for i := range ps {
 			end := state[endAt[i]]
-			period[i].add(state[startAt[i]], end)
-			trailing[i].add(state[backAt[i]], end)
+			period[i].add(&ck, state[startAt[i]], end)
+			trailing[i].add(&ck, state[backAt[i]], end)
 		}
 	}
 	out := make([]RetentionEntry, len(ps))
@@ -116,10 +120,13 @@ func Retention(hs []History, r SeriesRequest) ([]RetentionEntry, error) {
 		if base := period[i].startMRR; base > 0 {
 			// The MRR at the start is the period cohort's: only customers
 			// have MRR (a lead's is 0), so it is the account's too.
-			e.GrossMRRChurnRate = float64(percentHundredths(losses[i], base)) / 100
+			e.GrossMRRChurnRate = float64(percentHundredths(&ck, losses[i], base)) / 100
 		}
-		e.NetMRRRetention, e.GrossMRRRetention, e.CustomerRetention = period[i].rates()
-		e.NetMRRRetentionT12M, e.GrossMRRRetentionT12M, e.CustomerRetentionT12M = trailing[i].rates()
+		e.NetMRRRetention, e.GrossMRRRetention, e.CustomerRetention = period[i].rates(&ck)
+		e.NetMRRRetentionT12M, e.GrossMRRRetentionT12M, e.CustomerRetentionT12M = trailing[i].rates(&ck)
+	}
+	if err := ck.Err(); err != nil {
+		return nil, fmt.Errorf("retention: %w", err)
 	}
 	return out, nil
 }

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"time"
+
+	"github.com/tally-analytics/tally/internal/money"
 )
 
 // Intervals of the Metrics API.
@@ -108,8 +111,12 @@ func nextBoundary(t time.Time, interval string, weekStart time.Weekday) time.Tim
 }
 
 // percentHundredths is num/den as a percentage in hundredths of a percent,
-// rounded half away from zero, in exact integer arithmetic.
-func percentHundredths(num, den int64) int64 {
+// rounded half away from zero, in exact integer arithmetic: big integers
+// when num × 10000 would not fit, a result beyond money.MaxSum noted in ck.
+func percentHundredths(ck *money.Checked, num, den int64) int64 {
+	if num > math.MaxInt64/10000 || num < -math.MaxInt64/10000 {
+		return roundHalfAway(ck, new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(num), big.NewInt(10000)), big.NewInt(den)))
+	}
 	n := num * 10000
 	q, r := n/den, n%den
 	if 2*abs64(r) >= abs64(den) {
@@ -142,7 +149,7 @@ func Series(hs []History, r SeriesRequest) ([]Entry, error) {
 // derive fills in what entries derive from their stocks and flows: ARPA,
 // ASP, the churn rates and LTV (rules 16–17), given the MRR and customers
 // just before the first period.
-func derive(out []Entry, startMRR, startCustomers int64) {
+func derive(ck *money.Checked, out []Entry, startMRR, startCustomers int64) {
 	prevMRR, prevCustomers := startMRR, startCustomers
 	for i := range out {
 		e := &out[i]
@@ -154,18 +161,19 @@ func derive(out []Entry, startMRR, startCustomers int64) {
 		}
 		var churnHundredths int64
 		if prevCustomers > 0 {
-			churnHundredths = percentHundredths(e.ChurnedCustomers, prevCustomers)
+			churnHundredths = percentHundredths(ck, e.ChurnedCustomers, prevCustomers)
 			e.CustomerChurnRate = float64(churnHundredths) / 100
 		}
 		if prevMRR > 0 {
+			// Each flow is within money.MaxSum, so these cannot wrap.
 			lost := -e.Churn - e.Contraction
 			gained := e.Expansion + e.Reactivation
-			e.MRRChurnRate = float64(percentHundredths(lost-gained, prevMRR)) / 100
+			e.MRRChurnRate = float64(percentHundredths(ck, lost-gained, prevMRR)) / 100
 		}
 		if churnHundredths > 0 {
 			// rule 17: arpa / (rate / 100) from the entry's rounded rate,
 			// truncated; in integers: arpa × 10000 / rate-in-hundredths.
-			e.LTV = e.ARPA * 10000 / churnHundredths
+			e.LTV = ck.Int(new(big.Int).Quo(new(big.Int).Mul(big.NewInt(e.ARPA), big.NewInt(10000)), big.NewInt(churnHundredths)))
 		}
 		prevMRR, prevCustomers = e.MRR, e.Customers
 	}
@@ -176,11 +184,15 @@ func derive(out []Entry, startMRR, startCustomers int64) {
 func PercentChange(prev, cur float64) float64 {
 	// Published values have at most 2 decimals: in hundredths they are
 	// integers, and the change is exact, rounded once like every rate.
+	if math.Abs(prev) > money.MaxSum/100 || math.Abs(cur) > money.MaxSum/100 || math.IsNaN(prev) || math.IsNaN(cur) {
+		return 0 // beyond what the engine publishes: no change to report
+	}
 	p, c := int64(math.Round(prev*100)), int64(math.Round(cur*100))
 	if p == 0 {
 		return 0
 	}
-	return float64(percentHundredths(c-p, abs64(p))) / 100
+	var ck money.Checked // cannot overflow: |c − p| ≤ 2·MaxSum/100·100
+	return float64(percentHundredths(&ck, c-p, abs64(p))) / 100
 }
 
 // Back moves t one interval back (the summary's "previous"), with the

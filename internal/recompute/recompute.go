@@ -114,7 +114,8 @@ func Compute(h *store.History, settings metrics.Settings, rates metrics.Rates) (
 	if subs, err = metrics.Steps(Input(h), settings, rates); err != nil {
 		return nil, res, err
 	}
-	return subs, metrics.Aggregate(h.CustomerUUID, subs, settings), nil
+	res, err = metrics.Aggregate(h.CustomerUUID, subs, settings)
+	return subs, res, err
 }
 
 // Dirty recomputes the customers of the account that which selects. A
