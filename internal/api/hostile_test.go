@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tally-analytics/tally/internal/billing"
 	"github.com/tally-analytics/tally/internal/money"
 	"github.com/tally-analytics/tally/internal/store"
 	"github.com/tally-analytics/tally/internal/store/storetest"
@@ -413,5 +414,43 @@ func TestOverflowIsA422(t *testing.T) {
 	writeError(w, httptest.NewRequest("GET", "/v1/metrics/mrr", nil), fmt.Errorf("series: %w", money.ErrOverflow))
 	if w.Code != 422 || !strings.Contains(w.Body.String(), `"amount_in_cents"`) {
 		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+}
+
+// TestCheckStrings: decode's scan names the path of the first string with
+// a NUL or beyond the length limit, counting decoded characters.
+func TestCheckStrings(t *testing.T) {
+	emoji := strings.Repeat(`\ud83d\ude00`, 1024) // 1024 characters, 2048 escapes
+	cases := []struct {
+		body, field string // field "": accepted
+	}{
+		{`{"a":"x","b":["y",{"c":"z"}]}`, ""},
+		{`{"a":"x\u0000"}`, "a"},
+		{`{"a":{"b":[1,{"c":"\u0000"}]}}`, "a.b.c"},
+		{`{"a":[{"k":1},{"k\u0000":2}]}`, "a.k\x00"},
+		{`{"a":"\\u0000"}`, ""},
+		{`{"e\"sc":{"x":"\u0000"}}`, "e\"sc.x"},
+		{`{"a":1,"b":"` + strings.Repeat("é", 1024) + `"}`, ""},
+		{`{"a":1,"b":"` + strings.Repeat("é", 1025) + `"}`, "b"},
+		{`{"a":"` + emoji + `"}`, ""},
+		{`{"a":"` + emoji + `x"}`, "a"},
+		{`{"a":"` + strings.Repeat(`\n`, 1025) + `"}`, "a"},
+	}
+	for _, c := range cases {
+		err := checkStrings([]byte(c.body))
+		if c.field == "" {
+			if err != nil {
+				t.Errorf("%.60s: %v", c.body, err)
+			}
+			continue
+		}
+		e, ok := err.(*Error)
+		if !ok {
+			t.Errorf("%.60s: %v, want a 422 naming %q", c.body, err, c.field)
+			continue
+		}
+		if _, named := e.Body.(map[string]billing.FieldErrors)["errors"][c.field]; !named {
+			t.Errorf("%.60s: %v, want a 422 naming %q", c.body, e.Body, c.field)
+		}
 	}
 }
