@@ -172,8 +172,14 @@ func (s *Store) recomputeBatch(ctx context.Context, acct int64, marks []dirtyMar
 		if err := s.lockCustomers(ctx, tx, ids); err != nil {
 			return err
 		}
-		current := map[int64]int64{} // seq now, of the customers still marked
-		err := queryIn(ctx, tx, `SELECT customer_id, seq FROM dirty_customers WHERE customer_id IN (%s)`, nil, ids,
+		// seq now, of the customers still marked. Locked on PostgreSQL: a
+		// write that re-marks a customer while this runs either committed
+		// first (its new seq is read here, after waiting for it) or waits
+		// until this commits (and marks the customer anew). Without the
+		// lock its mark was read unchanged, then deleted with stale
+		// results saved (the crash test found it).
+		current := map[int64]int64{}
+		err := queryIn(ctx, tx, `SELECT customer_id, seq FROM dirty_customers WHERE customer_id IN (%s)`+s.forUpdate("dirty_customers"), nil, ids,
 			func(scan func(...any) error) error {
 				var id, seq int64
 				err := scan(&id, &seq)
