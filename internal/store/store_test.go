@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -192,6 +193,40 @@ func TestResultsSinceManyCustomers(t *testing.T) {
 		rs, err := s.ResultsSince(ctx, a.ID, 0)
 		if err != nil || len(rs) != n {
 			t.Fatalf("%d customers changed, %v; want %d", len(rs), err, n)
+		}
+	})
+}
+
+// The ids' secret is made once and then read back the same, by however
+// many callers race to make it.
+func TestIDSecretIsMadeOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		got := make([][]byte, 4)
+		errs := make(chan error, len(got))
+		for i := range got {
+			go func() {
+				var err error
+				got[i], err = s.IDSecret(ctx)
+				errs <- err
+			}()
+		}
+		for range got {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		again, err := s.IDSecret(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, g := range got {
+			if len(g) != 32 || !bytes.Equal(g, again) {
+				t.Fatalf("call %d got %x, later %x", i, g, again)
+			}
+		}
+		if bytes.Equal(again, make([]byte, 32)) {
+			t.Fatal("the secret is all zeros")
 		}
 	})
 }
