@@ -81,20 +81,20 @@ func firstOr(ids []string) string {
 	return ids[0]
 }
 
-func activityWire(a store.Activity, acct billing.Account, full bool) map[string]any {
+func (a *API) activityWire(act store.Activity, acct billing.Account, full bool) map[string]any {
 	m := map[string]any{
-		"id": a.ID, "uuid": a.UUID, "description": describe(a), "activity-mrr-movement": a.Amount, "activity-mrr": a.MRRAfter,
-		"activity-arr": 12 * a.MRRAfter, "date": metricsTime(a.At, acct), "type": a.Type, "currency": acct.Currency,
-		"currency-sign": currencySign(acct.Currency), "subscription-external-id": firstOr(a.SubscriptionExternalIDs),
+		"id": act.ID, "uuid": act.UUID, "description": describe(act), "activity-mrr-movement": act.Amount, "activity-mrr": act.MRRAfter,
+		"activity-arr": 12 * act.MRRAfter, "date": metricsTime(act.At, acct), "type": act.Type, "currency": acct.Currency,
+		"currency-sign": currencySign(acct.Currency), "subscription-external-id": firstOr(act.SubscriptionExternalIDs),
 		// Tally's own: what caused the movement, resolved in full by
 		// GET /v1/activities/{uuid}/sources.
-		"sources": sourceRefs(a.Sources),
+		"sources": a.sourceRefs(act.Sources),
 	}
 	if full {
-		m["plan-external-id"] = a.PlanExternalID
+		m["plan-external-id"] = act.PlanExternalID
 		m["subscription-set-external-id"] = nil
-		m["customer-name"], m["customer-uuid"], m["customer-external-id"] = a.CustomerName, a.CustomerUUID, a.CustomerExternalID
-		m["billing-connector-uuid"] = a.DataSourceUUID
+		m["customer-name"], m["customer-uuid"], m["customer-external-id"] = act.CustomerName, act.CustomerUUID, act.CustomerExternalID
+		m["billing-connector-uuid"] = act.DataSourceUUID
 	}
 	return m
 }
@@ -116,7 +116,7 @@ func (a *API) customerActivities(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]map[string]any, len(l.Items))
 	for i, x := range l.Items {
-		out[i] = activityWire(x, acct, false)
+		out[i] = a.activityWire(x, acct, false)
 	}
 	m := newPageMeta(pr, l)
 	writeJSON(w, http.StatusOK, map[string]any{"entries": out, "has_more": m.HasMore, "per_page": m.PerPage, "page": m.Page, "cursor": m.Cursor})
@@ -185,7 +185,7 @@ func (a *API) activities(w http.ResponseWriter, r *http.Request) error {
 	out := make([]map[string]any, len(l.Items))
 	var cursor *string
 	for i, x := range l.Items {
-		out[i] = activityWire(x, acct, true)
+		out[i] = a.activityWire(x, acct, true)
 	}
 	if l.HasMore && len(l.Items) > 0 {
 		c := l.Items[len(l.Items)-1].UUID

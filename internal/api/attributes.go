@@ -182,7 +182,7 @@ func (a *API) byEmail(w http.ResponseWriter, r *http.Request, email *string, cha
 		if err != nil {
 			return err
 		}
-		out = append(out, customerWire(c, acct))
+		out = append(out, a.customerWire(c, acct))
 	}
 	writeJSON(w, http.StatusOK, map[string][]customerOut{"entries": out})
 	return nil

@@ -93,7 +93,7 @@ func (a *API) getCMRR(w http.ResponseWriter, r *http.Request) error {
 			var ids []string
 			for _, cause := range m.Causes {
 				if id, ok := strings.CutPrefix(cause, "event:"); ok {
-					ids = append(ids, id)
+					ids = append(ids, a.publicIDText(id))
 				}
 			}
 			if len(ids) == 0 {

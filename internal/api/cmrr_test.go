@@ -32,7 +32,7 @@ func TestCommittedMRR(t *testing.T) {
 			}
 			return e.ok(201, "POST", "/v1/subscription_events", event(ds, f))
 		}
-		sched("e1", "subscription_update_scheduled", "sub_0001", "2024-03-01", map[string]any{"amount_in_cents": 15000, "plan_external_id": "basic", "currency": "USD"})
+		e1 := sched("e1", "subscription_update_scheduled", "sub_0001", "2024-03-01", map[string]any{"amount_in_cents": 15000, "plan_external_id": "basic", "currency": "USD"})
 		sched("e2", "subscription_start_scheduled", "addon_0001", "2024-04-01", map[string]any{"amount_in_cents": 60000, "plan_external_id": "addon", "currency": "USD"})
 		sched("e3", "subscription_cancellation_scheduled", "sub_0001", "2024-06-01", nil)
 		e4 := sched("e4", "subscription_update_scheduled", "sub_0001", "2024-05-01", map[string]any{"amount_in_cents": 99999, "plan_external_id": "basic", "currency": "USD"})
@@ -60,6 +60,8 @@ func TestCommittedMRR(t *testing.T) {
 		}
 		if n := len(body["scheduled"].([]any)); n != 3 {
 			t.Errorf("%d scheduled movements, want 3: %v", n, body["scheduled"])
+		} else if ids := body["scheduled"].([]any)[0].(map[string]any)["subscription-event-ids"]; fmt.Sprint(ids) != fmt.Sprintf("[%.0f]", e1["id"]) {
+			t.Errorf("the first scheduled movement names events %v, want e1's public id %.0f", ids, e1["id"])
 		}
 		expect(t, body["summary"].(map[string]any), map[string]float64{"current-cmrr": 5000, "current-mrr": 10000, "committed-change": -5000})
 

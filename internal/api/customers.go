@@ -285,9 +285,9 @@ func attributesWire(c billing.Customer) attributesOut {
 	return attributesOut{Tags: tags, Stripe: map[string]any{}, Clearbit: map[string]any{}, Custom: customAttributeValues(c.Custom)}
 }
 
-func customerWire(c billing.Customer, acct billing.Account) customerOut {
+func (a *API) customerWire(c billing.Customer, acct billing.Account) customerOut {
 	return customerOut{
-		ID: c.ID, UUID: c.UUID, ExternalID: c.ExternalID, Name: c.Name, Email: c.Email, Status: c.Status,
+		ID: a.publicID(c.ID), UUID: c.UUID, ExternalID: c.ExternalID, Name: c.Name, Email: c.Email, Status: c.Status,
 		CustomerSince: importTimePtr(c.CustomerSince), Attributes: attributesWire(c),
 		DataSourceUUID: c.DataSourceUUID, DataSourceUUIDs: dataSourceUUIDs(c), ExternalIDs: externalIDs(c),
 		Company: c.Company, Country: c.Country, State: c.State, City: c.City, Zip: c.Zip,
@@ -327,7 +327,7 @@ func (a *API) createCustomer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return customerWriteError(err)
 	}
-	writeJSON(w, http.StatusCreated, customerWire(c, account(r)))
+	writeJSON(w, http.StatusCreated, a.customerWire(c, account(r)))
 	return nil
 }
 
@@ -361,7 +361,7 @@ func (a *API) writeCustomers(w http.ResponseWriter, r *http.Request, f store.Cus
 	// DELETE /data_sources/{ds}/all (api-reference.md §2.3).
 	out.TotalPages = max(out.TotalPages, 1)
 	for i, c := range l.Items {
-		out.Entries[i] = customerWire(c, account(r))
+		out.Entries[i] = a.customerWire(c, account(r))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -399,7 +399,7 @@ func (a *API) getCustomer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, customerWire(c, account(r)))
+	writeJSON(w, http.StatusOK, a.customerWire(c, account(r)))
 	return nil
 }
 
@@ -417,7 +417,7 @@ func (a *API) updateCustomer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, customerWire(c, account(r)))
+	writeJSON(w, http.StatusOK, a.customerWire(c, account(r)))
 	return nil
 }
 

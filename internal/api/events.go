@@ -123,6 +123,17 @@ func (in eventIn) apply(e *billing.SubscriptionEvent, errs billing.FieldErrors) 
 	}
 }
 
+// internalIDs turns the public ids a client sent (id, a numeric
+// retracted_event_id) into internal ones.
+func (in *eventIn) internalIDs(a *API) {
+	if in.ID.Set && !in.ID.Null {
+		in.ID.Value = a.internalID(in.ID.Value)
+	}
+	if r := &in.RetractedEventID; r.Set && !r.Null && r.ExternalID == "" {
+		r.ID = a.internalID(r.ID)
+	}
+}
+
 // ref is how a PATCH or DELETE body addresses its event.
 func (in eventIn) ref() (store.EventRef, error) {
 	if in.ID.Set && !in.ID.Null {
@@ -186,17 +197,17 @@ type eventOut struct {
 // (api-reference.md §1.8).
 func eventTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
-func eventWire(e billing.SubscriptionEvent) eventOut {
+func (a *API) eventWire(e billing.SubscriptionEvent) eventOut {
 	errs := e.Errors
 	if errs == nil {
 		errs = billing.FieldErrors{}
 	}
-	return eventOut{ID: e.ID, DataSourceUUID: e.DataSourceUUID, CustomerExternalID: e.CustomerExternalID,
+	return eventOut{ID: a.publicID(e.ID), DataSourceUUID: e.DataSourceUUID, CustomerExternalID: e.CustomerExternalID,
 		SubscriptionSetExternalID: e.SubscriptionSetExternalID, SubscriptionExternalID: e.SubscriptionExternalID,
 		PlanExternalID: e.PlanExternalID, EventDate: eventTime(e.EventDate), EffectiveDate: eventTime(e.EffectiveDate),
 		EventType: e.EventType, ExternalID: e.ExternalID, Errors: errs, CreatedAt: eventTime(e.CreatedAt), UpdatedAt: eventTime(e.UpdatedAt),
 		Quantity: e.Quantity, Currency: e.Currency, AmountInCents: e.AmountInCents, TaxAmountInCents: e.TaxAmountInCents,
-		EventOrder: e.EventOrder, RetractedEventID: e.RetractedEventID}
+		EventOrder: e.EventOrder, RetractedEventID: a.publicIDPtr(e.RetractedEventID)}
 }
 
 func (a *API) createEvent(w http.ResponseWriter, r *http.Request) error {
@@ -204,6 +215,7 @@ func (a *API) createEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	in.internalIDs(a)
 	errs := billing.FieldErrors{}
 	var e billing.SubscriptionEvent
 	in.apply(&e, errs)
@@ -217,7 +229,7 @@ func (a *API) createEvent(w http.ResponseWriter, r *http.Request) error {
 	if err := a.store.CreateEvent(r.Context(), account(r).ID, &e); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, eventWire(e))
+	writeJSON(w, http.StatusCreated, a.eventWire(e))
 	return nil
 }
 
@@ -245,6 +257,7 @@ func (a *API) updateEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	in.internalIDs(a)
 	ref, err := in.ref()
 	if err != nil {
 		return err
@@ -267,7 +280,7 @@ func (a *API) updateEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, eventWire(e))
+	writeJSON(w, http.StatusOK, a.eventWire(e))
 	return nil
 }
 
@@ -291,6 +304,7 @@ func (a *API) deleteEvent(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	in.internalIDs(a)
 	ref, err := in.ref()
 	if err != nil {
 		return err
@@ -338,7 +352,7 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := wireAll(l.Items, eventWire)
+	out := wireAll(l.Items, a.eventWire)
 	m := newPageMeta(pr, l)
 	// The legacy meta object (api-reference.md §1.6): keys are event ids.
 	meta := map[string]any{"next_key": nil, "prev_key": nil, "before_key": eventTime(time.Now()), "page": pr.number, "total_pages": m.TotalPages}

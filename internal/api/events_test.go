@@ -120,7 +120,7 @@ func TestSubscriptionEvents(t *testing.T) {
 		}
 		// DELETE with a JSON body, and Ruby's query form.
 		e.ok(204, "DELETE", "/v1/subscription_events", map[string]any{"subscription_event": map[string]any{"data_source_uuid": ds, "external_id": "c1"}})
-		e.ok(204, "DELETE", fmt.Sprintf("/v1/subscription_events?subscription_event%%5Bid%%5D=%v", id), nil)
+		e.ok(204, "DELETE", fmt.Sprintf("/v1/subscription_events?subscription_event%%5Bid%%5D=%.0f", id), nil)
 		jsonEqual(t, e.do(e.key, "DELETE", "/v1/subscription_events", map[string]any{"subscription_event": map[string]any{"id": id}}).body,
 			`{"error":"Subscription event not found"}`)
 		if r := e.do(e.key, "DELETE", "/v1/subscription_events", map[string]any{}); r.status != 422 {

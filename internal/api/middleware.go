@@ -95,6 +95,10 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			writeError(w, r, err)
 			return
 		}
+		if err := a.loadIDs(r.Context()); err != nil {
+			writeError(w, r, err)
+			return
+		}
 		p := auth.Principal{Key: k, Account: acct}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && !p.CanWrite() {
 			writeError(w, r, errReadOnly())

@@ -4,9 +4,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 
 	"golang.org/x/time/rate"
 
+	"github.com/tally-analytics/tally/internal/obfuscate"
 	"github.com/tally-analytics/tally/internal/store"
 )
 
@@ -37,6 +39,8 @@ type API struct {
 	limits limiters
 	// results caches engine results for the Metrics API.
 	results resultsCache
+	// ids is the permutation of public ids (see ids.go).
+	ids atomic.Pointer[obfuscate.Perm]
 }
 
 // New returns the whole API as one handler, middleware included.

@@ -11,10 +11,14 @@ import (
 )
 
 // sourceRefs is an activity's causes as the Activities API lists them.
-func sourceRefs(srcs []store.Source) []map[string]any {
+// A subscription event's id is its public one, as everywhere.
+func (a *API) sourceRefs(srcs []store.Source) []map[string]any {
 	out := make([]map[string]any, 0, len(srcs))
 	for _, s := range srcs {
 		m := map[string]any{"type": s.Type, "id": s.ID}
+		if s.Type == "subscription_event" {
+			m["id"] = a.publicIDText(s.ID)
+		}
 		if s.InvoiceUUID != "" {
 			m["invoice_uuid"] = s.InvoiceUUID
 		}
@@ -65,7 +69,7 @@ func (a *API) activitySources(w http.ResponseWriter, r *http.Request) error {
 			if err != nil {
 				return err
 			}
-			m["subscription_event"] = eventWire(e)
+			m["subscription_event"] = a.eventWire(e)
 		case "connection":
 			group, _ := strconv.ParseInt(src.ID, 10, 64)
 			subs, err := a.store.ConnectionGroup(r.Context(), acct.ID, group)
@@ -82,6 +86,6 @@ func (a *API) activitySources(w http.ResponseWriter, r *http.Request) error {
 		}
 		out = append(out, m)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"activity": activityWire(act, acct, true), "sources": out, "invoices": invoices})
+	writeJSON(w, http.StatusOK, map[string]any{"activity": a.activityWire(act, acct, true), "sources": out, "invoices": invoices})
 	return nil
 }

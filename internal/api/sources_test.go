@@ -61,7 +61,11 @@ func TestActivitySourcesAndReconciliation(t *testing.T) {
 			s["activity"].(map[string]any)["customer-uuid"] != cus {
 			t.Errorf("sources of the expansion: %v", s)
 		}
-		// The contraction traces to the subscription_cancelled event.
+		// The contraction traces to the subscription_cancelled event, by
+		// its public id in the activity's list as in the resolved source.
+		if ref := byDate["2024-02-20"]["sources"].([]any)[0].(map[string]any); ref["id"] != fmt.Sprintf("%.0f", ev["id"]) {
+			t.Errorf("the contraction's source id %v, want the event's %.0f", ref["id"], ev["id"])
+		}
 		s = e.ok(200, "GET", "/v1/activities/"+byDate["2024-02-20"]["uuid"].(string)+"/sources", nil)
 		if got := s["sources"].([]any)[0].(map[string]any)["subscription_event"].(map[string]any); got["id"] != ev["id"] {
 			t.Errorf("sources of the contraction: %v", s)

@@ -1,0 +1,62 @@
+package api
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/tally-analytics/tally/internal/obfuscate"
+)
+
+// Customers' and subscription events' numeric ids come from sequences
+// shared by every account; on the wire they pass through a keyed
+// permutation (internal/obfuscate) so that they reveal nothing of other
+// accounts' volumes. The key is the database's, loaded on the first
+// authenticated request.
+
+// loadIDs makes sure the permutation is ready.
+func (a *API) loadIDs(ctx context.Context) error {
+	if a.ids.Load() != nil {
+		return nil
+	}
+	secret, err := a.store.IDSecret(ctx)
+	if err != nil {
+		return err
+	}
+	p, err := obfuscate.New(secret)
+	if err != nil {
+		return err
+	}
+	a.ids.CompareAndSwap(nil, p)
+	return nil
+}
+
+// publicID is the id a client sees for an internal one.
+func (a *API) publicID(id int64) int64 { return a.ids.Load().Encode(id) }
+
+// publicIDPtr is publicID of an optional id.
+func (a *API) publicIDPtr(id *int64) *int64 {
+	if id == nil {
+		return nil
+	}
+	v := a.publicID(*id)
+	return &v
+}
+
+// publicIDText is publicID of an id kept as text (activity sources).
+func (a *API) publicIDText(id string) string {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return id
+	}
+	return strconv.FormatInt(a.publicID(n), 10)
+}
+
+// internalID is the internal id a client's id names; one that no id
+// encodes to becomes -1, which names no row, so it is answered exactly as
+// an unknown id is.
+func (a *API) internalID(public int64) int64 {
+	if id, ok := a.ids.Load().Decode(public); ok {
+		return id
+	}
+	return -1
+}
