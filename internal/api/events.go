@@ -360,10 +360,10 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) error {
 		meta["page"] = 0
 	}
 	if l.HasMore {
-		meta["next_key"] = l.LastID
+		meta["next_key"] = a.publicID(l.LastID)
 	}
 	if pr.page.AfterID != 0 {
-		meta["prev_key"] = pr.page.AfterID
+		meta["prev_key"] = a.publicID(pr.page.AfterID)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"subscription_events": out, "meta": meta, "cursor": m.Cursor, "has_more": m.HasMore})
 	return nil

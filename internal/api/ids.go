@@ -30,6 +30,15 @@ func (a *API) loadIDs(ctx context.Context) error {
 	return nil
 }
 
+type idsKey struct{}
+
+// idsOf is the permutation the authentication put in ctx, for the code
+// that has no API at hand (cursors).
+func idsOf(ctx context.Context) *obfuscate.Perm {
+	p, _ := ctx.Value(idsKey{}).(*obfuscate.Perm)
+	return p
+}
+
 // publicID is the id a client sees for an internal one.
 func (a *API) publicID(id int64) int64 { return a.ids.Load().Encode(id) }
 

@@ -1,7 +1,10 @@
 package api
 
 import (
+	"encoding/base64"
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -52,6 +55,31 @@ func TestPublicIDsRevealNothing(t *testing.T) {
 				t.Fatalf("ids %v rise with creation", ids)
 			}
 		}
+		// Cursors carry the last row's id, and events' legacy meta its
+		// id: both public, and a cursor still leads to the next page.
+		l := as(e.key, 200, "GET", "/v1/customers?per_page=1", nil)
+		raw, err := base64.RawURLEncoding.DecodeString(l["cursor"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, after, _ := strings.Cut(string(raw), "&")
+		if n, err := strconv.ParseInt(after, 10, 64); err != nil || n < 1000 {
+			t.Fatalf("the cursor %q carries a raw row id", raw)
+		}
+		l2 := as(e.key, 200, "GET", "/v1/customers?per_page=1&cursor="+l["cursor"].(string), nil)
+		first, second := l["entries"].([]any)[0].(map[string]any), l2["entries"].([]any)[0].(map[string]any)
+		if first["external_id"] != "cus_0" || second["external_id"] != "cus_2" {
+			t.Fatalf("paging by cursor: %v then %v", first["external_id"], second["external_id"])
+		}
+		le := as(e.key, 200, "GET", "/v1/subscription_events?per_page=1", nil)
+		if got, want := le["meta"].(map[string]any)["next_key"], le["subscription_events"].([]any)[0].(map[string]any)["id"]; got != want {
+			t.Fatalf("events' next_key %v, want the listed event's id %v", got, want)
+		}
+		le2 := as(e.key, 200, "GET", "/v1/subscription_events?per_page=1&cursor="+le["cursor"].(string), nil)
+		if got := le2["meta"].(map[string]any)["prev_key"]; got != le["meta"].(map[string]any)["next_key"] {
+			t.Fatalf("events' prev_key %v, want %v", got, le["meta"].(map[string]any)["next_key"])
+		}
+
 		// The wire id addresses the event: PATCH, the retraction that names
 		// it, DELETE by body and by Ruby's query.
 		id := events[0]

@@ -112,7 +112,8 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 				return
 			}
 		}
-		next.ServeHTTP(w, r.WithContext(auth.With(r.Context(), p)))
+		ctx := context.WithValue(auth.With(r.Context(), p), idsKey{}, a.ids.Load())
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

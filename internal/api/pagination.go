@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tally-analytics/tally/internal/obfuscate"
 	"github.com/tally-analytics/tally/internal/store"
 )
 
@@ -27,11 +28,12 @@ type pageRequest struct {
 	page    store.Page
 	number  int // 1-based page number, for the legacy fields
 	perPage int
+	ids     *obfuscate.Perm // hides the row id in cursors
 }
 
 // parsePage reads per_page (or Go's per-page), cursor and the legacy page.
 func parsePage(r *http.Request) (pageRequest, error) {
-	pr := pageRequest{perPage: maxPerPage, number: 1}
+	pr := pageRequest{perPage: maxPerPage, number: 1, ids: idsOf(r.Context())}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return pr, errBadRequest("The query string is not valid: "+err.Error()+".", "")
@@ -41,7 +43,7 @@ func parsePage(r *http.Request) (pageRequest, error) {
 	}
 	pr.page.Limit = pr.perPage
 	if c := q.Get("cursor"); c != "" {
-		number, after, ok := decodeCursor(c)
+		number, after, ok := decodeCursor(pr.ids, c)
 		if !ok {
 			return pr, errBadRequest("The cursor is not valid: pass the cursor of the previous page unchanged.", "cursor")
 		}
@@ -58,12 +60,17 @@ func parsePage(r *http.Request) (pageRequest, error) {
 	return pr, nil
 }
 
-// Cursors are opaque to clients: the next page number and the last row's id.
-func encodeCursor(number int, lastID int64) string {
+// Cursors are opaque to clients: the next page number and the last row's
+// id, the id through the permutation of public ids (the row ids come
+// from sequences every account shares).
+func encodeCursor(ids *obfuscate.Perm, number int, lastID int64) string {
+	if lastID > 0 {
+		lastID = ids.Encode(lastID)
+	}
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(number) + "&" + strconv.FormatInt(lastID, 10)))
 }
 
-func decodeCursor(c string) (number int, after int64, ok bool) {
+func decodeCursor(ids *obfuscate.Perm, c string) (number int, after int64, ok bool) {
 	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(c, "="))
 	if err != nil {
 		return 0, 0, false
@@ -76,6 +83,11 @@ func decodeCursor(c string) (number int, after int64, ok bool) {
 	after, err2 := strconv.ParseInt(id, 10, 64)
 	if err1 != nil || err2 != nil || number < 1 || number >= math.MaxInt32 || after < 0 {
 		return 0, 0, false
+	}
+	if after > 0 {
+		if after, ok = ids.Decode(after); !ok {
+			return 0, 0, false
+		}
 	}
 	return number, after, true
 }
@@ -95,7 +107,7 @@ func newPageMeta[T any](pr pageRequest, l store.Listed[T]) pageMeta {
 	m := pageMeta{HasMore: l.HasMore, PerPage: pr.perPage, Page: pr.number, CurrentPage: pr.number,
 		TotalPages: (l.Total + pr.perPage - 1) / pr.perPage}
 	if l.HasMore {
-		c := encodeCursor(pr.number+1, l.LastID)
+		c := encodeCursor(pr.ids, pr.number+1, l.LastID)
 		m.Cursor = &c
 	}
 	return m

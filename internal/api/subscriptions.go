@@ -88,7 +88,7 @@ func (a *API) customerMetricSubscriptions(w http.ResponseWriter, r *http.Request
 	to := min(from+pr.perPage, len(entries))
 	m := map[string]any{"entries": nonNil(entries[from:to]), "has_more": to < len(entries), "per_page": pr.perPage, "page": pr.number, "cursor": nil}
 	if to < len(entries) {
-		m["cursor"] = encodeCursor(pr.number+1, int64(to))
+		m["cursor"] = encodeCursor(pr.ids, pr.number+1, int64(to))
 	}
 	writeJSON(w, http.StatusOK, m)
 	return nil
