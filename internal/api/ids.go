@@ -12,6 +12,19 @@ import (
 // permutation (internal/obfuscate) so that they reveal nothing of other
 // accounts' volumes. The key is the database's, loaded on the first
 // authenticated request.
+//
+// Those ids are permuted within [1, 2^32): chartmogul-go reads a
+// customer's id into a uint32, and ChartMogul's own ids fit. Cursors are
+// strings, and carry ids of any table: theirs are permuted within
+// [1, 2^53).
+type idPerms struct {
+	wire, cursor *obfuscate.Perm
+}
+
+const (
+	wireIDBits   = 32
+	cursorIDBits = 53
+)
 
 // loadIDs makes sure the permutation is ready.
 func (a *API) loadIDs(ctx context.Context) error {
@@ -22,11 +35,15 @@ func (a *API) loadIDs(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := obfuscate.New(secret)
+	wire, err := obfuscate.New(secret, wireIDBits)
 	if err != nil {
 		return err
 	}
-	a.ids.CompareAndSwap(nil, p)
+	cursor, err := obfuscate.New(secret, cursorIDBits)
+	if err != nil {
+		return err
+	}
+	a.ids.CompareAndSwap(nil, &idPerms{wire: wire, cursor: cursor})
 	return nil
 }
 
@@ -35,12 +52,15 @@ type idsKey struct{}
 // idsOf is the permutation the authentication put in ctx, for the code
 // that has no API at hand (cursors).
 func idsOf(ctx context.Context) *obfuscate.Perm {
-	p, _ := ctx.Value(idsKey{}).(*obfuscate.Perm)
-	return p
+	p, _ := ctx.Value(idsKey{}).(*idPerms)
+	if p == nil {
+		return nil
+	}
+	return p.cursor
 }
 
 // publicID is the id a client sees for an internal one.
-func (a *API) publicID(id int64) int64 { return a.ids.Load().Encode(id) }
+func (a *API) publicID(id int64) int64 { return a.ids.Load().wire.Encode(id) }
 
 // publicIDPtr is publicID of an optional id.
 func (a *API) publicIDPtr(id *int64) *int64 {
@@ -64,7 +84,7 @@ func (a *API) publicIDText(id string) string {
 // encodes to becomes -1, which names no row, so it is answered exactly as
 // an unknown id is.
 func (a *API) internalID(public int64) int64 {
-	if id, ok := a.ids.Load().Decode(public); ok {
+	if id, ok := a.ids.Load().wire.Decode(public); ok {
 		return id
 	}
 	return -1

@@ -8,7 +8,6 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/tally-analytics/tally/internal/obfuscate"
 	"github.com/tally-analytics/tally/internal/store"
 )
 
@@ -40,7 +39,7 @@ type API struct {
 	// results caches engine results for the Metrics API.
 	results resultsCache
 	// ids is the permutation of public ids (see ids.go).
-	ids atomic.Pointer[obfuscate.Perm]
+	ids atomic.Pointer[idPerms]
 }
 
 // New returns the whole API as one handler, middleware included.

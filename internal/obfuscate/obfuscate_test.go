@@ -5,9 +5,9 @@ import (
 	"testing"
 )
 
-func perm(t *testing.T, seed byte) *Perm {
+func perm(t *testing.T, seed byte, bits int) *Perm {
 	t.Helper()
-	p, err := New(bytes.Repeat([]byte{seed}, KeySize))
+	p, err := New(bytes.Repeat([]byte{seed}, KeySize), bits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -15,51 +15,53 @@ func perm(t *testing.T, seed byte) *Perm {
 }
 
 func TestRoundTripStaysInRange(t *testing.T) {
-	p := perm(t, 1)
-	check := func(id int64) {
-		pub := p.Encode(id)
-		if pub < 1 || pub >= Max {
-			t.Fatalf("Encode(%d) = %d, outside [1, 2^53)", id, pub)
+	for _, bits := range []int{32, 53} {
+		p := perm(t, 1, bits)
+		max := int64(1) << bits
+		check := func(id int64) {
+			pub := p.Encode(id)
+			if pub < 1 || pub >= max {
+				t.Fatalf("%d bits: Encode(%d) = %d, outside [1, 2^%d)", bits, id, pub, bits)
+			}
+			back, ok := p.Decode(pub)
+			if !ok || back != id {
+				t.Fatalf("%d bits: Decode(Encode(%d)) = %d, %v", bits, id, back, ok)
+			}
 		}
-		back, ok := p.Decode(pub)
-		if !ok || back != id {
-			t.Fatalf("Decode(Encode(%d)) = %d, %v", id, back, ok)
+		for id := int64(1); id <= 20000; id++ {
+			check(id)
 		}
-	}
-	for id := int64(1); id <= 20000; id++ {
-		check(id)
-	}
-	for _, id := range []int64{1 << 31, 1<<31 + 1, 1 << 40, Max - 2, Max - 1} {
-		check(id)
-	}
-	for x := int64(12345); x < Max; x = x*3 + 7 {
-		check(x)
+		for _, id := range []int64{1<<31 - 1, 1 << 31, max - 2, max - 1} {
+			check(id)
+		}
+		for x := int64(12345); x < max; x = x*3 + 7 {
+			check(x)
+		}
 	}
 }
 
-// Encode is a bijection: on a block of inputs no two outputs collide, and
-// Decode maps every output back (so it is onto the decoded set too).
-func TestNoCollisions(t *testing.T) {
-	p := perm(t, 2)
-	seen := map[int64]int64{}
-	for id := int64(1); id <= 1<<16; id++ {
-		pub := p.Encode(id)
-		if prev, dup := seen[pub]; dup {
-			t.Fatalf("Encode(%d) = Encode(%d) = %d", id, prev, pub)
-		}
-		seen[pub] = id
-	}
-	// Decoding any number in range gives an id that encodes back to it.
-	for pub := int64(1); pub <= 1<<12; pub++ {
-		id, ok := p.Decode(pub)
-		if !ok || id < 1 || id >= Max || p.Encode(id) != pub {
-			t.Fatalf("Decode(%d) = %d, %v; re-encoded %d", pub, id, ok, p.Encode(id))
+// On a small range the whole permutation can be seen: every id of
+// [1, 2^bits) has its own public id, and all of them are taken.
+func TestBijectionOnSmallRanges(t *testing.T) {
+	for _, bits := range []int{8, 9, 16} {
+		p := perm(t, 2, bits)
+		n := int64(1) << bits
+		seen := make([]bool, n)
+		for id := int64(1); id < n; id++ {
+			pub := p.Encode(id)
+			if pub < 1 || pub >= n || seen[pub] {
+				t.Fatalf("%d bits: Encode(%d) = %d, out of range or taken", bits, id, pub)
+			}
+			seen[pub] = true
+			if back, ok := p.Decode(pub); !ok || back != id {
+				t.Fatalf("%d bits: Decode(%d) = %d, %v; want %d", bits, pub, back, ok, id)
+			}
 		}
 	}
 }
 
 func TestSequentialIDsLookUnrelated(t *testing.T) {
-	p := perm(t, 3)
+	p := perm(t, 3, 32)
 	consecutive, increasing := 0, 0
 	for id := int64(1); id < 1000; id++ {
 		a, b := p.Encode(id), p.Encode(id+1)
@@ -75,22 +77,22 @@ func TestSequentialIDsLookUnrelated(t *testing.T) {
 	}
 }
 
-func TestKeysDiffer(t *testing.T) {
-	p, q := perm(t, 4), perm(t, 5)
+func TestKeysAndWidthsDiffer(t *testing.T) {
+	p, q, r := perm(t, 4, 32), perm(t, 5, 32), perm(t, 4, 33)
 	same := 0
 	for id := int64(1); id <= 1000; id++ {
-		if p.Encode(id) == q.Encode(id) {
+		if p.Encode(id) == q.Encode(id) || p.Encode(id) == r.Encode(id) {
 			same++
 		}
 	}
 	if same > 0 {
-		t.Fatalf("%d of 1000 ids encode alike under two keys", same)
+		t.Fatalf("%d of 1000 ids encode alike under two keys or widths", same)
 	}
 }
 
 func TestOutOfRange(t *testing.T) {
-	p := perm(t, 6)
-	for _, v := range []int64{0, -1, Max, Max + 1, -Max, 1<<63 - 1, -1 << 63} {
+	p := perm(t, 6, 32)
+	for _, v := range []int64{0, -1, 1 << 32, 1<<32 + 1, -1 << 32, 1<<63 - 1, -1 << 63} {
 		if got := p.Encode(v); got != 0 {
 			t.Errorf("Encode(%d) = %d, want 0", v, got)
 		}
@@ -98,7 +100,10 @@ func TestOutOfRange(t *testing.T) {
 			t.Errorf("Decode(%d) = %d, true; want false", v, id)
 		}
 	}
-	if _, err := New(make([]byte, 16)); err == nil {
+	if _, err := New(make([]byte, 16), 32); err == nil {
 		t.Error("a 16-byte key was accepted")
+	}
+	if _, err := New(make([]byte, KeySize), 63); err == nil {
+		t.Error("63 bits were accepted")
 	}
 }
