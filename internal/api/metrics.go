@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +36,26 @@ func query(q url.Values, name string) string {
 // "Limits"): each is a bind parameter of one query.
 const maxPlansFilter = 100
 
+// The Metrics API's dates lie in [firstDate, afterDate): no subscription
+// business has data before 1900, and a date past 2199 is a typo or a
+// probe; either way a series over such a range is not built (docs/api.md).
+var (
+	firstDate = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	afterDate = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+func errDateRange(param string) *Error {
+	return errBadRequest(param+" must be between 1900-01-01 and 2199-12-31.", param)
+}
+
+func dateInRange(t time.Time) bool { return !t.Before(firstDate) && t.Before(afterDate) }
+
+// errTooManyEntries is a series over --max-entries.
+func errTooManyEntries(max int) *Error {
+	return errBadRequest("This request asks for more than "+strconv.Itoa(max)+
+		" entries, the most one answer holds (--max-entries): use a longer interval or a shorter range.", "interval")
+}
+
 type seriesQuery struct {
 	req   metrics.SeriesRequest
 	asOf  time.Time
@@ -62,6 +83,9 @@ func (a *API) parseSeries(r *http.Request) (seriesQuery, error) {
 		if err != nil {
 			return sq, errBadRequest(p.name+" must be a date (YYYY-MM-DD).", p.name)
 		}
+		if !dateInRange(t) {
+			return sq, errDateRange(p.name)
+		}
 		*p.dst = t
 	}
 	if sq.req.End.Before(sq.req.Start) {
@@ -74,11 +98,24 @@ func (a *API) parseSeries(r *http.Request) (seriesQuery, error) {
 	if !metrics.Intervals[sq.req.Interval] {
 		return sq, errBadRequest("interval must be day, week, month, quarter or year.", "interval")
 	}
+	// The cap is checked here, before anything is loaded or built, by
+	// cutting the periods (at most MaxEntries of them) that every series
+	// cuts again with the same bound.
+	sq.req.MaxEntries = a.opts.MaxEntries
+	if _, _, err := sq.req.Bounds(); err != nil {
+		if tooMany, ok := errors.AsType[*metrics.TooManyEntriesError](err); ok {
+			return sq, errTooManyEntries(tooMany.Max)
+		}
+		return sq, errBadRequest(err.Error(), "interval")
+	}
 	sq.asOf = time.Now()
 	if v := query(q, "as-of"); v != "" {
 		t, err := billing.ParseDate(v)
 		if err != nil {
 			return sq, errBadRequest("as-of must be a date or time.", "as-of")
+		}
+		if !dateInRange(t) {
+			return sq, errDateRange("as-of")
 		}
 		sq.asOf = t
 	}

@@ -21,12 +21,15 @@ type Options struct {
 	RateBurst int
 	// MaxInvoices bounds one import request (413 above it); default 1,000.
 	MaxInvoices int
+	// MaxEntries bounds the entries of one Metrics API answer (400 above
+	// it); default 5,000.
+	MaxEntries int
 }
 
 // DefaultOptions are api.md's defaults: 16 MiB bodies, 200 requests/s per
 // key with a burst of 400.
 func DefaultOptions() Options {
-	return Options{MaxBodyBytes: 16 << 20, RateLimit: 200, RateBurst: 400, MaxInvoices: 1000}
+	return Options{MaxBodyBytes: 16 << 20, RateLimit: 200, RateBurst: 400, MaxInvoices: 1000, MaxEntries: 5000}
 }
 
 // API serves ChartMogul's v1 REST API over a store.
@@ -51,6 +54,9 @@ func newAPI(s *store.Store, opts Options) *API {
 	}
 	if opts.MaxInvoices <= 0 {
 		opts.MaxInvoices = def.MaxInvoices
+	}
+	if opts.MaxEntries <= 0 {
+		opts.MaxEntries = def.MaxEntries
 	}
 	if opts.RateBurst <= 0 {
 		opts.RateBurst = max(1, int(2*opts.RateLimit))
