@@ -1,12 +1,32 @@
 package api
 
 import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/tally-analytics/tally/internal/auth"
+	"github.com/tally-analytics/tally/internal/billing"
 
 	"github.com/tally-analytics/tally/internal/store"
 	"github.com/tally-analytics/tally/internal/store/storetest"
 )
+
+// newEnvAPI is newEnv that also returns the API behind the server.
+func newEnvAPI(t testing.TB, s *store.Store, opts Options) (*env, *API) {
+	t.Helper()
+	e := &env{t: t, store: s}
+	e.key = e.newKey("acme", billing.AccessFull)
+	e.readKey = e.newKey("acme", billing.AccessRead)
+	e.otherKey = e.newKey("globex", billing.AccessFull)
+	a := newAPI(s, opts)
+	e.srv = httptest.NewServer(a.handler())
+	t.Cleanup(e.srv.Close)
+	return e, a
+}
 
 // metricsPaths are every Metrics API endpoint: the nine of
 // /v1/metrics/{name} and Tally's own three.
@@ -71,3 +91,99 @@ func TestMetricsDateRange(t *testing.T) {
 		}
 	})
 }
+
+// TestInFlightPerKey: a key may have --max-in-flight requests to an
+// expensive endpoint at once; the next is a 429 with Retry-After, while
+// another key and a cheap endpoint go through. A finished request frees
+// its place.
+func TestInFlightPerKey(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		a := newAPI(s, Options{MaxInFlight: 2})
+		e := &env{t: t, store: s}
+		e.key = e.newKey("acme", billing.AccessFull)
+		e.readKey = e.newKey("acme", billing.AccessRead)
+		entered, release := make(chan struct{}), make(chan struct{})
+		block := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Has("hold") {
+				entered <- struct{}{}
+				<-release
+			}
+			w.WriteHeader(204)
+		})
+		e.srv = httptest.NewServer(a.edge(a.authenticate(a.expensive(block))))
+		defer e.srv.Close()
+		defer close(release) // first: no held handler outlives a failure
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Go(func() {
+				if r := e.do(e.key, "GET", "/v1/metrics/all?hold", nil); r.status != 204 {
+					t.Errorf("held request: %d %s", r.status, r.body)
+				}
+			})
+			<-entered
+		}
+		r := e.do(e.key, "GET", "/v1/metrics/all", nil)
+		if r.status != 429 || r.header.Get("Retry-After") != "1" {
+			t.Errorf("third request: %d, Retry-After %q", r.status, r.header.Get("Retry-After"))
+		}
+		jsonEqualNow(t, r.body, `{"code":429,"message":"This API key already has 2 requests in flight, the most it may have (--max-in-flight): retry when one has finished.","param":null}`)
+		// Another key has places of its own.
+		if r := e.do(e.readKey, "GET", "/v1/metrics/all", nil); r.status != 204 {
+			t.Errorf("another key: %d %s", r.status, r.body)
+		}
+		release <- struct{}{}
+		release <- struct{}{}
+		wg.Wait()
+		if r := e.do(e.key, "GET", "/v1/metrics/all", nil); r.status != 204 {
+			t.Errorf("after the held requests finished: %d %s", r.status, r.body)
+		}
+	})
+}
+
+// TestExpensiveRoutesAreLimited: metrics, activities and exports count
+// against --max-in-flight; other routes do not.
+func TestExpensiveRoutesAreLimited(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		e, a := newEnvAPI(t, s, Options{MaxInFlight: 1})
+		_, cus, _ := e.fixture()
+		x := e.ok(200, "POST", "/v1/activities_export", map[string]any{})["id"].(string)
+		k, _, err := s.KeyByHash(t.Context(), auth.Hash(e.key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !a.inFlight.acquire(k.ID, 1) { // the key's one place is taken
+			t.Fatal("could not take the key's place")
+		}
+		defer a.inFlight.release(k.ID)
+		q := "?start-date=2024-01-01&end-date=2024-01-31"
+		limited := []struct{ method, path string }{{"POST", "/v1/activities_export"}, {"GET", "/v1/activities_export/" + x + "/file"},
+			{"GET", "/v1/activities"}, {"GET", "/v1/customers/" + cus + "/activities"}}
+		for _, name := range metricsPaths {
+			limited = append(limited, struct{ method, path string }{"GET", "/v1/metrics/" + name + q})
+		}
+		for _, c := range limited {
+			if r := e.do(e.key, c.method, c.path, map[string]any{}); r.status != 429 {
+				t.Errorf("%s %s with no place left: %d, want 429", c.method, c.path, r.status)
+			}
+		}
+		for _, p := range []string{"/v1/ping", "/v1/customers", "/v1/activities_export/" + x, "/v1/customers/" + cus} {
+			if r := e.do(e.key, "GET", p, nil); r.status != 200 {
+				t.Errorf("GET %s: %d, want 200", p, r.status)
+			}
+		}
+	})
+}
+
+// jsonEqualNow is jsonEqual reporting with Errorf, for tests that must
+// carry on to release what they hold.
+func jsonEqualNow(t *testing.T, got []byte, want string) {
+	t.Helper()
+	var g, w any
+	_ = json.Unmarshal(got, &g)
+	_ = json.Unmarshal([]byte(want), &w)
+	if gb, wb := mustJSON(g), mustJSON(w); gb != wb {
+		t.Errorf("body\n got %s\nwant %s", gb, wb)
+	}
+}
+
+func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }

@@ -132,6 +132,52 @@ func (a *API) limiter(keyID int64) *rate.Limiter {
 	return l
 }
 
+// inFlight counts each key's requests in flight to expensive endpoints;
+// a key with none has no entry, so the map is as large as the keys busy
+// at the moment.
+type inFlight struct {
+	mu sync.Mutex
+	n  map[int64]int
+}
+
+// acquire takes one of the key's max places, reporting whether one was
+// free.
+func (f *inFlight) acquire(keyID int64, max int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n[keyID] >= max {
+		return false
+	}
+	f.n[keyID]++
+	return true
+}
+
+func (f *inFlight) release(keyID int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n[keyID]--; f.n[keyID] <= 0 {
+		delete(f.n, keyID)
+	}
+}
+
+// expensive bounds the requests one key has in flight at once to an
+// endpoint whose memory and time grow with the account: beyond
+// --max-in-flight, 429 with Retry-After, in the rate limit's shape. The
+// token bucket bounds how often a key may ask; this bounds how much of
+// the server it may hold at once.
+func (a *API) expensive(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := principal(r).Key.ID
+		if !a.inFlight.acquire(id, a.opts.MaxInFlight) {
+			w.Header().Set("Retry-After", "1")
+			writeError(w, r, errTooManyInFlight(a.opts.MaxInFlight))
+			return
+		}
+		defer a.inFlight.release(id)
+		next.ServeHTTP(w, r)
+	})
+}
+
 // jsonMux answers the mux's own 404 and 405 in ChartMogul's JSON instead of
 // the mux's plain text.
 func jsonMux(mux *http.ServeMux) http.Handler {

@@ -24,12 +24,16 @@ type Options struct {
 	// MaxEntries bounds the entries of one Metrics API answer (400 above
 	// it); default 5,000.
 	MaxEntries int
+	// MaxInFlight bounds one key's requests in flight at once to the
+	// endpoints whose cost grows with the account (metrics, activities,
+	// exports); 429 above it. Default 4.
+	MaxInFlight int
 }
 
 // DefaultOptions are api.md's defaults: 16 MiB bodies, 200 requests/s per
 // key with a burst of 400.
 func DefaultOptions() Options {
-	return Options{MaxBodyBytes: 16 << 20, RateLimit: 200, RateBurst: 400, MaxInvoices: 1000, MaxEntries: 5000}
+	return Options{MaxBodyBytes: 16 << 20, RateLimit: 200, RateBurst: 400, MaxInvoices: 1000, MaxEntries: 5000, MaxInFlight: 4}
 }
 
 // API serves ChartMogul's v1 REST API over a store.
@@ -38,6 +42,8 @@ type API struct {
 	opts   Options
 	log    *slog.Logger
 	limits limiters
+	// inFlight counts each key's requests to expensive endpoints.
+	inFlight inFlight
 	// results caches engine results for the Metrics API.
 	results resultsCache
 }
@@ -58,6 +64,9 @@ func newAPI(s *store.Store, opts Options) *API {
 	if opts.MaxEntries <= 0 {
 		opts.MaxEntries = def.MaxEntries
 	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = def.MaxInFlight
+	}
 	if opts.RateBurst <= 0 {
 		opts.RateBurst = max(1, int(2*opts.RateLimit))
 	}
@@ -65,14 +74,17 @@ func newAPI(s *store.Store, opts Options) *API {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &API{store: s, opts: opts, log: log, limits: limiters{m: map[int64]*rate.Limiter{}}}
+	return &API{store: s, opts: opts, log: log, limits: limiters{m: map[int64]*rate.Limiter{}},
+		inFlight: inFlight{n: map[int64]int{}}}
 }
 
 func (a *API) handler() http.Handler {
 	return a.edge(a.authenticate(plainText(a.currentAtOnce(jsonMux(a.routes())))))
 }
 
-// routes lists every route of the API.
+// routes lists every route of the API. Routes whose cost grows with the
+// account (the Metrics API, activities, exports) are expensive: a key may
+// have only --max-in-flight of them running at once.
 func (a *API) routes() *http.ServeMux {
 	m := http.NewServeMux()
 	m.Handle("GET /v1/ping", handler(a.ping))
@@ -139,16 +151,16 @@ func (a *API) routes() *http.ServeMux {
 	m.Handle("DELETE /v1/plan_groups/{uuid}", handler(a.deletePlanGroup))
 	m.Handle("GET /v1/plan_groups/{uuid}/plans", handler(a.planGroupPlans))
 
-	m.Handle("GET /v1/metrics/{name}", handler(a.getMetric))
-	m.Handle("GET /v1/metrics/cash-flow", handler(a.getCashFlow))
-	m.Handle("GET /v1/metrics/retention", handler(a.getRetention))
-	m.Handle("GET /v1/metrics/cmrr", handler(a.getCMRR))
-	m.Handle("GET /v1/activities", handler(a.activities))
+	m.Handle("GET /v1/metrics/{name}", a.expensive(handler(a.getMetric)))
+	m.Handle("GET /v1/metrics/cash-flow", a.expensive(handler(a.getCashFlow)))
+	m.Handle("GET /v1/metrics/retention", a.expensive(handler(a.getRetention)))
+	m.Handle("GET /v1/metrics/cmrr", a.expensive(handler(a.getCMRR)))
+	m.Handle("GET /v1/activities", a.expensive(handler(a.activities)))
 	m.Handle("GET /v1/activities/{uuid}/sources", handler(a.activitySources))
-	m.Handle("POST /v1/activities_export", handler(a.createActivityExport))
+	m.Handle("POST /v1/activities_export", a.expensive(handler(a.createActivityExport)))
 	m.Handle("GET /v1/activities_export/{id}", handler(a.getActivityExport))
-	m.Handle("GET /v1/activities_export/{id}/file", handler(a.activityExportFile))
-	m.Handle("GET /v1/customers/{uuid}/activities", handler(a.customerActivities))
+	m.Handle("GET /v1/activities_export/{id}/file", a.expensive(handler(a.activityExportFile)))
+	m.Handle("GET /v1/customers/{uuid}/activities", a.expensive(handler(a.customerActivities)))
 	m.Handle("GET /v1/customers/{uuid}/reconciliation", handler(a.reconcile))
 	m.Handle("GET /v1/customers/{uuid}/subscriptions", handler(a.customerMetricSubscriptions))
 	return m
