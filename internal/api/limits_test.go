@@ -1,12 +1,18 @@
 package api
 
 import (
+	"bufio"
+	"encoding/base64"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tally-analytics/tally/internal/auth"
 	"github.com/tally-analytics/tally/internal/billing"
@@ -187,3 +193,121 @@ func jsonEqualNow(t *testing.T, got []byte, want string) {
 }
 
 func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// rawConn opens a connection to the test server and sends text as is.
+// Reads on it give up after 30 seconds, so a test fails instead of hanging.
+func rawConn(t *testing.T, e *env, text string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.WriteString(c, text); err != nil {
+		t.Fatal(err)
+	}
+	return c, bufio.NewReader(c)
+}
+
+func basic(key string) string { return base64.StdEncoding.EncodeToString([]byte(key + ":")) }
+
+// TestUnreadBodyClosesTheConnection: a request answered without reading
+// its body (no key, a read key writing, a wrong route) gets its answer at
+// once with Connection: close, and the connection is closed, instead of
+// the server draining a body the client may never send (the issue: 600
+// such connections held for the 5-minute read timeout each). A body read
+// to its end keeps the connection alive.
+func TestUnreadBodyClosesTheConnection(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s, Options{})
+		for name, auth := range map[string]string{"no key": "", "wrong key": "Authorization: Basic " + basic("tly_nope") + "\r\n",
+			"read key": "Authorization: Basic " + basic(e.readKey) + "\r\n"} {
+			_, br := rawConn(t, e, "POST /v1/data_sources HTTP/1.1\r\nHost: tally\r\n"+auth+"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n")
+			res, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Errorf("%s: no answer before the body: %v", name, err)
+				continue
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			if want := map[string]int{"read key": 403}[name]; want == 0 && res.StatusCode != 401 || want != 0 && res.StatusCode != want {
+				t.Errorf("%s: status %d", name, res.StatusCode)
+			}
+			if !res.Close {
+				t.Errorf("%s: answer without Connection: close", name)
+			}
+			if _, err := br.ReadByte(); err != io.EOF {
+				t.Errorf("%s: connection not closed after the answer: %v", name, err)
+			}
+		}
+		// A body read to its end: the connection stays open for the next request.
+		body := `{"name":"Kept alive"}`
+		c, br := rawConn(t, e, "POST /v1/data_sources HTTP/1.1\r\nHost: tally\r\nAuthorization: Basic "+basic(e.key)+
+			"\r\nContent-Type: application/json\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
+		res, err := http.ReadResponse(br, nil)
+		if err != nil || res.StatusCode != 201 || res.Close {
+			t.Fatalf("read body: %v %+v", err, res)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		_, _ = io.WriteString(c, "GET /v1/ping HTTP/1.1\r\nHost: tally\r\nAuthorization: Basic "+basic(e.key)+"\r\n\r\n")
+		if res, err := http.ReadResponse(br, nil); err != nil || res.StatusCode != 200 {
+			t.Fatalf("second request on the connection: %v %+v", err, res)
+		}
+	})
+}
+
+// TestBodyTimeout: a body that stops arriving is given up after
+// --body-timeout (400), not after the server's whole read timeout.
+func TestBodyTimeout(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s, Options{BodyTimeout: 200 * time.Millisecond})
+		_, br := rawConn(t, e, "POST /v1/data_sources HTTP/1.1\r\nHost: tally\r\nAuthorization: Basic "+basic(e.key)+
+			"\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"name\":")
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("no answer to a stalled body: %v", err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 400 || !res.Close {
+			t.Fatalf("stalled body: %d (close %v) %s", res.StatusCode, res.Close, b)
+		}
+		jsonEqual(t, b, `{"code":400,"message":"The request body could not be read.","param":null}`)
+		if r := e.do(e.key, "GET", "/v1/data_sources", nil); len(r.json(t)["data_sources"].([]any)) != 0 {
+			t.Fatalf("a stalled body stored something: %s", r.body)
+		}
+	})
+}
+
+// TestWriteTimeout: a client that never reads its answer is cut off after
+// --write-timeout, so the handler returns and its memory is freed; before,
+// the handler blocked in Write for as long as the client kept the
+// connection open.
+func TestWriteTimeout(t *testing.T) {
+	a := newAPI(nil, Options{WriteTimeout: 200 * time.Millisecond})
+	failed := make(chan error, 1)
+	chunk := make([]byte, 1<<20)
+	srv := httptest.NewServer(a.edge(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for range 1 << 10 { // up to 1 GiB, far more than the socket buffers hold
+			if _, err := w.Write(chunk); err != nil {
+				failed <- err
+				return
+			}
+		}
+		failed <- nil
+	})))
+	defer srv.Close()
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _ = io.WriteString(c, "GET /big HTTP/1.1\r\nHost: tally\r\n\r\n") // and never read
+	select {
+	case err := <-failed:
+		if err == nil {
+			t.Fatal("a gigabyte was written to a client that reads nothing")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the handler is still writing to a client that reads nothing")
+	}
+}

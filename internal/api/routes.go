@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"golang.org/x/time/rate"
 
@@ -28,6 +29,13 @@ type Options struct {
 	// endpoints whose cost grows with the account (metrics, activities,
 	// exports); 429 above it. Default 4.
 	MaxInFlight int
+	// BodyTimeout bounds the time a request's body may take to arrive
+	// (0: none; the server sets one, default a minute).
+	BodyTimeout time.Duration
+	// WriteTimeout bounds the time an answer may take to be taken by the
+	// client, from the start of its writing and again at each write (0:
+	// none; the server sets one, default a minute).
+	WriteTimeout time.Duration
 }
 
 // DefaultOptions are api.md's defaults: 16 MiB bodies, 200 requests/s per

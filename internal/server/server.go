@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -105,14 +106,22 @@ func Run(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger
 		fmt.Fprintf(out, "Created the default account. Its API key (shown only this once):\n\n    %s\n\n", key)
 		fmt.Fprintf(out, "Try it:\n\n    curl -u %s: http://%s/v1/ping\n\n", key, addr)
 	}
-	h := api.New(s, api.Options{Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, MaxInvoices: cfg.MaxInvoices, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst})
+	if cfg.MaxConns > 0 {
+		ln = limitConns(ln, cfg.MaxConns)
+	}
+	h := api.New(s, api.Options{Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, MaxInvoices: cfg.MaxInvoices, RateLimit: cfg.RateLimit,
+		RateBurst: cfg.RateBurst, MaxEntries: cfg.MaxEntries, MaxInFlight: cfg.MaxInFlight, BodyTimeout: cfg.BodyTimeout,
+		WriteTimeout: cfg.WriteTimeout})
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       5 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// The API sets each request's body deadline (--body-timeout) and
+		// each answer's write deadline (--write-timeout, from when it
+		// starts, so a long write still answers); this is the outer bound.
+		ReadTimeout:    10*time.Second + cmp.Or(cfg.BodyTimeout, 5*time.Minute),
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("tally listening", "addr", addr, "db", s.Dialect())
 	if ready != nil {
