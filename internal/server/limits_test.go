@@ -2,14 +2,19 @@ package server
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tally-analytics/tally/internal/auth"
+	"github.com/tally-analytics/tally/internal/billing"
 	"github.com/tally-analytics/tally/internal/config"
+	"github.com/tally-analytics/tally/internal/store"
 	"github.com/tally-analytics/tally/internal/store/storetest"
 )
 
@@ -96,5 +101,65 @@ func TestSlowUnauthenticatedBodiesDoNotBlock(t *testing.T) {
 	}
 	if got := ping(t, addr, key); got != 200 {
 		t.Fatalf("ping after the slow requests: %d", got)
+	}
+}
+
+// TestRevokedBootstrapKeyStaysRevoked: a key revoked with `apikey revoke`
+// while TALLY_API_KEY still names it does not come back at the next
+// start: the start is refused, saying why, and the key stays dead.
+func TestRevokedBootstrapKeyStaysRevoked(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := storetest.DSN(t, b)
+			s, err := OpenStore(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			key := auth.NewKey()
+			if _, err := Bootstrap(ctx, s, key); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.RevokeAPIKeyByHash(ctx, auth.Hash(key)); err != nil {
+				t.Fatal(err)
+			}
+			_, err = Bootstrap(ctx, s, key)
+			if err == nil || !strings.Contains(err.Error(), "TALLY_API_KEY names a revoked key") {
+				t.Fatalf("bootstrap with a revoked key: %v", err)
+			}
+			if _, _, err := s.KeyByHash(ctx, auth.Hash(key)); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("the revoked key came back: %v", err)
+			}
+		})
+	}
+}
+
+// TestWeakBootstrapKeyIsRefused: TALLY_API_KEY=a does not start a server,
+// and a weak key an earlier version let in is revoked.
+func TestWeakBootstrapKeyIsRefused(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenStore(ctx, storetest.DSN(t, "sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	acct, _, err := s.EnsureAccount(ctx, DefaultAccount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateAPIKey(ctx, acct.ID, "a", auth.Hash("a"), billing.AccessFull); err != nil { // as before this change
+		t.Fatal(err)
+	}
+	_, err = Bootstrap(ctx, s, "a")
+	if err == nil || !strings.Contains(err.Error(), "at least 32") || !strings.Contains(err.Error(), "revoked") {
+		t.Fatalf("bootstrap with TALLY_API_KEY=a: %v", err)
+	}
+	if _, _, err := s.KeyByHash(ctx, auth.Hash("a")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the weak key still works: %v", err)
+	}
+	_, err = Bootstrap(ctx, s, "b")
+	if err == nil || strings.Contains(err.Error(), "revoked") {
+		t.Fatalf("bootstrap with a weak key never stored: %v", err)
 	}
 }

@@ -40,8 +40,22 @@ func OpenStore(ctx context.Context, dsn string) (*store.Store, error) {
 
 // Bootstrap makes sure the default account exists. On first start it
 // creates a full-access key and returns it (shown once); with bootstrapKey
-// set it makes sure that key exists with full access.
+// set it makes sure that key exists with full access. It refuses a
+// bootstrapKey weaker than auth.CheckBootstrapKey allows (revoking it if
+// an earlier version stored it) and one that was revoked: a revoked key
+// never comes back, and the start fails so that the environment is fixed.
 func Bootstrap(ctx context.Context, s *store.Store, bootstrapKey string) (newKey string, err error) {
+	if bootstrapKey != "" {
+		if err := auth.CheckBootstrapKey(bootstrapKey); err != nil {
+			switch rerr := s.RevokeAPIKeyByHash(ctx, auth.Hash(bootstrapKey)); {
+			case rerr == nil:
+				return "", fmt.Errorf("%w; the key it names, stored by an earlier start, is now revoked", err)
+			case !errors.Is(rerr, store.ErrNotFound):
+				return "", fmt.Errorf("%w (and revoking it failed: %v)", err, rerr)
+			}
+			return "", err
+		}
+	}
 	n, err := s.CountAccounts(ctx)
 	if err != nil {
 		return "", fmt.Errorf("bootstrap: %w", err)
@@ -51,7 +65,11 @@ func Bootstrap(ctx context.Context, s *store.Store, bootstrapKey string) (newKey
 		return "", fmt.Errorf("bootstrap: %w", err)
 	}
 	if bootstrapKey != "" {
-		if err := s.EnsureAPIKey(ctx, acct.ID, auth.Prefix(bootstrapKey), auth.Hash(bootstrapKey), billing.AccessFull); err != nil {
+		err := s.EnsureAPIKey(ctx, acct.ID, auth.Prefix(bootstrapKey), auth.Hash(bootstrapKey), billing.AccessFull)
+		if errors.Is(err, store.ErrRevoked) {
+			return "", fmt.Errorf("TALLY_API_KEY names a revoked key (%v): a revoked key is never made live again; set TALLY_API_KEY to a new key, or unset it", err)
+		}
+		if err != nil {
 			return "", fmt.Errorf("bootstrap TALLY_API_KEY: %w", err)
 		}
 	}
