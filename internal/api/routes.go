@@ -36,6 +36,10 @@ type Options struct {
 	// client, from the start of its writing and again at each write (0:
 	// none; the server sets one, default a minute).
 	WriteTimeout time.Duration
+	// PublicURL is the server's address as clients reach it (scheme, host
+	// and any path prefix); export file URLs start with it. Empty: taken
+	// from the request.
+	PublicURL string
 }
 
 // DefaultOptions are api.md's defaults: 16 MiB bodies, 200 requests/s per
@@ -52,6 +56,8 @@ type API struct {
 	limits limiters
 	// inFlight counts each key's requests to expensive endpoints.
 	inFlight inFlight
+	// exportPage is the rows an export file reads at a time.
+	exportPage int
 	// results caches engine results for the Metrics API.
 	results resultsCache
 }
@@ -83,7 +89,7 @@ func newAPI(s *store.Store, opts Options) *API {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	return &API{store: s, opts: opts, log: log, limits: limiters{m: map[int64]*rate.Limiter{}},
-		inFlight: inFlight{n: map[int64]int{}}}
+		inFlight: inFlight{n: map[int64]int{}}, exportPage: 1000}
 }
 
 func (a *API) handler() http.Handler {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"time"
 )
 
@@ -41,6 +42,9 @@ type Config struct {
 	WriteTimeout time.Duration
 	// MaxConns bounds the connections open at once (0: no bound).
 	MaxConns int
+	// PublicURL (TALLY_PUBLIC_URL) is the server's address as clients
+	// reach it, for the URLs it hands out (export files).
+	PublicURL string
 }
 
 // Load parses serve's flags; getenv supplies the environment.
@@ -59,6 +63,7 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	fs.DurationVar(&c.BodyTimeout, "body-timeout", time.Minute, "how long a request body may take to arrive")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", time.Minute, "how long an answer may wait for its client to read it (renewed at each write of a download)")
 	fs.IntVar(&c.MaxConns, "max-conns", 1000, "most client connections open at once; more wait to be accepted")
+	fs.StringVar(&c.PublicURL, "public-url", getenv("TALLY_PUBLIC_URL"), "the server's address as clients reach it, e.g. https://tally.example.com, for export file URLs (TALLY_PUBLIC_URL; default: from each request)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to let requests in flight finish on SIGINT/SIGTERM")
 	fs.StringVar(&c.LogFormat, "log", "text", "log format: text or json")
 	fs.BoolVar(&c.Demo, "demo", false, "load the demo business into the default account first, unless it already has data")
@@ -84,6 +89,12 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 		{"body-timeout", int64(c.BodyTimeout)}, {"write-timeout", int64(c.WriteTimeout)}} {
 		if p.n <= 0 {
 			return c, fmt.Errorf("%s: -%s must be positive", name, p.flag)
+		}
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return c, fmt.Errorf("%s: -public-url must be an http:// or https:// URL with a host, such as https://tally.example.com", name)
 		}
 	}
 	c.BootstrapKey = getenv("TALLY_API_KEY")
