@@ -63,24 +63,25 @@ func TestMetricsEntryCap(t *testing.T) {
 			}
 			jsonEqual(t, r.body, `{"code":400,"param":"interval","message":"This request asks for more than 10 entries, the most one answer holds (--max-entries): use a longer interval or a shorter range."}`)
 
-			r = def.do(def.readKey, "GET", "/v1/metrics/"+name+"?start-date=1900-01-01&end-date=2073-10-01&interval=day", nil)
+			r = def.do(def.readKey, "GET", "/v1/metrics/"+name+"?start-date=1970-01-01&end-date=2073-10-01&interval=day", nil)
 			if r.status != 400 || !strings.Contains(string(r.body), "more than 5000 entries") {
-				t.Errorf("%s daily over 174 years by default: status %d, want 400 naming 5000; %s", name, r.status, r.body)
+				t.Errorf("%s daily over 104 years by default: status %d, want 400 naming 5000; %s", name, r.status, r.body)
 			}
 		}
 	})
 }
 
-// TestMetricsDateRange: dates outside 1900-01-01..2199-12-31 are a 400
-// naming the parameter, so a yearly series over millennia is not built
-// either.
+// TestMetricsDateRange: dates outside the stored range, 1970-01-01 to
+// 2999-12-31, are a 400 naming the parameter, so a yearly series over
+// millennia is not built either.
 func TestMetricsDateRange(t *testing.T) {
 	eachEnv(t, func(t *testing.T, e *env) {
 		cases := []struct{ query, param string }{
 			{"start-date=1800-01-01&end-date=2024-01-01&interval=year", "start-date"},
 			{"start-date=0001-01-01&end-date=2024-01-01&interval=year", "start-date"},
 			{"start-date=2024-01-01&end-date=9999-12-31&interval=year", "end-date"},
-			{"start-date=2024-01-01&end-date=2200-01-01&interval=year", "end-date"},
+			{"start-date=1969-12-31&end-date=2024-01-01&interval=year", "start-date"},
+			{"start-date=2024-01-01&end-date=3000-01-01&interval=year", "end-date"},
 			{"start-date=2024-01-01&end-date=2024-02-01&as-of=0001-01-01", "as-of"},
 		}
 		for _, name := range metricsPaths {
@@ -90,7 +91,7 @@ func TestMetricsDateRange(t *testing.T) {
 					t.Errorf("%s?%s: status %d, want 400 naming %s; %s", name, c.query, r.status, c.param, r.body)
 				}
 			}
-			r := e.do(e.key, "GET", "/v1/metrics/"+name+"?start-date=1900-01-01&end-date=2199-12-31&interval=year", nil)
+			r := e.do(e.key, "GET", "/v1/metrics/"+name+"?start-date=1970-01-01&end-date=2999-12-31&interval=year", nil)
 			if r.status != 200 {
 				t.Errorf("%s over the whole range by year: status %d, want 200; %s", name, r.status, r.body)
 			}

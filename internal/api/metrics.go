@@ -36,19 +36,14 @@ func query(q url.Values, name string) string {
 // "Limits"): each is a bind parameter of one query.
 const maxPlansFilter = 100
 
-// The Metrics API's dates lie in [firstDate, afterDate): no subscription
-// business has data before 1900, and a date past 2199 is a typo or a
-// probe; either way a series over such a range is not built (docs/api.md).
-var (
-	firstDate = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
-	afterDate = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
-)
-
+// The Metrics API's dates lie in the range of every stored date
+// (billing.MinDate to billing.MaxDate, api.md "Limits"): no data lies
+// outside it, so a series there is a typo or a probe and is not built.
 func errDateRange(param string) *Error {
-	return errBadRequest(param+" must be between 1900-01-01 and 2199-12-31.", param)
+	return errBadRequest(param+" must be between 1970-01-01 and 2999-12-31.", param)
 }
 
-func dateInRange(t time.Time) bool { return !t.Before(firstDate) && t.Before(afterDate) }
+func dateInRange(t time.Time) bool { return !t.Before(billing.MinDate) && !t.After(billing.MaxDate) }
 
 // errTooManyEntries is a series over --max-entries.
 func errTooManyEntries(max int) *Error {
