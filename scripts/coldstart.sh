@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-10}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/tally" ./cmd/tally
-key=tly_coldstart_measurement_key
+key=tly_coldstart_measurement_key_0123456789
 times=()
 for i in $(seq "$runs"); do
   port=$((30000 + RANDOM % 20000))

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d); trap 'kill $pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
 go build -o "$tmp/tally" ./cmd/tally
-key=tly_memory_measurement_key
+key=tly_memory_measurement_key_0123456789
 port=$((30000 + RANDOM % 20000))
 db=${1:-$tmp/data/tally.db}
 TALLY_API_KEY=$key "$tmp/tally" serve --addr 127.0.0.1:$port --db "$db" --rate-limit 0 >"$tmp/log" 2>&1 &

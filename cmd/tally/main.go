@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -36,7 +37,7 @@ Usage:
   tally migrate [--db …]
   tally apikey create [--db …] [--account NAME] [--read]
   tally apikey list   [--db …] [--account NAME]
-  tally apikey revoke [--db …] PREFIX
+  tally apikey revoke [--db …] KEY|PREFIX
   tally fx import [--db …] FILE      load ECB reference rates (eurofxref-hist.csv)
   tally recompute [--db …] [--account NAME]
   tally demo [--db …] [--account NAME] [--seed 1] [--anchor YYYY-MM-DD]
@@ -186,26 +187,47 @@ func apikey(ctx context.Context, args []string, getenv func(string) string, stdo
 			if k.RevokedAt != nil {
 				state = "revoked " + k.RevokedAt.Format("2006-01-02 15:04")
 			}
-			fmt.Fprintf(tw, "%s…\t%s\t%s\t%s\t%s\n", k.Prefix, k.AccountName, k.Access, k.CreatedAt.Format("2006-01-02 15:04"), state)
+			fmt.Fprintf(tw, "%s…\t%s\t%s\t%s\t%s\n", auth.Shown(k.Prefix), k.AccountName, k.Access, k.CreatedAt.Format("2006-01-02 15:04"), state)
 		}
 		return tw.Flush()
 	case "revoke":
 		if fs.NArg() != 1 {
-			return errors.New("apikey revoke: give the key's prefix (as `tally apikey list` shows it) or the key")
+			return errors.New("apikey revoke: give the key, or its prefix as `tally apikey list` shows it")
 		}
 		s, err := open()
 		if err != nil {
 			return err
 		}
 		defer s.Close()
-		prefix := auth.Prefix(fs.Arg(0))
-		if err := s.RevokeAPIKey(ctx, prefix); err != nil {
-			return err
-		}
-		fmt.Fprintln(stdout, "revoked", prefix+"…")
-		return nil
+		return revokeKey(ctx, s, fs.Arg(0), stdout)
 	}
 	return fmt.Errorf("apikey: unknown subcommand %q (want create, list or revoke)", args[0])
+}
+
+// revokeKey revokes the key arg names: the whole key first (by its hash,
+// so two keys sharing a prefix are told apart), else the prefix `apikey
+// list` shows, when exactly one live key has it. Nothing of arg is
+// printed back but its shown prefix.
+func revokeKey(ctx context.Context, s *store.Store, arg string, stdout io.Writer) error {
+	err := s.RevokeAPIKeyByHash(ctx, auth.Hash(arg))
+	if err == nil {
+		fmt.Fprintln(stdout, "revoked", auth.Prefix(arg)+"…")
+		return nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	prefix := strings.TrimSuffix(arg, "…")
+	switch err := s.RevokeAPIKeyByPrefix(ctx, prefix); {
+	case errors.Is(err, store.ErrConflict):
+		return fmt.Errorf("apikey revoke: %w; give the whole key to say which", err)
+	case errors.Is(err, store.ErrNotFound):
+		return errors.New("apikey revoke: no live key is this key or has this prefix: not found")
+	case err != nil:
+		return err
+	}
+	fmt.Fprintln(stdout, "revoked", prefix+"…")
+	return nil
 }
 
 // fxCommand is `tally fx import FILE`: ECB reference rates for metrics.md

@@ -311,7 +311,8 @@ func TestCashFlowBadInput(t *testing.T) {
 			"start-date=2024-01-01&end-date=2024-01-31&geo=USA":            "geo",
 			"start-date=2024-01-01&end-date=2024-01-31&plans=Nope":         "plans",
 			"start-date=2024-01-01&end-date=2024-01-31&as-of=soon":         "as-of",
-			"start-date=0001-01-01&end-date=9999-12-31&interval=day":       "interval",
+			"start-date=0001-01-01&end-date=9999-12-31&interval=day":       "start-date",
+			"start-date=1970-01-01&end-date=2999-12-31&interval=day":       "interval",
 		} {
 			r := e.do(e.key, "GET", "/v1/metrics/cash-flow?"+q, nil)
 			if r.status != 400 {

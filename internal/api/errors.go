@@ -68,6 +68,11 @@ func errRateLimited() *Error {
 	return coded(http.StatusTooManyRequests, "Your request rate has exceeded our rate limit.", "")
 }
 
+func errTooManyInFlight(max int) *Error {
+	return coded(http.StatusTooManyRequests, "This API key already has "+itoa(int64(max))+
+		" requests in flight, the most it may have (--max-in-flight): retry when one has finished.", "")
+}
+
 func errInternal(id string) *Error {
 	return coded(http.StatusInternalServerError, "Internal server error (request "+id+").", "")
 }

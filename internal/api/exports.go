@@ -28,11 +28,23 @@ func exportDate(ms *int64, loc *time.Location, end bool) any {
 	return t.Format("2006-01-02 15:04:05 -0700")
 }
 
-func (a *API) exportWire(r *http.Request, x store.ActivityExport) map[string]any {
+// baseURL is where clients reach the server: --public-url when set (the
+// safe choice behind a proxy: nothing the client sends changes it);
+// otherwise the request's Host, over https when the request came over TLS
+// or a proxy says so in X-Forwarded-Proto. (The URL goes back only to the
+// client that sent those headers, so it can mislead no one else.)
+func (a *API) baseURL(r *http.Request) string {
+	if a.opts.PublicURL != "" {
+		return strings.TrimRight(a.opts.PublicURL, "/")
+	}
 	scheme := "http"
-	if r.TLS != nil {
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
 		scheme = "https"
 	}
+	return scheme + "://" + r.Host
+}
+
+func (a *API) exportWire(r *http.Request, x store.ActivityExport) map[string]any {
 	loc := accountLocation(account(r))
 	var activityType any
 	if x.Type != "" {
@@ -40,7 +52,7 @@ func (a *API) exportWire(r *http.Request, x store.ActivityExport) map[string]any
 	}
 	return map[string]any{
 		"id": x.UUID, "status": "succeeded",
-		"file_url": scheme + "://" + r.Host + "/v1/activities_export/" + x.UUID + "/file",
+		"file_url": a.baseURL(r) + "/v1/activities_export/" + x.UUID + "/file",
 		"params": map[string]any{"kind": "activities", "params": map[string]any{
 			"activity_type": activityType, "start_date": exportDate(x.From, loc, false), "end_date": exportDate(x.To, loc, true)}},
 		"expires_at": metricsTime(x.CreatedAt.AddDate(0, 0, 7), account(r)),
@@ -111,7 +123,22 @@ func (a *API) getActivityExport(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// activityExportFile streams the export as CSV, page by page.
+// cell makes a text cell safe to open in a spreadsheet (OWASP's CSV
+// injection advice): one starting with =, +, -, @, a tab or a carriage
+// return would be read as a formula, so it gets a leading single quote.
+// Names and ids come from billing systems the tenant's own customers
+// fill in. Only text columns go through it: amounts are written as
+// numbers, negative ones included.
+func cell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// activityExportFile streams the export as CSV, page by page, each page
+// after the (date, UUID) of the last row written, so writes racing the
+// download neither cut it short nor repeat rows.
 func (a *API) activityExportFile(w http.ResponseWriter, r *http.Request) error {
 	acct := account(r)
 	x, err := a.store.ActivityExportByUUID(r.Context(), acct.ID, r.PathValue("id"))
@@ -123,21 +150,23 @@ func (a *API) activityExportFile(w http.ResponseWriter, r *http.Request) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"date", "type", "customer_uuid", "customer_external_id", "customer_name", "description",
 		"mrr_movement", "mrr", "arr", "currency", "subscription_external_id", "plan_external_id", "activity_uuid"})
-	page := store.Page{Limit: 1000}
+	f := store.ActivityFilter{Type: x.Type, From: x.From, To: x.To}
+	var after *store.ActivityKey
 	for {
-		l, err := a.store.ListActivities(r.Context(), acct.ID, store.ActivityFilter{Type: x.Type, From: x.From, To: x.To}, page)
+		acts, err := a.store.ExportActivities(r.Context(), acct.ID, f, after, a.exportPage)
 		if err != nil {
 			return err
 		}
-		for _, act := range l.Items {
-			_ = cw.Write([]string{metricsTime(act.At, acct), act.Type, act.CustomerUUID, act.CustomerExternalID, act.CustomerName,
-				describe(act), strconv.FormatInt(act.Amount, 10), strconv.FormatInt(act.MRRAfter, 10),
-				strconv.FormatInt(12*act.MRRAfter, 10), acct.Currency, firstOr(act.SubscriptionExternalIDs), act.PlanExternalID, act.UUID})
+		for _, act := range acts {
+			_ = cw.Write([]string{metricsTime(act.At, acct), act.Type, act.CustomerUUID, cell(act.CustomerExternalID), cell(act.CustomerName),
+				cell(describe(act)), strconv.FormatInt(act.Amount, 10), strconv.FormatInt(act.MRRAfter, 10),
+				strconv.FormatInt(12*act.MRRAfter, 10), acct.Currency, cell(firstOr(act.SubscriptionExternalIDs)), cell(act.PlanExternalID), act.UUID})
 		}
-		if !l.HasMore {
+		if len(acts) < a.exportPage {
 			break
 		}
-		page.AfterID = l.LastID
+		last := acts[len(acts)-1]
+		after = &store.ActivityKey{At: last.At.UnixMilli(), UUID: last.UUID}
 	}
 	cw.Flush()
 	return cw.Error()

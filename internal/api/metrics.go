@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +36,21 @@ func query(q url.Values, name string) string {
 // "Limits"): each is a bind parameter of one query.
 const maxPlansFilter = 100
 
+// The Metrics API's dates lie in the range of every stored date
+// (billing.MinDate to billing.MaxDate, api.md "Limits"): no data lies
+// outside it, so a series there is a typo or a probe and is not built.
+func errDateRange(param string) *Error {
+	return errBadRequest(param+" must be between 1970-01-01 and 2999-12-31.", param)
+}
+
+func dateInRange(t time.Time) bool { return !t.Before(billing.MinDate) && !t.After(billing.MaxDate) }
+
+// errTooManyEntries is a series over --max-entries.
+func errTooManyEntries(max int) *Error {
+	return errBadRequest("This request asks for more than "+strconv.Itoa(max)+
+		" entries, the most one answer holds (--max-entries): use a longer interval or a shorter range.", "interval")
+}
+
 type seriesQuery struct {
 	req   metrics.SeriesRequest
 	asOf  time.Time
@@ -62,6 +78,9 @@ func (a *API) parseSeries(r *http.Request) (seriesQuery, error) {
 		if err != nil {
 			return sq, errBadRequest(p.name+" must be a date (YYYY-MM-DD).", p.name)
 		}
+		if !dateInRange(t) {
+			return sq, errDateRange(p.name)
+		}
 		*p.dst = t
 	}
 	if sq.req.End.Before(sq.req.Start) {
@@ -74,11 +93,24 @@ func (a *API) parseSeries(r *http.Request) (seriesQuery, error) {
 	if !metrics.Intervals[sq.req.Interval] {
 		return sq, errBadRequest("interval must be day, week, month, quarter or year.", "interval")
 	}
+	// The cap is checked here, before anything is loaded or built, by
+	// cutting the periods (at most MaxEntries of them) that every series
+	// cuts again with the same bound.
+	sq.req.MaxEntries = a.opts.MaxEntries
+	if _, _, err := sq.req.Bounds(); err != nil {
+		if tooMany, ok := errors.AsType[*metrics.TooManyEntriesError](err); ok {
+			return sq, errTooManyEntries(tooMany.Max)
+		}
+		return sq, errBadRequest(err.Error(), "interval")
+	}
 	sq.asOf = time.Now()
 	if v := query(q, "as-of"); v != "" {
 		t, err := billing.ParseDate(v)
 		if err != nil {
 			return sq, errBadRequest("as-of must be a date or time.", "as-of")
+		}
+		if !dateInRange(t) {
+			return sq, errDateRange("as-of")
 		}
 		sq.asOf = t
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io"
 	"net/http"
 	"path"
 	"strconv"
@@ -26,15 +27,25 @@ func requestID(ctx context.Context) string {
 	return id
 }
 
-// statusWriter remembers the status for the access log.
+// statusWriter remembers the status for the access log, and puts the
+// write deadline on the connection when the answer starts (and again at
+// each write, so a long download that progresses goes on): a client that
+// stops reading is cut off after --write-timeout, and the handler it
+// held returns. The deadline starts with the answer, not the request, so
+// a long write is never cut off before it has answered.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status  int
+	rc      *http.ResponseController
+	timeout time.Duration
+	// body is the request's body, nil when it had none.
+	body *bodyReader
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
+		w.start()
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -42,8 +53,46 @@ func (w *statusWriter) WriteHeader(code int) {
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
+		w.start()
 	}
+	w.extend()
 	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// start runs as the answer's header goes out. A body still unread then
+// will not be read: the connection is closed after the answer instead of
+// drained, and its read deadline expires at once so nothing waits for
+// bytes a client may never send (the issue: an unauthenticated request
+// declaring a body held its connection for the whole read timeout).
+func (w *statusWriter) start() {
+	w.extend()
+	if w.body != nil && !w.body.done {
+		w.Header().Set("Connection", "close")
+		_ = w.rc.SetReadDeadline(time.Now())
+	}
+}
+
+func (w *statusWriter) extend() {
+	if w.timeout > 0 {
+		_ = w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+	}
+}
+
+// bodyReader notes when the request body has been read to its end.
+type bodyReader struct {
+	io.ReadCloser
+	done bool
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.done = true
+	}
+	return n, err
 }
 
 // edge is the outermost layer: a request id, the access log, panic
@@ -58,7 +107,18 @@ func (a *API) edge(next http.Handler) http.Handler {
 		ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey{}, id), loggerKey{}, log)
 		r = r.WithContext(ctx)
 		w.Header().Set("X-Request-Id", id)
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statusWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: a.opts.WriteTimeout}
+		if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
+			// The body must arrive within --body-timeout. (Only with a
+			// body: once it is read, the server clears the deadline
+			// itself; without one, a deadline would cancel the request
+			// when its background read hits it.)
+			if a.opts.BodyTimeout > 0 {
+				_ = sw.rc.SetReadDeadline(time.Now().Add(a.opts.BodyTimeout))
+			}
+			sw.body = &bodyReader{ReadCloser: r.Body}
+			r.Body = sw.body
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -135,6 +195,52 @@ func (a *API) limiter(keyID int64) *rate.Limiter {
 		a.limits.m[keyID] = l
 	}
 	return l
+}
+
+// inFlight counts each key's requests in flight to expensive endpoints;
+// a key with none has no entry, so the map is as large as the keys busy
+// at the moment.
+type inFlight struct {
+	mu sync.Mutex
+	n  map[int64]int
+}
+
+// acquire takes one of the key's max places, reporting whether one was
+// free.
+func (f *inFlight) acquire(keyID int64, max int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n[keyID] >= max {
+		return false
+	}
+	f.n[keyID]++
+	return true
+}
+
+func (f *inFlight) release(keyID int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n[keyID]--; f.n[keyID] <= 0 {
+		delete(f.n, keyID)
+	}
+}
+
+// expensive bounds the requests one key has in flight at once to an
+// endpoint whose memory and time grow with the account: beyond
+// --max-in-flight, 429 with Retry-After, in the rate limit's shape. The
+// token bucket bounds how often a key may ask; this bounds how much of
+// the server it may hold at once.
+func (a *API) expensive(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := principal(r).Key.ID
+		if !a.inFlight.acquire(id, a.opts.MaxInFlight) {
+			w.Header().Set("Retry-After", "1")
+			writeError(w, r, errTooManyInFlight(a.opts.MaxInFlight))
+			return
+		}
+		defer a.inFlight.release(id)
+		next.ServeHTTP(w, r)
+	})
 }
 
 // jsonMux answers the mux's own 404 and 405 in ChartMogul's JSON instead of

@@ -97,7 +97,7 @@ func TestKeys(t *testing.T) {
 			}
 		}
 		// Revocation takes effect on the next request.
-		if err := e.store.RevokeAPIKey(context.Background(), auth.Prefix(e.key)); err != nil {
+		if err := e.store.RevokeAPIKeyByHash(context.Background(), auth.Hash(e.key)); err != nil {
 			t.Fatal(err)
 		}
 		if r := e.do(e.key, "GET", "/v1/ping", nil); r.status != 401 {

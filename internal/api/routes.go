@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/time/rate"
 
@@ -22,12 +23,30 @@ type Options struct {
 	RateBurst int
 	// MaxInvoices bounds one import request (413 above it); default 1,000.
 	MaxInvoices int
+	// MaxEntries bounds the entries of one Metrics API answer (400 above
+	// it); default 5,000.
+	MaxEntries int
+	// MaxInFlight bounds one key's requests in flight at once to the
+	// endpoints whose cost grows with the account (metrics, activities,
+	// exports); 429 above it. Default 4.
+	MaxInFlight int
+	// BodyTimeout bounds the time a request's body may take to arrive
+	// (0: none; the server sets one, default a minute).
+	BodyTimeout time.Duration
+	// WriteTimeout bounds the time an answer may take to be taken by the
+	// client, from the start of its writing and again at each write (0:
+	// none; the server sets one, default a minute).
+	WriteTimeout time.Duration
+	// PublicURL is the server's address as clients reach it (scheme, host
+	// and any path prefix); export file URLs start with it. Empty: taken
+	// from the request.
+	PublicURL string
 }
 
 // DefaultOptions are api.md's defaults: 16 MiB bodies, 200 requests/s per
 // key with a burst of 400.
 func DefaultOptions() Options {
-	return Options{MaxBodyBytes: 16 << 20, RateLimit: 200, RateBurst: 400, MaxInvoices: 1000}
+	return Options{MaxBodyBytes: 16 << 20, RateLimit: 200, RateBurst: 400, MaxInvoices: 1000, MaxEntries: 5000, MaxInFlight: 4}
 }
 
 // API serves ChartMogul's v1 REST API over a store.
@@ -36,6 +55,10 @@ type API struct {
 	opts   Options
 	log    *slog.Logger
 	limits limiters
+	// inFlight counts each key's requests to expensive endpoints.
+	inFlight inFlight
+	// exportPage is the rows an export file reads at a time.
+	exportPage int
 	// results caches engine results for the Metrics API.
 	results resultsCache
 	// ids is the permutation of public ids (see ids.go).
@@ -55,6 +78,12 @@ func newAPI(s *store.Store, opts Options) *API {
 	if opts.MaxInvoices <= 0 {
 		opts.MaxInvoices = def.MaxInvoices
 	}
+	if opts.MaxEntries <= 0 {
+		opts.MaxEntries = def.MaxEntries
+	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = def.MaxInFlight
+	}
 	if opts.RateBurst <= 0 {
 		opts.RateBurst = max(1, int(2*opts.RateLimit))
 	}
@@ -62,14 +91,17 @@ func newAPI(s *store.Store, opts Options) *API {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &API{store: s, opts: opts, log: log, limits: limiters{m: map[int64]*rate.Limiter{}}}
+	return &API{store: s, opts: opts, log: log, limits: limiters{m: map[int64]*rate.Limiter{}},
+		inFlight: inFlight{n: map[int64]int{}}, exportPage: 1000}
 }
 
 func (a *API) handler() http.Handler {
 	return a.edge(a.authenticate(plainText(a.currentAtOnce(jsonMux(a.routes())))))
 }
 
-// routes lists every route of the API.
+// routes lists every route of the API. Routes whose cost grows with the
+// account (the Metrics API, activities, exports) are expensive: a key may
+// have only --max-in-flight of them running at once.
 func (a *API) routes() *http.ServeMux {
 	m := http.NewServeMux()
 	m.Handle("GET /v1/ping", handler(a.ping))
@@ -136,16 +168,16 @@ func (a *API) routes() *http.ServeMux {
 	m.Handle("DELETE /v1/plan_groups/{uuid}", handler(a.deletePlanGroup))
 	m.Handle("GET /v1/plan_groups/{uuid}/plans", handler(a.planGroupPlans))
 
-	m.Handle("GET /v1/metrics/{name}", handler(a.getMetric))
-	m.Handle("GET /v1/metrics/cash-flow", handler(a.getCashFlow))
-	m.Handle("GET /v1/metrics/retention", handler(a.getRetention))
-	m.Handle("GET /v1/metrics/cmrr", handler(a.getCMRR))
-	m.Handle("GET /v1/activities", handler(a.activities))
+	m.Handle("GET /v1/metrics/{name}", a.expensive(handler(a.getMetric)))
+	m.Handle("GET /v1/metrics/cash-flow", a.expensive(handler(a.getCashFlow)))
+	m.Handle("GET /v1/metrics/retention", a.expensive(handler(a.getRetention)))
+	m.Handle("GET /v1/metrics/cmrr", a.expensive(handler(a.getCMRR)))
+	m.Handle("GET /v1/activities", a.expensive(handler(a.activities)))
 	m.Handle("GET /v1/activities/{uuid}/sources", handler(a.activitySources))
-	m.Handle("POST /v1/activities_export", handler(a.createActivityExport))
+	m.Handle("POST /v1/activities_export", a.expensive(handler(a.createActivityExport)))
 	m.Handle("GET /v1/activities_export/{id}", handler(a.getActivityExport))
-	m.Handle("GET /v1/activities_export/{id}/file", handler(a.activityExportFile))
-	m.Handle("GET /v1/customers/{uuid}/activities", handler(a.customerActivities))
+	m.Handle("GET /v1/activities_export/{id}/file", a.expensive(handler(a.activityExportFile)))
+	m.Handle("GET /v1/customers/{uuid}/activities", a.expensive(handler(a.customerActivities)))
 	m.Handle("GET /v1/customers/{uuid}/reconciliation", handler(a.reconcile))
 	m.Handle("GET /v1/customers/{uuid}/subscriptions", handler(a.customerMetricSubscriptions))
 	return m

@@ -1,6 +1,7 @@
 // Package auth makes and checks API keys: a key is 24 random bytes shown
 // once to its owner; the server keeps only its SHA-256 and a short prefix
-// for people to recognise it by. It also carries the authenticated account
+// for people to recognise it by (for a key it did not make, a fingerprint
+// of the hash instead: nothing of such a secret is shown again). It also carries the authenticated account
 // through a request's context. It does no I/O.
 package auth
 
@@ -9,8 +10,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tally-analytics/tally/internal/billing"
 )
@@ -18,8 +23,12 @@ import (
 // keyPrefix marks Tally keys so they are easy to spot in a leaked file.
 const keyPrefix = "tly_"
 
-// PrefixLen is how much of a key `apikey list` shows.
+// PrefixLen is how much of a made key `apikey list` shows: "tly_" and 32
+// of its 192 random bits.
 const PrefixLen = len(keyPrefix) + 8
+
+// MinKeyLen is the shortest key TALLY_API_KEY may name.
+const MinKeyLen = 32
 
 // NewKey returns a new random API key.
 func NewKey() string {
@@ -34,12 +43,58 @@ func Hash(key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Prefix is the part of a key that may be shown again.
+// Prefix is what may be shown of a key again: the first PrefixLen
+// characters of a key NewKey made, "sha256:" and the start of the hash of
+// any other, so a short or guessable secret never reappears whole or in
+// part.
 func Prefix(key string) string {
-	if len(key) <= PrefixLen {
-		return key
+	if isMade(key) {
+		return key[:PrefixLen]
 	}
-	return key[:PrefixLen]
+	return "sha256:" + Hash(key)[:8]
+}
+
+// Shown is what `apikey list` prints of a stored prefix: a prefix that
+// Prefix makes as is; anything else is a row stored before fingerprints,
+// whose prefix may be a short key whole, and is hidden.
+func Shown(prefix string) string {
+	rest, made := strings.CutPrefix(prefix, keyPrefix)
+	fp, hashed := strings.CutPrefix(prefix, "sha256:")
+	if (made && isHex(rest, 8)) || (hashed && isHex(fp, 8)) {
+		return prefix
+	}
+	return "(hidden)"
+}
+
+func isHex(s string, n int) bool {
+	_, err := hex.DecodeString(s)
+	return len(s) == n && err == nil && strings.ToLower(s) == s
+}
+
+// isMade reports whether key has NewKey's form, "tly_" and 48 hex digits.
+func isMade(key string) bool {
+	rest, ok := strings.CutPrefix(key, keyPrefix)
+	return ok && isHex(rest, 48)
+}
+
+// CheckBootstrapKey refuses a TALLY_API_KEY weaker than a made key could
+// be guessed: shorter than MinKeyLen, of fewer than 8 different
+// characters, or one Basic auth cannot carry as a user name.
+func CheckBootstrapKey(key string) error {
+	if n := utf8.RuneCountInString(key); n < MinKeyLen {
+		return fmt.Errorf("TALLY_API_KEY is %d characters; a key needs at least %d (make one with `tally apikey create`, or `openssl rand -hex 24`)", n, MinKeyLen)
+	}
+	if strings.ContainsFunc(key, func(r rune) bool { return r == ':' || unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		return errors.New("TALLY_API_KEY holds spaces, control characters or ':', which HTTP Basic auth cannot carry in a user name")
+	}
+	seen := map[rune]bool{}
+	for _, r := range key {
+		seen[r] = true
+	}
+	if len(seen) < 8 {
+		return fmt.Errorf("TALLY_API_KEY has only %d different characters; a key needs at least 8", len(seen))
+	}
+	return nil
 }
 
 // FromRequest reads the key from HTTP Basic auth (api.md rule 2): the key is

@@ -14,8 +14,40 @@ func TestKeys(t *testing.T) {
 	if Hash(a) != Hash(strings.Clone(a)) || Hash(a) == Hash(b) || strings.Contains(Hash(a), a) || len(Hash(a)) != 64 {
 		t.Fatal("hash")
 	}
-	if Prefix(a) != a[:12] || Prefix("short") != "short" {
+	if Prefix(a) != a[:12] {
 		t.Fatalf("prefix %q", Prefix(a))
+	}
+}
+
+// A key not made by NewKey (TALLY_API_KEY) is shown by a fingerprint of
+// its hash: no part of the secret, however short, is ever shown again.
+func TestPrefixOfOtherKeys(t *testing.T) {
+	for _, k := range []string{"short", "a", "0123456789abcdef0123456789abcdef", "tly_" + strings.Repeat("x", 48), "tly_0123456789"} {
+		p := Prefix(k)
+		if p != "sha256:"+Hash(k)[:8] {
+			t.Errorf("Prefix(%q) = %q", k, p)
+		}
+	}
+}
+
+// Bootstrap keys (TALLY_API_KEY) must be as hard to guess as a made one.
+func TestCheckBootstrapKey(t *testing.T) {
+	for _, k := range []string{NewKey(), "0123456789abcdef0123456789abcdef", "correct-horse-battery-staple-2024!"} {
+		if err := CheckBootstrapKey(k); err != nil {
+			t.Errorf("%q refused: %v", k, err)
+		}
+	}
+	for k, want := range map[string]string{
+		"a":                                 "1 characters; a key needs at least 32",
+		strings.Repeat("ab1", 10):           "30 characters",
+		strings.Repeat("abcd", 10):          "only 4 different characters",
+		"0123456789abcdef 0123456789abcdef": "spaces, control characters or ':'",
+		"0123456789abcdef:0123456789abcdef": "spaces, control characters or ':'",
+	} {
+		err := CheckBootstrapKey(k)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want an error saying %q", k, err, want)
+		}
 	}
 }
 
@@ -40,6 +72,16 @@ func TestFromRequest(t *testing.T) {
 		got, ok := FromRequest(r)
 		if got != c.want || ok != c.ok {
 			t.Errorf("%+v: got %q %v", c, got, ok)
+		}
+	}
+}
+
+func TestShown(t *testing.T) {
+	k := NewKey()
+	for prefix, want := range map[string]string{Prefix(k): Prefix(k), Prefix("some other key"): Prefix("some other key"),
+		"a": "(hidden)", "short": "(hidden)", "my-own-key-1": "(hidden)", "tly_ABCDEF12": "(hidden)"} {
+		if got := Shown(prefix); got != want {
+			t.Errorf("Shown(%q) = %q, want %q", prefix, got, want)
 		}
 	}
 }

@@ -86,7 +86,7 @@ func Install(ctx context.Context, s *store.Store, account string, o Options) (re
 		return res, err
 	}
 	defer func() {
-		if rerr := s.RevokeAPIKey(context.WithoutCancel(ctx), auth.Prefix(key)); rerr != nil && err == nil {
+		if rerr := s.RevokeAPIKeyByHash(context.WithoutCancel(ctx), auth.Hash(key)); rerr != nil && err == nil {
 			err = rerr
 		}
 	}()

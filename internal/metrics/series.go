@@ -20,6 +20,21 @@ type SeriesRequest struct {
 	Interval   string
 	Location   *time.Location
 	WeekStart  time.Weekday
+	// MaxEntries bounds the periods of the request (0: maxPeriods). Every
+	// series cuts its periods in one place, periods, so a request over it
+	// fails there, before any entry is built.
+	MaxEntries int
+}
+
+// maxPeriods bounds a request that sets no MaxEntries: the engine never
+// builds an unbounded series.
+const maxPeriods = 100000
+
+// TooManyEntriesError is a request whose periods exceed its MaxEntries.
+type TooManyEntriesError struct{ Max int }
+
+func (e *TooManyEntriesError) Error() string {
+	return fmt.Sprintf("more than %d entries: use a longer interval or a shorter range", e.Max)
 }
 
 // History is one customer's engine output as the series need it.
@@ -73,17 +88,21 @@ func periods(r SeriesRequest) ([]period, error) {
 		return nil, errors.New("end-date is before start-date")
 	}
 	stop := endDay.AddDate(0, 0, 1)
+	limit := r.MaxEntries
+	if limit <= 0 || limit > maxPeriods {
+		limit = maxPeriods
+	}
 	var out []period
 	for from := startDay; from.Before(stop); {
 		to := nextBoundary(from, r.Interval, r.WeekStart)
 		if to.After(stop) {
 			to = stop
 		}
+		if len(out) == limit {
+			return nil, &TooManyEntriesError{Max: limit}
+		}
 		out = append(out, period{from: from, to: to, date: to.AddDate(0, 0, -1)})
 		from = to
-		if len(out) > 100000 {
-			return nil, errors.New("too many entries: use a longer interval or a shorter range")
-		}
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -39,8 +40,22 @@ func OpenStore(ctx context.Context, dsn string) (*store.Store, error) {
 
 // Bootstrap makes sure the default account exists. On first start it
 // creates a full-access key and returns it (shown once); with bootstrapKey
-// set it makes sure that key exists with full access.
+// set it makes sure that key exists with full access. It refuses a
+// bootstrapKey weaker than auth.CheckBootstrapKey allows (revoking it if
+// an earlier version stored it) and one that was revoked: a revoked key
+// never comes back, and the start fails so that the environment is fixed.
 func Bootstrap(ctx context.Context, s *store.Store, bootstrapKey string) (newKey string, err error) {
+	if bootstrapKey != "" {
+		if err := auth.CheckBootstrapKey(bootstrapKey); err != nil {
+			switch rerr := s.RevokeAPIKeyByHash(ctx, auth.Hash(bootstrapKey)); {
+			case rerr == nil:
+				return "", fmt.Errorf("%w; the key it names, stored by an earlier start, is now revoked", err)
+			case !errors.Is(rerr, store.ErrNotFound):
+				return "", fmt.Errorf("%w (and revoking it failed: %v)", err, rerr)
+			}
+			return "", err
+		}
+	}
 	n, err := s.CountAccounts(ctx)
 	if err != nil {
 		return "", fmt.Errorf("bootstrap: %w", err)
@@ -50,7 +65,11 @@ func Bootstrap(ctx context.Context, s *store.Store, bootstrapKey string) (newKey
 		return "", fmt.Errorf("bootstrap: %w", err)
 	}
 	if bootstrapKey != "" {
-		if err := s.EnsureAPIKey(ctx, acct.ID, auth.Prefix(bootstrapKey), auth.Hash(bootstrapKey), billing.AccessFull); err != nil {
+		err := s.EnsureAPIKey(ctx, acct.ID, auth.Prefix(bootstrapKey), auth.Hash(bootstrapKey), billing.AccessFull)
+		if errors.Is(err, store.ErrRevoked) {
+			return "", fmt.Errorf("TALLY_API_KEY names a revoked key (%v): a revoked key is never made live again; set TALLY_API_KEY to a new key, or unset it", err)
+		}
+		if err != nil {
 			return "", fmt.Errorf("bootstrap TALLY_API_KEY: %w", err)
 		}
 	}
@@ -105,14 +124,22 @@ func Run(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger
 		fmt.Fprintf(out, "Created the default account. Its API key (shown only this once):\n\n    %s\n\n", key)
 		fmt.Fprintf(out, "Try it:\n\n    curl -u %s: http://%s/v1/ping\n\n", key, addr)
 	}
-	h := api.New(s, api.Options{Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, MaxInvoices: cfg.MaxInvoices, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst})
+	if cfg.MaxConns > 0 {
+		ln = limitConns(ln, cfg.MaxConns)
+	}
+	h := api.New(s, api.Options{Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, MaxInvoices: cfg.MaxInvoices, RateLimit: cfg.RateLimit,
+		RateBurst: cfg.RateBurst, MaxEntries: cfg.MaxEntries, MaxInFlight: cfg.MaxInFlight, BodyTimeout: cfg.BodyTimeout,
+		WriteTimeout: cfg.WriteTimeout, PublicURL: cfg.PublicURL})
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       5 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// The API sets each request's body deadline (--body-timeout) and
+		// each answer's write deadline (--write-timeout, from when it
+		// starts, so a long write still answers); this is the outer bound.
+		ReadTimeout:    10*time.Second + cmp.Or(cfg.BodyTimeout, 5*time.Minute),
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("tally listening", "addr", addr, "db", s.Dialect())
 	if ready != nil {

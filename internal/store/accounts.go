@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -70,12 +71,16 @@ func (s *Store) CreateAPIKey(ctx context.Context, accountID int64, prefix, hash 
 }
 
 // EnsureAPIKey makes sure the key with this hash exists on the account,
-// unrevoked and with the given access. It is how TALLY_API_KEY bootstraps a
-// server; a key of another account is a conflict, never moved.
+// with the given access (and the prefix shown for it). It is how
+// TALLY_API_KEY bootstraps a server; a key of another account is a
+// conflict, never moved, and a revoked key is never made live again: that
+// is an ErrRevoked, so that the environment naming a revoked key is seen
+// instead of silently undoing `apikey revoke`.
 func (s *Store) EnsureAPIKey(ctx context.Context, accountID int64, prefix, hash string, access billing.Access) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var owner int64
-		err := tx.QueryRowContext(ctx, `SELECT account_id FROM api_keys WHERE hash = $1`, hash).Scan(&owner)
+		var revoked sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT account_id, revoked_at FROM api_keys WHERE hash = $1`, hash).Scan(&owner, &revoked)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			_, err = tx.ExecContext(ctx,
@@ -86,8 +91,10 @@ func (s *Store) EnsureAPIKey(ctx context.Context, accountID int64, prefix, hash 
 			return fmt.Errorf("ensure api key: %w", err)
 		case owner != accountID:
 			return &ConflictError{Field: "key"}
+		case revoked.Valid:
+			return fmt.Errorf("api key revoked on %s: %w", fromMillis(revoked.Int64).Format("2006-01-02 15:04 MST"), ErrRevoked)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = NULL, access = $2 WHERE hash = $1`, hash, string(access))
+		_, err = tx.ExecContext(ctx, `UPDATE api_keys SET access = $2, prefix = $3 WHERE hash = $1`, hash, string(access), prefix)
 		return err
 	})
 }
@@ -143,9 +150,23 @@ func (s *Store) ListAPIKeys(ctx context.Context, accountName string) ([]billing.
 	return keys, rows.Err()
 }
 
-// RevokeAPIKey revokes the one live key whose prefix matches. It fails with
-// ErrNotFound when none matches and ErrConflict when several do.
-func (s *Store) RevokeAPIKey(ctx context.Context, prefix string) error {
+// RevokeAPIKeyByHash revokes the live key with this hash, ErrNotFound
+// when there is none.
+func (s *Store) RevokeAPIKeyByHash(ctx context.Context, hash string) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $2 WHERE hash = $1 AND revoked_at IS NULL`, hash, millis(now()))
+	if err != nil {
+		return fmt.Errorf("revoke api key: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("api key: %w", cmp.Or(err, ErrNotFound))
+	}
+	return nil
+}
+
+// RevokeAPIKeyByPrefix revokes the one live key shown with this prefix.
+// It fails with ErrNotFound when none matches and ErrConflict when several
+// do (then only the whole key tells them apart).
+func (s *Store) RevokeAPIKeyByPrefix(ctx context.Context, prefix string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM api_keys WHERE prefix = $1 AND revoked_at IS NULL`, prefix).Scan(&n); err != nil {

@@ -27,6 +27,9 @@ var ErrNotFound = errors.New("not found")
 // ErrConflict is returned when a write would break a uniqueness rule.
 var ErrConflict = errors.New("conflict")
 
+// ErrRevoked is a revoked API key asked to be live again.
+var ErrRevoked = errors.New("revoked")
+
 // ConflictError names the field whose uniqueness a write would break.
 type ConflictError struct{ Field string }
 

@@ -61,17 +61,8 @@ func TestAccountsAndKeys(t *testing.T) {
 		if err != nil || k.Access != billing.AccessRead || acct.Name != "acme" {
 			t.Fatalf("lookup: %+v %+v %v", k, acct, err)
 		}
-		// EnsureAPIKey upgrades access and un-revokes, but never moves a key
-		// to another account.
-		if err := s.RevokeAPIKey(ctx, "tly_aaaa"); err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := s.KeyByHash(ctx, "hash1"); !errors.Is(err, store.ErrNotFound) {
-			t.Fatalf("revoked key found: %v", err)
-		}
-		if err := s.RevokeAPIKey(ctx, "tly_aaaa"); !errors.Is(err, store.ErrNotFound) {
-			t.Fatalf("revoking twice: %v", err)
-		}
+		// EnsureAPIKey upgrades access, never moves a key to another
+		// account, and never makes a revoked key live again.
 		if err := s.EnsureAPIKey(ctx, a.ID, "tly_aaaa", "hash1", billing.AccessFull); err != nil {
 			t.Fatal(err)
 		}
@@ -82,8 +73,44 @@ func TestAccountsAndKeys(t *testing.T) {
 		if err := s.EnsureAPIKey(ctx, b.ID, "tly_aaaa", "hash1", billing.AccessFull); !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("key moved between accounts: %v", err)
 		}
+		if err := s.RevokeAPIKeyByPrefix(ctx, "tly_aaaa"); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.KeyByHash(ctx, "hash1"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("revoked key found: %v", err)
+		}
+		if err := s.RevokeAPIKeyByPrefix(ctx, "tly_aaaa"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("revoking twice: %v", err)
+		}
+		if err := s.EnsureAPIKey(ctx, a.ID, "tly_aaaa", "hash1", billing.AccessFull); !errors.Is(err, store.ErrRevoked) {
+			t.Fatalf("ensuring a revoked key: %v, want ErrRevoked", err)
+		}
+		if _, _, err := s.KeyByHash(ctx, "hash1"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("a revoked key came back: %v", err)
+		}
+		// Two live keys shown with one prefix: only their hashes tell them apart.
+		for _, h := range []string{"hash2", "hash3"} {
+			if err := s.CreateAPIKey(ctx, a.ID, "tly_bbbb", h, billing.AccessRead); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.RevokeAPIKeyByPrefix(ctx, "tly_bbbb"); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("ambiguous prefix: %v", err)
+		}
+		if err := s.RevokeAPIKeyByHash(ctx, "hash2"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RevokeAPIKeyByHash(ctx, "hash2"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("revoking by hash twice: %v", err)
+		}
+		if _, _, err := s.KeyByHash(ctx, "hash3"); err != nil {
+			t.Fatalf("revoking one key by hash revoked its twin: %v", err)
+		}
+		if err := s.RevokeAPIKeyByPrefix(ctx, "tly_bbbb"); err != nil {
+			t.Fatalf("prefix of the one live key left: %v", err)
+		}
 		keys, err := s.ListAPIKeys(ctx, "acme")
-		if err != nil || len(keys) != 1 || keys[0].Prefix != "tly_aaaa" {
+		if err != nil || len(keys) != 3 || keys[0].Prefix != "tly_aaaa" {
 			t.Fatalf("list: %+v %v", keys, err)
 		}
 	})

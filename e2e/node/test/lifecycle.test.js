@@ -59,19 +59,28 @@ eachBackend(srv => {
     }
   });
 
-  it('a revoked TALLY_API_KEY is made live again by the next serve that names it', async () => {
-    tally(['apikey', 'revoke', '--db', srv.db, srv.key]);
-    const again = await startServer(srv.backend, { database: srv.database, key: srv.key, keys: false });
+  it('a revoked TALLY_API_KEY stays revoked: the next serve naming it refuses to start', async () => {
+    const revoked = tally(['apikey', 'create', '--db', srv.db]);
+    tally(['apikey', 'revoke', '--db', srv.db, revoked]);
+    const res = spawnSync(tallyBin(), ['serve', '--addr', '127.0.0.1:0', '--db', srv.db],
+      { encoding: 'utf8', timeout: 15000, env: { PATH: process.env.PATH, TALLY_API_KEY: revoked } });
+    assert.equal(res.status, 1, `stdout ${res.stdout} stderr ${res.stderr}`);
+    assert.match(res.stderr, /TALLY_API_KEY names a revoked key/);
+    const again = await startServer(srv.backend, { database: srv.database, key: null, keys: false });
     try {
-      assert.deepEqual(await ChartMogul.Ping.ping(again.client()), { data: 'pong!' });
-      const revokedElsewhere = again.tally(['apikey', 'create']);
-      again.tally(['apikey', 'revoke', revokedElsewhere]);
-      await rejects(ChartMogul.Ping.ping(again.client(revokedElsewhere)), 401,
+      await rejects(ChartMogul.Ping.ping(again.client(revoked)), 401,
         { code: 401, message: 'No valid API key provided', param: null });
       assert.deepEqual(await again.stop(), { code: 0, signal: null }, again.stderr);
     } finally {
       await again.cleanup();
     }
+  });
+
+  it('a weak TALLY_API_KEY is refused at start', () => {
+    const res = spawnSync(tallyBin(), ['serve', '--addr', '127.0.0.1:0', '--db', srv.db],
+      { encoding: 'utf8', timeout: 15000, env: { PATH: process.env.PATH, TALLY_API_KEY: 'a' } });
+    assert.equal(res.status, 1, `stdout ${res.stdout} stderr ${res.stderr}`);
+    assert.match(res.stderr, /at least 32/);
   });
 
   it('a first start without TALLY_API_KEY creates the default account and prints its key once', async () => {
