@@ -84,6 +84,7 @@ type loader struct {
 
 type kind struct {
 	n, errs, dropped int
+	limited          int // 429: the server's own per-key limits, which a client retries
 	statuses         map[int]int
 	lat              []time.Duration
 }
@@ -232,7 +233,10 @@ func (l *loader) record(name string, status int, d time.Duration, dropped bool) 
 		return
 	}
 	k.statuses[status]++
-	if status < 200 || status >= 300 {
+	switch {
+	case status == http.StatusTooManyRequests:
+		k.limited++
+	case status < 200 || status >= 300:
 		k.errs++
 	}
 	k.lat = append(k.lat, d)
@@ -247,17 +251,17 @@ func (l *loader) report(w io.Writer) (failed bool) {
 	}
 	sort.Strings(names)
 	var all []time.Duration
-	total, errs, dropped := 0, 0, 0
-	fmt.Fprintf(w, "%-16s %8s %7s %8s %9s %9s %9s  statuses\n", "request", "count", "errors", "dropped", "p50", "p99", "max")
+	total, errs, dropped, limited := 0, 0, 0, 0
+	fmt.Fprintf(w, "%-16s %8s %7s %6s %8s %9s %9s %9s  statuses\n", "request", "count", "errors", "429", "dropped", "p50", "p99", "max")
 	for _, n := range names {
 		k := l.stats[n]
 		slices.Sort(k.lat)
 		all = append(all, k.lat...)
-		total, errs, dropped = total+k.n, errs+k.errs, dropped+k.dropped
-		fmt.Fprintf(w, "%-16s %8d %7d %8d %9s %9s %9s  %v\n", n, k.n, k.errs, k.dropped, pct(k.lat, 50), pct(k.lat, 99), pct(k.lat, 100), k.statuses)
+		total, errs, dropped, limited = total+k.n, errs+k.errs, dropped+k.dropped, limited+k.limited
+		fmt.Fprintf(w, "%-16s %8d %7d %6d %8d %9s %9s %9s  %v\n", n, k.n, k.errs, k.limited, k.dropped, pct(k.lat, 50), pct(k.lat, 99), pct(k.lat, 100), k.statuses)
 	}
 	slices.Sort(all)
-	fmt.Fprintf(w, "%-16s %8d %7d %8d %9s %9s %9s\n", "all", total, errs, dropped, pct(all, 50), pct(all, 99), pct(all, 100))
+	fmt.Fprintf(w, "%-16s %8d %7d %6d %8d %9s %9s %9s\n", "all", total, errs, limited, dropped, pct(all, 50), pct(all, 99), pct(all, 100))
 	return errs > 0 || dropped > 0
 }
 
