@@ -83,7 +83,7 @@ func firstOr(ids []string) string {
 
 func (a *API) activityWire(act store.Activity, acct billing.Account, full bool) map[string]any {
 	m := map[string]any{
-		"id": act.ID, "uuid": act.UUID, "description": describe(act), "activity-mrr-movement": act.Amount, "activity-mrr": act.MRRAfter,
+		"id": a.publicRowID(act.ID), "uuid": act.UUID, "description": describe(act), "activity-mrr-movement": act.Amount, "activity-mrr": act.MRRAfter,
 		"activity-arr": 12 * act.MRRAfter, "date": metricsTime(act.At, acct), "type": act.Type, "currency": acct.Currency,
 		"currency-sign": currencySign(acct.Currency), "subscription-external-id": firstOr(act.SubscriptionExternalIDs),
 		// Tally's own: what caused the movement, resolved in full by

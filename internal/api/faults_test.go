@@ -173,3 +173,27 @@ func TestCustomerIDsPastInt32(t *testing.T) {
 		}
 	})
 }
+
+// Issue 10: activities', subscriptions' and cancellations' numeric ids come
+// from sequences shared by every account; the wire shows them permuted.
+func TestRowIDsArePermuted(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		_, cus, pl := e.fixture()
+		e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(seedInvoice("INV-1", pl, "s1")))
+		act := e.ok(200, "GET", "/v1/activities", nil)["entries"].([]any)[0].(map[string]any)
+		var raw int64
+		if err := e.store.DB().QueryRow(`SELECT id FROM activities WHERE uuid = $1`, act["uuid"]).Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		if act["id"] == float64(raw) {
+			t.Fatalf("activity id %v is the row id", act["id"])
+		}
+		sub := e.ok(200, "GET", "/v1/customers/"+cus+"/subscriptions", nil)["entries"].([]any)[0].(map[string]any)
+		if err := e.store.DB().QueryRow(`SELECT id FROM subscriptions WHERE external_id = 's1'`).Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		if sub["id"] == float64(raw) {
+			t.Fatalf("subscription id %v is the row id", sub["id"])
+		}
+	})
+}

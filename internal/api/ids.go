@@ -62,6 +62,12 @@ func idsOf(ctx context.Context) *obfuscate.Perm {
 // publicID is the id a client sees for an internal one.
 func (a *API) publicID(id int64) int64 { return a.ids.Load().wire.Encode(id) }
 
+// publicRowID is the id a client sees for a row no client ever names
+// back (activities, subscriptions in the Metrics API, cancellations): the
+// cursor's wider permutation, since these ids (activities are written anew
+// by every recomputation) may pass 2^32.
+func (a *API) publicRowID(id int64) int64 { return a.ids.Load().cursor.Encode(id) }
+
 // publicIDPtr is publicID of an optional id.
 func (a *API) publicIDPtr(id *int64) *int64 {
 	if id == nil {

@@ -56,7 +56,7 @@ func (a *API) activitySources(w http.ResponseWriter, r *http.Request) error {
 			if err != nil {
 				return err
 			}
-			cancellation := map[string]any{"id": c.ID, "subscription_uuid": c.SubscriptionUUID,
+			cancellation := map[string]any{"id": a.publicRowID(c.ID), "subscription_uuid": c.SubscriptionUUID,
 				"subscription_external_id": c.SubscriptionExternalID, "cancelled_at": billing.FormatImportTime(time.UnixMilli(c.CancelledAt).UTC()),
 				"via": "subscription", "line_item_uuid": nil}
 			if c.LineItemUUID != "" {

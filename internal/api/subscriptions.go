@@ -72,7 +72,7 @@ func (a *API) customerMetricSubscriptions(w http.ResponseWriter, r *http.Request
 			status = "active"
 		}
 		entries = append(entries, map[string]any{
-			"id": s.ID, "uuid": strings.TrimPrefix(s.UUID, "sub_"), "external_id": s.ExternalID,
+			"id": a.publicRowID(s.ID), "uuid": strings.TrimPrefix(s.UUID, "sub_"), "external_id": s.ExternalID,
 			"subscription_set_external_id": nil, "quantity": last.Quantity, "mrr": mrr, "arr": 12 * mrr, "status": status,
 			"plan": last.PlanName, "billing-cycle": last.IntervalUnit, "billing-cycle-count": last.IntervalCount,
 			"start-date": metricsTime(firstStart(s), acct), "end-date": metricsTime(last.End, acct),
