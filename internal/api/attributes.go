@@ -176,12 +176,18 @@ func (a *API) byEmail(w http.ResponseWriter, r *http.Request, email *string, cha
 	if len(matches) == 0 {
 		return errNoCustomerWithEmail(*email)
 	}
-	out := make([]customerOut, 0, len(matches))
-	for _, m := range matches {
-		c, err := a.store.UpdateCustomer(r.Context(), acct.ID, m.UUID, change)
-		if err != nil {
-			return err
-		}
+	uuids := make([]string, len(matches))
+	for i, m := range matches {
+		uuids[i] = m.UUID
+	}
+	// All or none: a change refused for one customer (the tag limit, say)
+	// leaves the others as they were.
+	changed, err := a.store.UpdateCustomers(r.Context(), acct.ID, uuids, change)
+	if err != nil {
+		return err
+	}
+	out := make([]customerOut, 0, len(changed))
+	for _, c := range changed {
 		out = append(out, a.customerWire(c, acct))
 	}
 	writeJSON(w, http.StatusOK, map[string][]customerOut{"entries": out})

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -194,6 +195,32 @@ func TestRowIDsArePermuted(t *testing.T) {
 		}
 		if sub["id"] == float64(raw) {
 			t.Fatalf("subscription id %v is the row id", sub["id"])
+		}
+	})
+}
+
+// An error means nothing changed: adding tags by e-mail to two customers,
+// one of whom would pass the tag limit, changes neither (the second
+// customer's refusal used to come after the first was saved).
+func TestTagsByEmailAreAllOrNothing(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ds, _, _ := e.fixture()
+		var full []string
+		for i := range billing.MaxTags {
+			full = append(full, fmt.Sprintf("t%d", i))
+		}
+		first := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": "a", "email": "twin@example.com"})["uuid"].(string)
+		second := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": "b", "email": "twin@example.com",
+			"attributes": map[string]any{"tags": full}})["uuid"].(string)
+		r := e.do(e.key, "POST", "/v1/customers/attributes/tags", map[string]any{"email": "twin@example.com", "tags": []string{"new"}})
+		if r.status != 422 {
+			t.Fatalf("status %d: %s", r.status, r.body)
+		}
+		for uuid, want := range map[string]int{first: 0, second: billing.MaxTags} {
+			tags, _ := e.ok(200, "GET", "/v1/customers/"+uuid+"/attributes", nil)["tags"].([]any)
+			if len(tags) != want {
+				t.Fatalf("customer %s has %d tags after the refused request, want %d", uuid, len(tags), want)
+			}
 		}
 	})
 }

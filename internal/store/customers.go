@@ -223,34 +223,58 @@ func (s *Store) UpdateCustomer(ctx context.Context, acct int64, uuid string, cha
 	var c billing.Customer
 	err := s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		var err error
-		c, err = scanCustomer(tx.QueryRowContext(ctx, `SELECT `+customerCols()+customerFrom+`WHERE c.account_id = $1 AND c.uuid = $2`+s.forUpdate("c"), acct, uuid))
-		if err != nil {
-			return err
-		}
-		cs := []billing.Customer{c}
-		if err := loadIdentities(ctx, tx, cs); err != nil {
-			return err
-		}
-		c = cs[0]
-		if err := change(&c); err != nil {
-			return err
-		}
-		tags, custom, err := encodeAttributes(&c)
-		if err != nil {
-			return fmt.Errorf("update customer: %w", err)
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE customers SET name = $3, email = $4, company = $5, country = $6, state = $7,
-			city = $8, zip = $9, website_url = $10, owner = $11, lead_created_at = $12, free_trial_started_at = $13,
-			tags = $14, custom = $15, email_key = $16 WHERE account_id = $1 AND id = $2`,
-			acct, c.ID, c.Name, c.Email, c.Company, nullStr(c.Country), nullStr(c.State), c.City, nullStr(c.Zip),
-			nullStr(c.WebsiteURL), nullStr(c.Owner), nullMillis(c.LeadCreatedAt), nullMillis(c.FreeTrialStartedAt), tags, custom,
-			emailKey(c.Email))
-		if err != nil {
-			return fmt.Errorf("update customer: %w", err)
-		}
-		return bumpResults(ctx, tx, acct, []int64{c.ID}) // its country feeds the geo filter
+		c, err = s.updateCustomer(ctx, tx, acct, uuid, change)
+		return err
 	})
 	return c, err
+}
+
+// UpdateCustomers applies change to each of the customers in one
+// transaction: if it fails for one, none is changed (the by-email
+// attribute endpoints).
+func (s *Store) UpdateCustomers(ctx context.Context, acct int64, uuids []string, change func(*billing.Customer) error) ([]billing.Customer, error) {
+	var out []billing.Customer
+	err := s.accountTx(ctx, acct, func(tx *sql.Tx) error {
+		out = out[:0]
+		for _, uuid := range uuids {
+			c, err := s.updateCustomer(ctx, tx, acct, uuid, change)
+			if err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *Store) updateCustomer(ctx context.Context, tx *sql.Tx, acct int64, uuid string, change func(*billing.Customer) error) (billing.Customer, error) {
+	c, err := scanCustomer(tx.QueryRowContext(ctx, `SELECT `+customerCols()+customerFrom+`WHERE c.account_id = $1 AND c.uuid = $2`+s.forUpdate("c"), acct, uuid))
+	if err != nil {
+		return c, err
+	}
+	cs := []billing.Customer{c}
+	if err := loadIdentities(ctx, tx, cs); err != nil {
+		return c, err
+	}
+	c = cs[0]
+	if err := change(&c); err != nil {
+		return c, err
+	}
+	tags, custom, err := encodeAttributes(&c)
+	if err != nil {
+		return c, fmt.Errorf("update customer: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE customers SET name = $3, email = $4, company = $5, country = $6, state = $7,
+		city = $8, zip = $9, website_url = $10, owner = $11, lead_created_at = $12, free_trial_started_at = $13,
+		tags = $14, custom = $15, email_key = $16 WHERE account_id = $1 AND id = $2`,
+		acct, c.ID, c.Name, c.Email, c.Company, nullStr(c.Country), nullStr(c.State), c.City, nullStr(c.Zip),
+		nullStr(c.WebsiteURL), nullStr(c.Owner), nullMillis(c.LeadCreatedAt), nullMillis(c.FreeTrialStartedAt), tags, custom,
+		emailKey(c.Email))
+	if err != nil {
+		return c, fmt.Errorf("update customer: %w", err)
+	}
+	return c, bumpResults(ctx, tx, acct, []int64{c.ID}) // its country feeds the geo filter
 }
 
 // DeleteCustomer removes a customer and everything under it.
