@@ -110,7 +110,12 @@ func (a *API) customerActivities(w http.ResponseWriter, r *http.Request) error {
 	if _, err := a.store.Customer(r.Context(), acct.ID, cus); err != nil {
 		return err
 	}
-	l, err := a.store.ListActivities(r.Context(), acct.ID, store.ActivityFilter{CustomerUUID: cus}, pr.page)
+	if pr.page.AfterID != 0 {
+		// A cursor of the row-id kind names no activity: activities are
+		// written anew by every recomputation.
+		return errBadRequest("The cursor is not valid: pass the cursor of the previous page unchanged.", "cursor")
+	}
+	l, err := a.store.ListActivities(r.Context(), acct.ID, store.ActivityFilter{CustomerUUID: cus, AfterUUID: pr.key}, pr.page)
 	if err != nil {
 		return err
 	}
@@ -119,6 +124,10 @@ func (a *API) customerActivities(w http.ResponseWriter, r *http.Request) error {
 		out[i] = a.activityWire(x, acct, false)
 	}
 	m := newPageMeta(pr, l)
+	if l.HasMore && len(l.Items) > 0 {
+		c := encodeKeyCursor(pr.number+1, l.Items[len(l.Items)-1].UUID)
+		m.Cursor = &c
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": out, "has_more": m.HasMore, "per_page": m.PerPage, "page": m.Page, "cursor": m.Cursor})
 	return nil
 }
@@ -169,14 +178,14 @@ func (a *API) activities(w http.ResponseWriter, r *http.Request) error {
 		after = q.Get("start-after")
 	}
 	if after != "" {
-		id, err := a.store.ActivityIDByUUID(r.Context(), acct.ID, after)
+		_, err := a.store.ActivityIDByUUID(r.Context(), acct.ID, after)
 		if errors.Is(err, store.ErrNotFound) {
 			return errBadRequest("The cursor is not an activity of this account.", "cursor")
 		}
 		if err != nil {
 			return err
 		}
-		page.AfterID = id
+		f.AfterUUID = after
 	}
 	l, err := a.store.ListActivities(r.Context(), acct.ID, f, page)
 	if err != nil {

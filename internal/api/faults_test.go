@@ -224,3 +224,72 @@ func TestTagsByEmailAreAllOrNothing(t *testing.T) {
 		}
 	})
 }
+
+// Issue 10 (exports cut short, and the lists alike): a client paging
+// activities while recomputations write them anew gets every activity
+// exactly once. Here every page is followed by a settings change that
+// recomputes the whole account (new row ids, the same movements): thirty
+// customers' new business, all on 2015-11-01, and one customer's six
+// months of expansions.
+func TestActivityPagesSurviveRecomputation(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ds, cus, pl := e.fixture()
+		for i := range 30 {
+			c := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": fmt.Sprintf("p%d", i)})["uuid"].(string)
+			e.ok(201, "POST", "/v1/import/customers/"+c+"/invoices", invoices(seedInvoice(fmt.Sprintf("P%d", i), pl, fmt.Sprintf("ps%d", i))))
+		}
+		var months []map[string]any
+		for m := range 6 {
+			start := time.Date(2016, time.Month(1+m), 1, 0, 0, 0, 0, time.UTC)
+			inv := seedInvoice(fmt.Sprintf("M%d", m), pl, "grow")
+			inv["date"] = start.Format(time.DateTime)
+			line := inv["line_items"].([]any)[0].(map[string]any)
+			line["service_period_start"], line["service_period_end"] = start.Format(time.DateOnly), start.AddDate(0, 1, 0).Format(time.DateOnly)
+			line["amount_in_cents"], line["tax_amount_in_cents"], line["discount_amount_in_cents"] = 1000*(m+1), 0, 0
+			inv["transactions"].([]any)[0].(map[string]any)["date"] = start.Format(time.DateTime)
+			months = append(months, inv)
+		}
+		e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(months...))
+		modes := []string{"end_of_period", "immediate"}
+		collect := func(first string, next func(body map[string]any) string) []string {
+			var uuids []string
+			path := first
+			for page := 0; path != ""; page++ {
+				body := e.ok(200, "GET", path, nil)
+				for _, x := range body["entries"].([]any) {
+					uuids = append(uuids, x.(map[string]any)["uuid"].(string))
+				}
+				e.ok(200, "PATCH", "/v1/account/settings", map[string]any{"churn_recognition": modes[page%2]})
+				path = next(body)
+			}
+			return uuids
+		}
+		check := func(what string, got []string, want int) {
+			t.Helper()
+			seen := map[string]bool{}
+			for _, u := range got {
+				if seen[u] {
+					t.Fatalf("%s: activity %s twice in %v", what, u, got)
+				}
+				seen[u] = true
+			}
+			if len(got) != want {
+				t.Fatalf("%s: %d activities, want %d", what, len(got), want)
+			}
+		}
+		all := collect("/v1/activities?per_page=4", func(b map[string]any) string {
+			if b["has_more"] != true {
+				return ""
+			}
+			return "/v1/activities?per_page=4&cursor=" + b["cursor"].(string)
+		})
+		check("/v1/activities", all, 30+1+5) // 30 new_biz; the fixture customer's new_biz and 5 expansions
+		mine := collect("/v1/customers/"+cus+"/activities?per_page=2", func(b map[string]any) string {
+			if b["has_more"] != true {
+				return ""
+			}
+			return "/v1/customers/" + cus + "/activities?per_page=2&cursor=" + b["cursor"].(string)
+		})
+		check("customer activities", mine, 6)
+	})
+}

@@ -26,7 +26,8 @@ const maxPage = 1_000_000
 // number, or the legacy page parameter.
 type pageRequest struct {
 	page    store.Page
-	number  int // 1-based page number, for the legacy fields
+	key     string // a keyed cursor's last row (activities: its UUID)
+	number  int    // 1-based page number, for the legacy fields
 	perPage int
 	ids     *obfuscate.Perm // hides the row id in cursors
 }
@@ -43,6 +44,10 @@ func parsePage(r *http.Request) (pageRequest, error) {
 	}
 	pr.page.Limit = pr.perPage
 	if c := q.Get("cursor"); c != "" {
+		if number, key, ok := decodeKeyCursor(c); ok {
+			pr.number, pr.key = number, key
+			return pr, nil
+		}
 		number, after, ok := decodeCursor(pr.ids, c)
 		if !ok {
 			return pr, errBadRequest("The cursor is not valid: pass the cursor of the previous page unchanged.", "cursor")
@@ -68,6 +73,26 @@ func encodeCursor(ids *obfuscate.Perm, number int, lastID int64) string {
 		lastID = ids.Encode(lastID)
 	}
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(number) + "&" + strconv.FormatInt(lastID, 10)))
+}
+
+// Rows that a recomputation writes anew (activities) keep no row id
+// between two pages, so their cursors carry the last row's stable key
+// instead: "<page>&k<key>".
+func encodeKeyCursor(number int, key string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(number) + "&k" + key))
+}
+
+func decodeKeyCursor(c string) (number int, key string, ok bool) {
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(c, "="))
+	if err != nil {
+		return 0, "", false
+	}
+	n, key, found := strings.Cut(string(b), "&k")
+	number, err = strconv.Atoi(n)
+	if !found || err != nil || number < 1 || number >= math.MaxInt32 || key == "" {
+		return 0, "", false
+	}
+	return number, key, true
 }
 
 func decodeCursor(ids *obfuscate.Perm, c string) (number int, after int64, ok bool) {

@@ -131,10 +131,15 @@ type ActivityFilter struct {
 	Type         string
 	From, To     *int64 // Unix ms, [From, To)
 	Descending   bool
+	// AfterUUID continues after this activity, in the list's order (date,
+	// then UUID). Not a row id: a recomputation writes a customer's
+	// activities anew, with new ids, between a client's two pages; the
+	// UUID of a movement stays.
+	AfterUUID string
 }
 
-// ListActivities lists activities by date (then id); Page.AfterID is the
-// id of the last activity already seen.
+// ListActivities lists activities by date (then UUID), after
+// f.AfterUUID; Page.AfterID is not used.
 func (s *Store) ListActivities(ctx context.Context, acct int64, f ActivityFilter, p Page) (Listed[Activity], error) {
 	from, to := int64(-1<<62), int64(1<<62)
 	if f.From != nil {
@@ -143,25 +148,26 @@ func (s *Store) ListActivities(ctx context.Context, acct int64, f ActivityFilter
 	if f.To != nil {
 		to = *f.To
 	}
-	where := `WHERE a.account_id = $1 AND ` + filter(f.CustomerUUID, `$2`, `a.customer_id = (SELECT fc.id FROM customers fc WHERE fc.account_id = $1 AND fc.uuid = $2)`) + ` AND ` + eq(`a.type`, `$3`, f.Type) + ` AND a.at >= $4 AND a.at < $5`
+	where := `WHERE ` + byAccount(`a.account_id`, f.CustomerUUID != "") + ` AND ` + filter(f.CustomerUUID, `$2`, `a.customer_id = (SELECT fc.id FROM customers fc WHERE fc.account_id = $1 AND fc.uuid = $2)`) + ` AND ` + eq(`a.type`, `$3`, f.Type) + ` AND a.at >= $4 AND a.at < $5`
 	if f.Type != "" && f.From == nil && f.To == nil {
 		// The dates filter nothing: SQLite would walk the account's
 		// activities by date (activities_account) rather than by type.
 		where = strings.Replace(where, `a.at >= $4 AND a.at < $5`, `+a.at >= $4 AND +a.at < $5`, 1)
 	}
-	args := []any{acct, f.CustomerUUID, f.Type, from, to}
-	order, cmp := `a.at, a.id`, `>`
+	args := []any{acct, f.CustomerUUID, f.Type, from, to, f.AfterUUID}
+	order, cmp := `a.at, a.uuid`, `>`
 	if f.Descending {
-		order, cmp = `a.at DESC, a.id DESC`, `<`
+		order, cmp = `a.at DESC, a.uuid DESC`, `<`
 	}
-	// Keyset on (at, id): continue after the activity with id AfterID.
-	after := `$6 = 0 OR (a.at, a.id) ` + cmp + ` (SELECT x.at, x.id FROM activities x WHERE x.id = $6)`
-	if s.dialect == SQLite {
-		after = `$6 = 0 OR a.at ` + cmp + ` (SELECT x.at FROM activities x WHERE x.id = $6)
-			OR (a.at = (SELECT x.at FROM activities x WHERE x.id = $6) AND a.id ` + cmp + ` $6)`
+	// Keyset on (at, uuid), after the activity named by $6. The generic
+	// row-id keyset ($7, always 0 here) is kept numbered.
+	after := `$6 = ''`
+	if f.AfterUUID != "" {
+		last := `(SELECT x.at FROM activities x WHERE x.account_id = $1 AND x.uuid = $6)`
+		after = `a.at ` + cmp + ` ` + last + ` OR (a.at = ` + last + ` AND a.uuid ` + cmp + ` $6)`
 	}
-	return list(ctx, s.reads(), "activities", `SELECT count(*) FROM activities a `+where,
-		`SELECT `+activityCols+activityFrom+where+` AND (`+after+`) ORDER BY `+order+` LIMIT $7 OFFSET $8`, args, p.AfterID, p,
+	return list(ctx, s.reads(), "activities", `SELECT count(*) FROM activities a `+where+` AND ($6 = '' OR $6 <> '')`,
+		`SELECT `+activityCols+activityFrom+where+` AND (`+after+`) AND $7 = 0 ORDER BY `+order+` LIMIT $8 OFFSET $9`, args, 0, p,
 		func(row interface{ Scan(...any) error }) (Activity, int64, error) {
 			a, err := scanActivity(row)
 			return a, a.ID, err
