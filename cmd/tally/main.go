@@ -297,13 +297,13 @@ func recomputeCommand(ctx context.Context, args []string, getenv func(string) st
 	} else if accounts, err = s.Accounts(ctx); err != nil {
 		return err
 	}
-	rates := recompute.NewStoreRates(ctx, s) // rates are the server's, not an account's
 	// Every account is recomputed whatever happens to one: a customer the
 	// engine refuses is listed and keeps its previous results, an account
 	// that fails is reported, and the command exits non-zero at the end.
 	var failed int
 	for _, a := range accounts {
 		start := time.Now()
+		rates := recompute.NewStoreRates(ctx, s) // one account's failure to load them is not the next one's
 		rep, err := recompute.All(ctx, s, a, rates)
 		if err == nil {
 			err = rates.Err()

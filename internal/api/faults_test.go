@@ -67,7 +67,9 @@ func TestOneBadCustomerDoesNotPoisonItsAccount(t *testing.T) {
 			t.Fatal(err)
 		}
 		rep, err := e.store.RecomputeDirty(context.Background(), acct.ID, store.PendingDue, time.Now().Add(time.Hour),
-			recompute.Engine(recompute.Settings(acct), recompute.NewStoreRates(context.Background(), e.store)))
+			func(a billing.Account) store.Compute {
+				return recompute.Engine(recompute.Settings(a), recompute.NewStoreRates(context.Background(), e.store))
+			})
 		if err != nil || rep.Recomputed != 1 || len(rep.Failed) != 0 {
 			t.Fatalf("retry: %+v %v", rep, err)
 		}
@@ -291,5 +293,53 @@ func TestActivityPagesSurviveRecomputation(t *testing.T) {
 			return "/v1/customers/" + cus + "/activities?per_page=2&cursor=" + b["cursor"].(string)
 		})
 		check("customer activities", mine, 6)
+	})
+}
+
+// A recomputation that read the account's settings before a settings
+// change committed saves nothing: its batch is done again with the new
+// settings (the review found results computed with the old churn
+// recognition saved and their marks cleared). Here the change comes
+// between the reading of the settings and the saving, and the churn must
+// land where end_of_period puts it: 2015-12-01, not 2015-11-15.
+func TestRecomputationRacingASettingsChange(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		_, cus, pl := e.fixture()
+		e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(seedInvoice("INV-1", pl, "s1")))
+		sub := e.ok(200, "GET", "/v1/import/customers/"+cus+"/subscriptions", nil)["subscriptions"].([]any)[0].(map[string]any)["uuid"].(string)
+		e.ok(202, "PATCH", "/v1/import/subscriptions/"+sub, map[string]any{"cancelled_at": "2015-11-15"})
+		ctx := context.Background()
+		acct, err := e.store.AccountByName(ctx, "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.store.DB().Exec(`INSERT INTO dirty_customers (customer_id, account_id, seq) SELECT id, account_id, 7 FROM customers`); err != nil {
+			t.Fatal(err)
+		}
+		calls := 0
+		_, err = e.store.RecomputeDirty(ctx, acct.ID, store.PendingAll, time.Now(), func(a billing.Account) store.Compute {
+			calls++
+			if calls == 1 { // the change commits while this batch computes with the settings it read
+				if _, err := e.store.UpdateAccountSettings(ctx, acct.ID, func(a *billing.Account) error {
+					a.ChurnRecognition = "end_of_period"
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return recompute.Engine(recompute.Settings(a), recompute.NewStoreRates(ctx, e.store))
+		})
+		if err != nil || calls < 2 {
+			t.Fatalf("recompute: %v after %d batches", err, calls)
+		}
+		var churns []string
+		for _, x := range e.ok(200, "GET", "/v1/customers/"+cus+"/activities", nil)["entries"].([]any) {
+			if m := x.(map[string]any); m["type"] == "churn" {
+				churns = append(churns, m["date"].(string))
+			}
+		}
+		if len(churns) != 1 || churns[0] != "2015-12-01T00:00:00+00:00" {
+			t.Fatalf("churn after the change: %v", churns)
+		}
 	})
 }

@@ -56,6 +56,10 @@ func Input(h *store.History) metrics.Customer {
 func Engine(settings metrics.Settings, rates metrics.Rates) func(*store.History) (store.Result, error) {
 	return func(h *store.History) (store.Result, error) {
 		subs, res, err := Compute(h, settings, rates)
+		if sr, ok := rates.(*StoreRates); ok && sr.Err() != nil {
+			// The rates could not be loaded: not this customer's fault.
+			return store.Result{}, fmt.Errorf("%w: load exchange rates: %v", store.ErrUnavailable, sr.Err())
+		}
 		if err != nil {
 			return store.Result{}, err
 		}
@@ -125,7 +129,9 @@ func Dirty(ctx context.Context, s *store.Store, a billing.Account, which store.P
 	if err := s.MarkFlagged(ctx, a.ID); err != nil { // a settings change's customers
 		return store.RecomputeReport{}, err
 	}
-	return s.RecomputeDirty(ctx, a.ID, which, time.Now(), Engine(Settings(a), rates))
+	return s.RecomputeDirty(ctx, a.ID, which, time.Now(), func(a billing.Account) store.Compute {
+		return Engine(Settings(a), rates)
+	})
 }
 
 // All recomputes every customer of the account (`tally recompute`, a

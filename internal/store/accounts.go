@@ -234,7 +234,7 @@ func (s *Store) UpdateAccountSettings(ctx context.Context, id int64, change func
 		}
 		// The customers are marked after this transaction, a few thousand
 		// at a time (MarkAllDirty); the flag makes that survive a crash.
-		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET mark_all_pending = mark_all_pending + 1 WHERE id = $1`, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET mark_all_pending = mark_all_pending + 1, settings_version = settings_version + 1 WHERE id = $1`, id); err != nil {
 			return fmt.Errorf("flag account for recomputation: %w", err)
 		}
 		return nil

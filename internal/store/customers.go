@@ -249,7 +249,20 @@ func (s *Store) UpdateCustomers(ctx context.Context, acct int64, uuids []string,
 }
 
 func (s *Store) updateCustomer(ctx context.Context, tx *sql.Tx, acct int64, uuid string, change func(*billing.Customer) error) (billing.Customer, error) {
-	c, err := scanCustomer(tx.QueryRowContext(ctx, `SELECT `+customerCols()+customerFrom+`WHERE c.account_id = $1 AND c.uuid = $2`+s.forUpdate("c"), acct, uuid))
+	// The account row before the customer's, in the order the
+	// recomputation takes them (its country feeds the geo filter, so the
+	// customer gets a new results version).
+	version, _, err := nextResultsVersion(ctx, tx, acct)
+	if err != nil {
+		return billing.Customer{}, err
+	}
+	// NO KEY UPDATE: an import inserting the customer's invoices holds a
+	// key share on the row, which FOR UPDATE would wait for (and it for us).
+	lock := ""
+	if s.dialect == Postgres {
+		lock = " FOR NO KEY UPDATE OF c"
+	}
+	c, err := scanCustomer(tx.QueryRowContext(ctx, `SELECT `+customerCols()+customerFrom+`WHERE c.account_id = $1 AND c.uuid = $2`+lock, acct, uuid))
 	if err != nil {
 		return c, err
 	}
@@ -274,7 +287,7 @@ func (s *Store) updateCustomer(ctx context.Context, tx *sql.Tx, acct int64, uuid
 	if err != nil {
 		return c, fmt.Errorf("update customer: %w", err)
 	}
-	return c, bumpResults(ctx, tx, acct, []int64{c.ID}) // its country feeds the geo filter
+	return c, stampResults(ctx, tx, version, []int64{c.ID})
 }
 
 // DeleteCustomer removes a customer and everything under it.

@@ -22,7 +22,7 @@ func markDirty(ctx context.Context, tx querier, selectIDs string, args ...any) e
 	seq := mathrand.Int64()
 	_, err := tx.ExecContext(ctx, `INSERT INTO dirty_customers (customer_id, account_id, seq)
 		SELECT c.id, c.account_id, $`+strconv.Itoa(len(args)+1)+` FROM customers c WHERE c.id IN (`+selectIDs+`)
-		ON CONFLICT (customer_id) DO UPDATE SET seq = excluded.seq, failed_at = NULL, retry_at = NULL`, append(args, seq)...)
+		ON CONFLICT (customer_id) DO UPDATE SET seq = excluded.seq, failed_at = NULL, retry_at = NULL, attempts = 0, error = NULL`, append(args, seq)...)
 	if err != nil {
 		return fmt.Errorf("mark customers for recomputation: %w", err)
 	}
@@ -272,13 +272,18 @@ func (s *Store) CustomerHistory(ctx context.Context, acct int64, customerUUID st
 	return hs[id], nil
 }
 
-// bumpResults gives the customers the account's next results version, so
-// that cached results of exactly these customers are reloaded.
-func bumpResults(ctx context.Context, tx *sql.Tx, acct int64, ids []int64) error {
-	var v int64
-	if err := tx.QueryRowContext(ctx, `UPDATE accounts SET results_seq = results_seq + 1 WHERE id = $1 RETURNING results_seq`, acct).Scan(&v); err != nil {
-		return fmt.Errorf("bump results version: %w", err)
+// nextResultsVersion takes the account's next results version (locking
+// its row until the transaction ends) and reads its settings version.
+func nextResultsVersion(ctx context.Context, tx *sql.Tx, acct int64) (version, settings int64, err error) {
+	if err := tx.QueryRowContext(ctx, `UPDATE accounts SET results_seq = results_seq + 1 WHERE id = $1 RETURNING results_seq, settings_version`,
+		acct).Scan(&version, &settings); err != nil {
+		return 0, 0, fmt.Errorf("bump results version: %w", err)
 	}
+	return version, settings, nil
+}
+
+// stampResults gives the customers results version v.
+func stampResults(ctx context.Context, tx *sql.Tx, v int64, ids []int64) error {
 	return queryInExec(ctx, tx, `UPDATE customers SET results_version = `+strconv.FormatInt(v, 10)+` WHERE id IN (%s)`, ids)
 }
 

@@ -4,9 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/tally-analytics/tally/internal/billing"
 )
 
 // RecomputeFailure is a customer whose results could not be computed: its
@@ -75,13 +78,23 @@ func retryAfter(attempts int) time.Duration {
 	return min(d, time.Hour)
 }
 
+// Compute is what the engine makes of one customer's history.
+type Compute func(*History) (Result, error)
+
+// ErrUnavailable, wrapped in a Compute error, says the computation could
+// not run (a database failure loading exchange rates), as opposed to the
+// engine refusing the history: the batch is abandoned, its customers stay
+// marked and nobody is recorded as failed.
+var ErrUnavailable = errors.New("computation unavailable")
+
 // RecomputeDirty recomputes the account's marked customers that which
-// selects, calling compute (the pure engine) for each and replacing their
-// stored results. A customer compute fails for is recorded as failed and
+// selects, calling the engine that engineFor makes of the account's
+// settings (read anew for every batch) for each, and replacing their
+// stored results. A customer the engine refuses is recorded as failed and
 // the others go on; only a database failure is returned as an error (the
 // customers it left stay marked for the next pass).
 func (s *Store) RecomputeDirty(ctx context.Context, acct int64, which Pending, now time.Time,
-	compute func(*History) (Result, error)) (RecomputeReport, error) {
+	engineFor func(billing.Account) Compute) (RecomputeReport, error) {
 	var rep RecomputeReport
 	batch := startRecompute
 	for pass := 0; pass < maxRecomputeRun; pass++ {
@@ -96,15 +109,14 @@ func (s *Store) RecomputeDirty(ctx context.Context, acct int64, which Pending, n
 				break
 			}
 			after = marks[len(marks)-1].id
-			start := time.Now()
-			done, failed, skipped, err := s.recomputeBatch(ctx, acct, marks, now, compute)
+			res, err := s.recomputeBatch(ctx, acct, marks, now, engineFor)
 			if err != nil {
 				return rep, err
 			}
-			rep.Recomputed += done
-			rep.Failed = append(rep.Failed, failed...)
-			raced = raced || skipped > 0
-			switch took := time.Since(start); {
+			rep.Recomputed += res.done
+			rep.Failed = append(rep.Failed, res.failed...)
+			raced = raced || res.skipped > 0
+			switch took := res.saving; {
 			case took > 2*writeBudget:
 				batch = max(minRecompute, batch/2)
 			case took < writeBudget/2 && len(marks) == batch:
@@ -140,18 +152,37 @@ func (s *Store) dirtyMarks(ctx context.Context, acct int64, which Pending, now t
 	return marks, nil
 }
 
-// recomputeBatch reads and computes the customers outside any transaction,
-// then saves, in one short transaction, the results of those no write has
-// touched since they were read (their mark's seq is unchanged).
+// batchResult is what one batch did, and how long its saving transaction
+// took (what the batch size adapts to).
+type batchResult struct {
+	done, skipped int
+	failed        []RecomputeFailure
+	saving        time.Duration
+}
+
+// recomputeBatch reads the settings and the customers' histories and
+// computes them outside any transaction, then saves, in one short
+// transaction, the results of those no write has touched since they were
+// read (their mark's seq is unchanged) if no settings change came
+// meanwhile (the account's settings_version is unchanged).
 func (s *Store) recomputeBatch(ctx context.Context, acct int64, marks []dirtyMark, now time.Time,
-	compute func(*History) (Result, error)) (done int, failed []RecomputeFailure, skipped int, err error) {
+	engineFor func(billing.Account) Compute) (batchResult, error) {
+	var settingsVersion int64
+	if err := s.r.QueryRowContext(ctx, `SELECT settings_version FROM accounts WHERE id = $1`, acct).Scan(&settingsVersion); err != nil {
+		return batchResult{}, fmt.Errorf("read settings version: %w", err)
+	}
+	a, err := s.Account(ctx, acct)
+	if err != nil {
+		return batchResult{}, fmt.Errorf("read account settings: %w", err)
+	}
+	compute := engineFor(a)
 	ids := make([]int64, len(marks))
 	for i, m := range marks {
 		ids[i] = m.id
 	}
 	hs, err := histories(ctx, s.r, ids)
 	if err != nil {
-		return 0, nil, 0, err
+		return batchResult{}, err
 	}
 	results := make(map[int64]Result, len(ids))
 	failures := map[int64]RecomputeFailure{}
@@ -161,14 +192,31 @@ func (s *Store) recomputeBatch(ctx context.Context, acct int64, marks []dirtyMar
 			continue // deleted meanwhile; its mark went with it
 		}
 		res, err := compute(h)
+		if errors.Is(err, ErrUnavailable) {
+			return batchResult{}, err
+		}
 		if err != nil {
 			failures[id] = RecomputeFailure{CustomerID: id, CustomerUUID: h.CustomerUUID, Err: err}
 			continue
 		}
 		results[id] = res
 	}
+	var out batchResult
+	start := time.Now()
 	err = s.accountTx(ctx, acct, func(tx *sql.Tx) error {
-		done, failed, skipped = 0, nil, 0
+		out = batchResult{}
+		// The account row first, as every other writer that takes it does
+		// (imports share it, customer updates and settings changes lock
+		// it): taking it after the marks made a cycle with an import
+		// holding it and waiting for a mark.
+		version, settingsNow, err := nextResultsVersion(ctx, tx, acct)
+		if err != nil {
+			return err
+		}
+		if settingsNow != settingsVersion {
+			out.skipped = len(marks) // recomputed with the new settings by the change's own pass
+			return nil
+		}
 		if err := s.lockCustomers(ctx, tx, ids); err != nil {
 			return err
 		}
@@ -179,7 +227,7 @@ func (s *Store) recomputeBatch(ctx context.Context, acct int64, marks []dirtyMar
 		// lock its mark was read unchanged, then deleted with stale
 		// results saved (the crash test found it).
 		current := map[int64]int64{}
-		err := queryIn(ctx, tx, `SELECT customer_id, seq FROM dirty_customers WHERE customer_id IN (%s)`+s.forUpdate("dirty_customers"), nil, ids,
+		err = queryIn(ctx, tx, `SELECT customer_id, seq FROM dirty_customers WHERE customer_id IN (%s)`+s.forUpdate("dirty_customers"), nil, ids,
 			func(scan func(...any) error) error {
 				var id, seq int64
 				err := scan(&id, &seq)
@@ -198,14 +246,14 @@ func (s *Store) recomputeBatch(ctx context.Context, acct int64, marks []dirtyMar
 			case !ok:
 				// Recomputed by someone else since, or deleted: nothing to do.
 			case seq != m.seq:
-				skipped++
+				out.skipped++
 			case computed:
 				save = append(save, m.id)
 			case isFailure:
 				if err := recordFailure(ctx, tx, m, now, f.Err); err != nil {
 					return err
 				}
-				failed = append(failed, f)
+				out.failed = append(out.failed, f)
 			}
 		}
 		if len(save) == 0 {
@@ -214,10 +262,11 @@ func (s *Store) recomputeBatch(ctx context.Context, acct int64, marks []dirtyMar
 		if err := s.saveResults(ctx, tx, acct, save, results); err != nil {
 			return err
 		}
-		done = len(save)
-		return bumpResults(ctx, tx, acct, save)
+		out.done = len(save)
+		return stampResults(ctx, tx, version, save)
 	})
-	return done, failed, skipped, err
+	out.saving = time.Since(start)
+	return out, err
 }
 
 func recordFailure(ctx context.Context, tx *sql.Tx, m dirtyMark, now time.Time, cause error) error {

@@ -18,8 +18,12 @@ CREATE INDEX dirty_customers_retry ON dirty_customers (retry_at);
 -- cleared after the last. A crash in between leaves the flag, and start-up
 -- marks them again.
 ALTER TABLE accounts ADD COLUMN mark_all_pending INTEGER NOT NULL DEFAULT 0;
+-- Counts the settings changes the stored results depend on, never reset: a
+-- recomputation that read the settings before one saves nothing.
+ALTER TABLE accounts ADD COLUMN settings_version BIGINT NOT NULL DEFAULT 0;
 
 -- +goose Down
+ALTER TABLE accounts DROP COLUMN settings_version;
 ALTER TABLE accounts DROP COLUMN mark_all_pending;
 DROP INDEX dirty_customers_retry;
 ALTER TABLE dirty_customers DROP COLUMN error;
