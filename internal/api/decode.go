@@ -131,9 +131,12 @@ func scanString(b []byte, i int) (end, chars int, nul bool) {
 			hex := string(b[j+2 : j+6])
 			nul = nul || hex == "0000"
 			j += 6
-			// A surrogate pair is one character.
+			// A surrogate pair is one character. Only a low surrogate
+			// completes it: any other escape after a high one ("\ud800\u0000")
+			// is a character of its own, and is checked like one.
 			high := hex[0]|0x20 == 'd' && strings.IndexByte("89ab", hex[1]|0x20) >= 0
-			if high && j+1 < len(b) && b[j] == '\\' && b[j+1] == 'u' {
+			if high && j+5 < len(b) && b[j] == '\\' && b[j+1] == 'u' &&
+				b[j+2]|0x20 == 'd' && strings.IndexByte("cdef", b[j+3]|0x20) >= 0 {
 				j += 6
 			}
 		case c < utf8.RuneSelf:

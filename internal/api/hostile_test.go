@@ -435,6 +435,10 @@ func TestCheckStrings(t *testing.T) {
 		{`{"a":"` + emoji + `"}`, ""},
 		{`{"a":"` + emoji + `x"}`, "a"},
 		{`{"a":"` + strings.Repeat(`\n`, 1025) + `"}`, "a"},
+		// A lone high surrogate then a NUL: two characters, the second a
+		// NUL (the scan once took them for a pair and missed it).
+		{`{"a":"\ud800\u0000"}`, "a"},
+		{`{"a":"\ud800x"}`, ""},
 	}
 	for _, c := range cases {
 		err := checkStrings([]byte(c.body))
