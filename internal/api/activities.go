@@ -115,7 +115,11 @@ func (a *API) customerActivities(w http.ResponseWriter, r *http.Request) error {
 		// written anew by every recomputation.
 		return errBadRequest("The cursor is not valid: pass the cursor of the previous page unchanged.", "cursor")
 	}
-	l, err := a.store.ListActivities(r.Context(), acct.ID, store.ActivityFilter{CustomerUUID: cus, AfterUUID: pr.key}, pr.page)
+	f := store.ActivityFilter{CustomerUUID: cus}
+	if pr.key != nil {
+		f.AfterAt, f.AfterUUID = &pr.key.at, pr.key.uuid
+	}
+	l, err := a.store.ListActivities(r.Context(), acct.ID, f, pr.page)
 	if err != nil {
 		return err
 	}
@@ -125,7 +129,8 @@ func (a *API) customerActivities(w http.ResponseWriter, r *http.Request) error {
 	}
 	m := newPageMeta(pr, l)
 	if l.HasMore && len(l.Items) > 0 {
-		c := encodeKeyCursor(pr.number+1, l.Items[len(l.Items)-1].UUID)
+		last := l.Items[len(l.Items)-1]
+		c := encodeKeyCursor(pr.number+1, activityKey{at: last.At.UnixMilli(), uuid: last.UUID})
 		m.Cursor = &c
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": out, "has_more": m.HasMore, "per_page": m.PerPage, "page": m.Page, "cursor": m.Cursor})
@@ -177,15 +182,19 @@ func (a *API) activities(w http.ResponseWriter, r *http.Request) error {
 	if after == "" {
 		after = q.Get("start-after")
 	}
-	if after != "" {
-		_, err := a.store.ActivityIDByUUID(r.Context(), acct.ID, after)
+	if _, k, ok := decodeKeyCursor(after); ok {
+		f.AfterAt, f.AfterUUID = &k.at, k.uuid
+	} else if after != "" {
+		// Go's start-after (or a cursor of an earlier version): the last
+		// activity's UUID alone, so its date is looked up.
+		at, err := a.store.ActivityAt(r.Context(), acct.ID, after)
 		if errors.Is(err, store.ErrNotFound) {
 			return errBadRequest("The cursor is not an activity of this account.", "cursor")
 		}
 		if err != nil {
 			return err
 		}
-		f.AfterUUID = after
+		f.AfterAt, f.AfterUUID = &at, after
 	}
 	l, err := a.store.ListActivities(r.Context(), acct.ID, f, page)
 	if err != nil {
@@ -197,7 +206,8 @@ func (a *API) activities(w http.ResponseWriter, r *http.Request) error {
 		out[i] = a.activityWire(x, acct, true)
 	}
 	if l.HasMore && len(l.Items) > 0 {
-		c := l.Items[len(l.Items)-1].UUID
+		last := l.Items[len(l.Items)-1]
+		c := encodeKeyCursor(1, activityKey{at: last.At.UnixMilli(), uuid: last.UUID})
 		cursor = &c
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": out, "has_more": l.HasMore, "per_page": limit, "cursor": cursor})

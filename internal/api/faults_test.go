@@ -343,3 +343,44 @@ func TestRecomputationRacingASettingsChange(t *testing.T) {
 		}
 	})
 }
+
+// A cursor holds its place when the activity it names is gone by the next
+// page (the movement changed with a deleted invoice): the list goes on
+// after that date instead of stopping or refusing the cursor.
+func TestActivityCursorOutlivesItsActivity(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		_, cus, pl := e.fixture()
+		var months []map[string]any
+		for m := range 4 {
+			start := time.Date(2016, time.Month(1+m), 1, 0, 0, 0, 0, time.UTC)
+			inv := seedInvoice(fmt.Sprintf("M%d", m), pl, "grow")
+			inv["date"] = start.Format(time.DateTime)
+			line := inv["line_items"].([]any)[0].(map[string]any)
+			line["service_period_start"], line["service_period_end"] = start.Format(time.DateOnly), start.AddDate(0, 1, 0).Format(time.DateOnly)
+			line["amount_in_cents"], line["tax_amount_in_cents"], line["discount_amount_in_cents"] = 1000*(m+1), 0, 0
+			inv["transactions"].([]any)[0].(map[string]any)["date"] = start.Format(time.DateTime)
+			months = append(months, inv)
+		}
+		imported := e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(months...))["invoices"].([]any)
+		for _, path := range []string{"/v1/customers/" + cus + "/activities?per_page=2", "/v1/activities?per_page=2"} {
+			first := e.ok(200, "GET", path, nil)
+			if n := len(first["entries"].([]any)); n != 2 || first["has_more"] != true {
+				t.Fatalf("%s: first page %v", path, first)
+			}
+			// February's expansion (the cursor's activity) goes with its invoice.
+			feb := imported[1].(map[string]any)["uuid"].(string)
+			e.ok(204, "DELETE", "/v1/invoices/"+feb, nil)
+			next := e.ok(200, "GET", path+"&cursor="+first["cursor"].(string), nil)["entries"].([]any)
+			var dates []string
+			for _, x := range next {
+				dates = append(dates, x.(map[string]any)["date"].(string)[:10])
+			}
+			if len(dates) != 2 || dates[0] != "2016-03-01" || dates[1] != "2016-04-01" {
+				t.Fatalf("%s: the page after the deleted February: %v", path, dates)
+			}
+			// Put February back for the second list.
+			e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(months[1]))
+			imported[1] = e.ok(200, "GET", "/v1/invoices?external_id=M1", nil)["invoices"].([]any)[0]
+		}
+	})
+}

@@ -26,7 +26,7 @@ const maxPage = 1_000_000
 // number, or the legacy page parameter.
 type pageRequest struct {
 	page    store.Page
-	key     string // a keyed cursor's last row (activities: its UUID)
+	key     *activityKey // a keyed cursor's last row (activities)
 	number  int    // 1-based page number, for the legacy fields
 	perPage int
 	ids     *obfuscate.Perm // hides the row id in cursors
@@ -45,7 +45,7 @@ func parsePage(r *http.Request) (pageRequest, error) {
 	pr.page.Limit = pr.perPage
 	if c := q.Get("cursor"); c != "" {
 		if number, key, ok := decodeKeyCursor(c); ok {
-			pr.number, pr.key = number, key
+			pr.number, pr.key = number, &key
 			return pr, nil
 		}
 		number, after, ok := decodeCursor(pr.ids, c)
@@ -76,23 +76,53 @@ func encodeCursor(ids *obfuscate.Perm, number int, lastID int64) string {
 }
 
 // Rows that a recomputation writes anew (activities) keep no row id
-// between two pages, so their cursors carry the last row's stable key
-// instead: "<page>&k<key>".
-func encodeKeyCursor(number int, key string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(number) + "&k" + key))
+// between two pages, so their cursors carry the last row's place in the
+// list's order instead, its date and UUID: "<page>&k<unix ms>.<uuid>".
+// The place holds even if that activity is gone by the next page.
+type activityKey struct {
+	at   int64
+	uuid string
 }
 
-func decodeKeyCursor(c string) (number int, key string, ok bool) {
+func encodeKeyCursor(number int, k activityKey) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(number) + "&k" + strconv.FormatInt(k.at, 10) + "." + k.uuid))
+}
+
+func decodeKeyCursor(c string) (number int, k activityKey, ok bool) {
 	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(c, "="))
 	if err != nil {
-		return 0, "", false
+		return 0, k, false
 	}
 	n, key, found := strings.Cut(string(b), "&k")
+	at, uuid, dot := strings.Cut(key, ".")
 	number, err = strconv.Atoi(n)
-	if !found || err != nil || number < 1 || number >= math.MaxInt32 || key == "" {
-		return 0, "", false
+	if !found || !dot || err != nil || number < 1 || number >= math.MaxInt32 || !isUUID(uuid) {
+		return 0, k, false
 	}
-	return number, key, true
+	if k.at, err = strconv.ParseInt(at, 10, 64); err != nil {
+		return 0, k, false
+	}
+	k.uuid = uuid
+	return number, k, true
+}
+
+// isUUID accepts the text form of a UUID (what activities are named by),
+// so that nothing else from a cursor reaches a query.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range []byte(s) {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case !('0' <= c && c <= '9' || 'a' <= c && c <= 'f'):
+			return false
+		}
+	}
+	return true
 }
 
 func decodeCursor(ids *obfuscate.Perm, c string) (number int, after int64, ok bool) {

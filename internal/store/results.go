@@ -131,15 +131,16 @@ type ActivityFilter struct {
 	Type         string
 	From, To     *int64 // Unix ms, [From, To)
 	Descending   bool
-	// AfterUUID continues after this activity, in the list's order (date,
-	// then UUID). Not a row id: a recomputation writes a customer's
-	// activities anew, with new ids, between a client's two pages; the
-	// UUID of a movement stays.
+	// AfterAt and AfterUUID continue after this activity, in the list's
+	// order (date, then UUID). Not a row id: a recomputation writes a
+	// customer's activities anew, with new ids, between a client's two
+	// pages; and the place holds even if that movement is gone since.
+	AfterAt   *int64
 	AfterUUID string
 }
 
-// ListActivities lists activities by date (then UUID), after
-// f.AfterUUID; Page.AfterID is not used.
+// ListActivities lists activities by date (then UUID), after f.AfterAt
+// and f.AfterUUID; Page.AfterID is not used.
 func (s *Store) ListActivities(ctx context.Context, acct int64, f ActivityFilter, p Page) (Listed[Activity], error) {
 	from, to := int64(-1<<62), int64(1<<62)
 	if f.From != nil {
@@ -154,20 +155,23 @@ func (s *Store) ListActivities(ctx context.Context, acct int64, f ActivityFilter
 		// activities by date (activities_account) rather than by type.
 		where = strings.Replace(where, `a.at >= $4 AND a.at < $5`, `+a.at >= $4 AND +a.at < $5`, 1)
 	}
-	args := []any{acct, f.CustomerUUID, f.Type, from, to, f.AfterUUID}
+	var afterAt int64
+	if f.AfterAt != nil {
+		afterAt = *f.AfterAt
+	}
+	args := []any{acct, f.CustomerUUID, f.Type, from, to, f.AfterUUID, afterAt}
 	order, cmp := `a.at, a.uuid`, `>`
 	if f.Descending {
 		order, cmp = `a.at DESC, a.uuid DESC`, `<`
 	}
-	// Keyset on (at, uuid), after the activity named by $6. The generic
-	// row-id keyset ($7, always 0 here) is kept numbered.
-	after := `$6 = ''`
-	if f.AfterUUID != "" {
-		last := `(SELECT x.at FROM activities x WHERE x.account_id = $1 AND x.uuid = $6)`
-		after = `a.at ` + cmp + ` ` + last + ` OR (a.at = ` + last + ` AND a.uuid ` + cmp + ` $6)`
+	// Keyset on (at, uuid) = ($7, $6). The generic row-id keyset ($8,
+	// always 0 here) is kept numbered.
+	after := `$6 = '' AND $7 = CAST(0 AS BIGINT)`
+	if f.AfterAt != nil {
+		after = `a.at ` + cmp + ` $7 OR (a.at = $7 AND a.uuid ` + cmp + ` $6)`
 	}
-	return list(ctx, s.reads(), "activities", `SELECT count(*) FROM activities a `+where+` AND ($6 = '' OR $6 <> '')`,
-		`SELECT `+activityCols+activityFrom+where+` AND (`+after+`) AND $7 = 0 ORDER BY `+order+` LIMIT $8 OFFSET $9`, args, 0, p,
+	return list(ctx, s.reads(), "activities", `SELECT count(*) FROM activities a `+where+` AND ($6 = '' OR $6 <> '') AND ($7 = CAST(0 AS BIGINT) OR $7 <> CAST(0 AS BIGINT))`,
+		`SELECT `+activityCols+activityFrom+where+` AND (`+after+`) AND $8 = 0 ORDER BY `+order+` LIMIT $9 OFFSET $10`, args, 0, p,
 		func(row interface{ Scan(...any) error }) (Activity, int64, error) {
 			a, err := scanActivity(row)
 			return a, a.ID, err
@@ -203,14 +207,19 @@ func (s *Store) ActivityByUUID(ctx context.Context, acct int64, uuid string) (Ac
 	return a, err
 }
 
-// ActivityIDByUUID resolves an activity UUID (Go's start-after) to its id.
-func (s *Store) ActivityIDByUUID(ctx context.Context, acct int64, uuid string) (int64, error) {
-	var id int64
-	err := s.r.QueryRowContext(ctx, `SELECT id FROM activities WHERE account_id = $1 AND uuid = $2`, acct, uuid).Scan(&id)
-	if err != nil {
+
+// ActivityAt is the date of the account's activity with this UUID (Go's
+// start-after names the last activity seen by UUID alone).
+func (s *Store) ActivityAt(ctx context.Context, acct int64, uuid string) (int64, error) {
+	var at int64
+	err := s.r.QueryRowContext(ctx, `SELECT at FROM activities WHERE account_id = $1 AND uuid = $2`, acct, uuid).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
 		return 0, &MissingError{What: "activity"}
 	}
-	return id, nil
+	if err != nil {
+		return 0, fmt.Errorf("find activity: %w", err)
+	}
+	return at, nil
 }
 
 // ResolvePlans turns a plans filter's names, UUIDs or external ids
