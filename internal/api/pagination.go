@@ -27,7 +27,7 @@ const maxPage = 1_000_000
 type pageRequest struct {
 	page    store.Page
 	key     *activityKey // a keyed cursor's last row (activities)
-	number  int    // 1-based page number, for the legacy fields
+	number  int          // 1-based page number, for the legacy fields
 	perPage int
 	ids     *obfuscate.Perm // hides the row id in cursors
 }

@@ -207,7 +207,6 @@ func (s *Store) ActivityByUUID(ctx context.Context, acct int64, uuid string) (Ac
 	return a, err
 }
 
-
 // ActivityAt is the date of the account's activity with this UUID (Go's
 // start-after names the last activity seen by UUID alone).
 func (s *Store) ActivityAt(ctx context.Context, acct int64, uuid string) (int64, error) {
