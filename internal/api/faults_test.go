@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -381,6 +382,54 @@ func TestActivityCursorOutlivesItsActivity(t *testing.T) {
 			// Put February back for the second list.
 			e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(months[1]))
 			imported[1] = e.ok(200, "GET", "/v1/invoices?external_id=M1", nil)["invoices"].([]any)[0]
+		}
+	})
+}
+
+// A request without a valid key is answered with the connection closed:
+// kept alive, 1,000 idle ones held the whole connection cap for the idle
+// timeout (found by review).
+func TestUnauthorizedClosesTheConnection(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		for _, key := range []string{"", "tly_not_a_key_of_this_server_0000000000000000"} {
+			req, _ := http.NewRequest("GET", e.srv.URL+"/v1/ping", nil)
+			if key != "" {
+				req.SetBasicAuth(key, "")
+			}
+			res, err := e.srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != 401 || !res.Close {
+				t.Fatalf("key %q: status %d, connection closed %v", key, res.StatusCode, res.Close)
+			}
+		}
+	})
+}
+
+// The Activities API's sources name cancellations by the same permuted id
+// that /v1/activities/{uuid}/sources shows (they showed the row id).
+func TestSourceIDsArePermuted(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		_, cus, pl := e.fixture()
+		e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(seedInvoice("INV-1", pl, "s1")))
+		sub := e.ok(200, "GET", "/v1/import/customers/"+cus+"/subscriptions", nil)["subscriptions"].([]any)[0].(map[string]any)["uuid"].(string)
+		e.ok(202, "PATCH", "/v1/import/subscriptions/"+sub, map[string]any{"cancelled_at": "2015-11-15"})
+		var churn map[string]any
+		for _, x := range e.ok(200, "GET", "/v1/activities", nil)["entries"].([]any) {
+			if m := x.(map[string]any); m["type"] == "churn" {
+				churn = m
+			}
+		}
+		ref := churn["sources"].([]any)[0].(map[string]any)
+		full := e.ok(200, "GET", "/v1/activities/"+churn["uuid"].(string)+"/sources", nil)["sources"].([]any)[0].(map[string]any)
+		var raw int64
+		if err := e.store.DB().QueryRow(`SELECT id FROM cancellations`).Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		if ref["type"] != "cancellation" || ref["id"] == fmt.Sprint(raw) || ref["id"] != fmt.Sprintf("%.0f", full["cancellation"].(map[string]any)["id"]) {
+			t.Fatalf("the churn's source %v, /sources %v, row id %d", ref, full, raw)
 		}
 	})
 }

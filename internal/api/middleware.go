@@ -108,6 +108,11 @@ func (a *API) edge(next http.Handler) http.Handler {
 		r = r.WithContext(ctx)
 		w.Header().Set("X-Request-Id", id)
 		sw := &statusWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: a.opts.WriteTimeout}
+		if sw.timeout > 0 {
+			// The previous answer's deadline stays on a kept-alive
+			// connection; until this answer starts there is none.
+			_ = sw.rc.SetWriteDeadline(time.Time{})
+		}
 		if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
 			// The body must arrive within --body-timeout. (Only with a
 			// body: once it is read, the server clears the deadline
@@ -141,13 +146,17 @@ func (a *API) edge(next http.Handler) http.Handler {
 // read keys and applies the per-key rate limit (rule 6).
 func (a *API) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A client without a valid key keeps no connection: idle ones
+		// would otherwise fill the connection cap for the idle timeout.
 		key, ok := auth.FromRequest(r)
 		if !ok {
+			w.Header().Set("Connection", "close")
 			writeError(w, r, errUnauthorized())
 			return
 		}
 		k, acct, err := a.store.KeyByHash(r.Context(), auth.Hash(key))
 		if errors.Is(err, store.ErrNotFound) {
+			w.Header().Set("Connection", "close")
 			writeError(w, r, errUnauthorized())
 			return
 		}

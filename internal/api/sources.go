@@ -11,13 +11,20 @@ import (
 )
 
 // sourceRefs is an activity's causes as the Activities API lists them.
-// A subscription event's id is its public one, as everywhere.
+// A subscription event's id is its public one, as everywhere; a
+// cancellation's and a connection's go through the row-id permutation,
+// as /sources shows the cancellation's.
 func (a *API) sourceRefs(srcs []store.Source) []map[string]any {
 	out := make([]map[string]any, 0, len(srcs))
 	for _, s := range srcs {
 		m := map[string]any{"type": s.Type, "id": s.ID}
-		if s.Type == "subscription_event" {
+		switch s.Type {
+		case "subscription_event":
 			m["id"] = a.publicIDText(s.ID)
+		case "cancellation", "connection": // row ids of sequences every account shares
+			if n, err := strconv.ParseInt(s.ID, 10, 64); err == nil {
+				m["id"] = strconv.FormatInt(a.publicRowID(n), 10)
+			}
 		}
 		if s.InvoiceUUID != "" {
 			m["invoice_uuid"] = s.InvoiceUUID

@@ -97,7 +97,11 @@ func Run(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger
 		return err
 	}
 	if err := Recover(ctx, s, log); err != nil {
-		return fmt.Errorf("recompute what the last run left: %w", err)
+		// The database answered the migrations, so this is one batch's
+		// failure: its customers stay marked (their reconciliation says
+		// pending) and the background pass retries them. Refusing to
+		// start would take every other account down with it.
+		log.Error("recomputing what the last run left failed; the background pass retries it", "error", err)
 	}
 	bg, stopBackground := context.WithCancel(context.Background())
 	bgDone := make(chan struct{})
