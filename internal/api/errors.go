@@ -104,6 +104,10 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		e = errNotFound(missing.What)
 	case errors.As(err, &conflict):
 		e = errField(conflict.Field, "has already been taken")
+	case errors.Is(err, store.ErrCurrencyChanged):
+		// Rates were checked against the currency this request read; a
+		// change committed before the write (issue 10).
+		e = errField("currency", "The account currency changed while this request was being checked; send it again.")
 	case errors.Is(err, money.ErrOverflow):
 		// Each amount is bounded, so only very many of them at the bound
 		// get here: the stored data, not Tally, is at fault.

@@ -226,7 +226,7 @@ func (a *API) createEvent(w http.ResponseWriter, r *http.Request) error {
 	if err := a.eventRate(r, &e); err != nil {
 		return err
 	}
-	if err := a.store.CreateEvent(r.Context(), account(r).ID, &e); err != nil {
+	if err := a.store.CreateEvent(r.Context(), account(r).ID, account(r).Currency, &e); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, a.eventWire(e))
@@ -268,7 +268,7 @@ func (a *API) updateEvent(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		in.DataSourceUUID, in.ExternalID = optString{}, optString{}
 	}
-	e, err := a.store.UpdateEvent(r.Context(), account(r).ID, ref, func(e *billing.SubscriptionEvent) error {
+	e, err := a.store.UpdateEvent(r.Context(), account(r).ID, account(r).Currency, ref, func(e *billing.SubscriptionEvent) error {
 		errs := billing.FieldErrors{}
 		in.apply(e, errs)
 		billing.ValidateEvent(e, errs)

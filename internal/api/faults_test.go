@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -321,7 +322,7 @@ func TestRecomputationRacingASettingsChange(t *testing.T) {
 		_, err = e.store.RecomputeDirty(ctx, acct.ID, store.PendingAll, time.Now(), func(a billing.Account) store.Compute {
 			calls++
 			if calls == 1 { // the change commits while this batch computes with the settings it read
-				if _, err := e.store.UpdateAccountSettings(ctx, acct.ID, func(a *billing.Account) error {
+				if _, err := e.store.UpdateAccountSettings(ctx, acct.ID, func(a *billing.Account, _ store.ForeignDays) error {
 					a.ChurnRecognition = "end_of_period"
 					return nil
 				}); err != nil {
@@ -430,6 +431,34 @@ func TestSourceIDsArePermuted(t *testing.T) {
 		}
 		if ref["type"] != "cancellation" || ref["id"] == fmt.Sprint(raw) || ref["id"] != fmt.Sprintf("%.0f", full["cancellation"].(map[string]any)["id"]) {
 			t.Fatalf("the churn's source %v, /sources %v, row id %d", ref, full, raw)
+		}
+	})
+}
+
+// A currency switch needs a rate for every priced subscription event too
+// (committed MRR converts them): refused at the switch, it no longer
+// leaves /v1/metrics/cmrr answering 422 for the whole account; and an
+// event whose rate was checked against a currency changed since is
+// refused, not stored (found by review).
+func TestCurrencySwitchChecksEvents(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ds, _, _ := e.fixture()
+		e.ok(201, "POST", "/v1/subscription_events", event(ds, map[string]any{"event_type": "subscription_start_scheduled",
+			"plan_external_id": "plan_0001", "currency": "USD", "amount_in_cents": 1000, "quantity": 1}))
+		r := e.do(e.key, "PATCH", "/v1/account/settings", map[string]any{"currency": "EUR"})
+		if r.status != 422 || !strings.Contains(string(r.body), "USD→EUR") {
+			t.Fatalf("switch to EUR with a USD event and no rates: %d %s", r.status, r.body)
+		}
+		e.ok(200, "GET", "/v1/metrics/cmrr?start-date=2022-01-01&end-date=2022-12-31", nil)
+
+		acct, err := e.store.AccountByName(context.Background(), "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := billing.SubscriptionEvent{DataSourceUUID: ds, CustomerExternalID: "cus_0001", SubscriptionExternalID: "sub_0002",
+			EventType: "subscription_cancelled", EventDate: time.Date(2022, 3, 30, 0, 0, 0, 0, time.UTC), EffectiveDate: time.Date(2022, 4, 1, 0, 0, 0, 0, time.UTC)}
+		if err := e.store.CreateEvent(context.Background(), acct.ID, "GBP", &ev); !errors.Is(err, store.ErrCurrencyChanged) {
+			t.Fatalf("an event checked against GBP in a USD account: %v", err)
 		}
 	})
 }

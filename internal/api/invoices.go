@@ -279,8 +279,6 @@ func (a *API) importInvoices(w http.ResponseWriter, r *http.Request) error {
 	var batch *store.InvoiceBatchError
 	var conflict *store.ConflictError
 	switch {
-	case errors.Is(err, store.ErrCurrencyChanged):
-		return errField("currency", "The account currency changed while this import was being checked; send it again.")
 	case errors.As(err, &batch):
 		return errBatch(raws, batch.Errors)
 	case errors.As(err, &conflict):
@@ -436,7 +434,7 @@ func (a *API) addTransaction(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Cash flow converts the transaction at its date's rate (rule 20).
 	acct := account(r)
-	err := a.store.AddTransaction(r.Context(), acct.ID, r.PathValue("uuid"), &t, func(currency string) error {
+	err := a.store.AddTransaction(r.Context(), acct.ID, r.PathValue("uuid"), acct.Currency, &t, func(currency string) error {
 		if currency == acct.Currency {
 			return nil
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/tally-analytics/tally/internal/metrics"
 	"github.com/tally-analytics/tally/internal/money"
 	"github.com/tally-analytics/tally/internal/recompute"
+	"github.com/tally-analytics/tally/internal/store"
 )
 
 // Account settings are Tally's own endpoint (issue 5): the settings that
@@ -69,14 +70,24 @@ func (a *API) updateSettings(w http.ResponseWriter, r *http.Request) error {
 	if len(errs) > 0 {
 		return errInvalid(errs)
 	}
-	updated, err := a.store.UpdateAccountSettings(r.Context(), cur.ID, func(acct *billing.Account) error {
+	// rule 20: every foreign line, transaction and priced event must
+	// convert to a new currency. The rates are loaded first, outside the
+	// transaction; the check runs again inside it, with the account
+	// locked, so that no import checked against the old currency slips in
+	// between (issue 10).
+	rates := recompute.NewStoreRates(r.Context(), a.store)
+	if in.Currency.Set && strings.ToUpper(trimmed(in.Currency)) != cur.Currency {
+		if err := convertible(rates, strings.ToUpper(trimmed(in.Currency)), func(c string) (map[string][]time.Time, error) {
+			return a.store.ForeignRateDays(r.Context(), cur.ID, c)
+		}); err != nil {
+			return err
+		}
+	}
+	updated, err := a.store.UpdateAccountSettings(r.Context(), cur.ID, func(acct *billing.Account, foreign store.ForeignDays) error {
 		if in.Currency.Set {
 			c := strings.ToUpper(trimmed(in.Currency))
-			// rule 20: every foreign line must convert to the new currency.
-			// Checked here, with the account locked, so that no import
-			// checked against the old currency slips in between (issue 10).
 			if c != acct.Currency {
-				if err := a.convertible(r, acct.ID, c); err != nil {
+				if err := convertible(rates, c, foreign); err != nil {
 					return err
 				}
 			}
@@ -104,13 +115,12 @@ func (a *API) updateSettings(w http.ResponseWriter, r *http.Request) error {
 }
 
 // convertible refuses a switch of the account currency to c while some
-// invoice lacks a rate to it.
-func (a *API) convertible(r *http.Request, acct int64, c string) error {
-	need, err := a.store.ForeignRateDays(r.Context(), acct, c)
+// invoice or priced event lacks a rate to it.
+func convertible(rates *recompute.StoreRates, c string, foreign store.ForeignDays) error {
+	need, err := foreign(c)
 	if err != nil {
 		return err
 	}
-	rates := recompute.NewStoreRates(r.Context(), a.store)
 	for _, from := range slices.Sorted(maps.Keys(need)) {
 		msg, err := missingRate(rates, from, c, need[from])
 		if err != nil {

@@ -211,7 +211,7 @@ func (s *Store) Account(ctx context.Context, id int64) (billing.Account, error) 
 // (currency, churn recognition, activity grouping), every customer is
 // marked for recomputation; the time zone and week start only cut the
 // series when they are read.
-func (s *Store) UpdateAccountSettings(ctx context.Context, id int64, change func(*billing.Account) error) (billing.Account, error) {
+func (s *Store) UpdateAccountSettings(ctx context.Context, id int64, change func(*billing.Account, ForeignDays) error) (billing.Account, error) {
 	var a billing.Account
 	err := s.accountTx(ctx, id, func(tx *sql.Tx) error {
 		var err error
@@ -220,7 +220,13 @@ func (s *Store) UpdateAccountSettings(ctx context.Context, id int64, change func
 			return err
 		}
 		before := a
-		if err := change(&a); err != nil {
+		// Read on the transaction's own connection: a second one, taken
+		// while this holds the account, could wait on a pool that
+		// transactions waiting for the account have exhausted.
+		foreign := func(currency string) (map[string][]time.Time, error) {
+			return foreignRateDays(ctx, tx, id, currency)
+		}
+		if err := change(&a, foreign); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET currency = $2, time_zone = $3, week_start_on = $4, churn_recognition = $5,
@@ -247,12 +253,24 @@ func (s *Store) UpdateAccountSettings(ctx context.Context, id int64, change func
 // subscription lines (MRR) and the dates of their transactions (cash
 // flow), the rates a switch of the account currency to it would need.
 func (s *Store) ForeignRateDays(ctx context.Context, acct int64, currency string) (map[string][]time.Time, error) {
+	return foreignRateDays(ctx, s.r, acct, currency)
+}
+
+// ForeignDays is ForeignRateDays inside a transaction.
+type ForeignDays func(currency string) (map[string][]time.Time, error)
+
+// foreignRateDays includes the event dates of priced subscription events
+// in other currencies: committed MRR converts them at that day's rate.
+func foreignRateDays(ctx context.Context, q querier, acct int64, currency string) (map[string][]time.Time, error) {
 	out := map[string][]time.Time{}
-	err := scanRows(ctx, s.r, `SELECT i.currency, l.service_period_start FROM line_items l JOIN invoices i ON i.id = l.invoice_id
+	err := scanRows(ctx, q, `SELECT i.currency, l.service_period_start FROM line_items l JOIN invoices i ON i.id = l.invoice_id
 			WHERE l.account_id = $1 AND l.type = 'subscription' AND i.currency <> $2
 		UNION
 		SELECT i.currency, t.date FROM transactions t JOIN invoices i ON i.id = t.invoice_id
-			WHERE t.account_id = $1 AND i.currency <> $2`, []any{acct, currency},
+			WHERE t.account_id = $1 AND i.currency <> $2
+		UNION
+		SELECT e.currency, e.event_date FROM subscription_events e
+			WHERE e.account_id = $1 AND e.currency IS NOT NULL AND e.currency <> $2 AND COALESCE(e.amount_in_cents, 0) <> 0`, []any{acct, currency},
 		func(scan func(...any) error) error {
 			var cur string
 			var at int64

@@ -132,10 +132,15 @@ func matchRetraction(ctx context.Context, q querier, dsID int64, e *billing.Subs
 }
 
 // CreateEvent stores a subscription event.
-func (s *Store) CreateEvent(ctx context.Context, acct int64, e *billing.SubscriptionEvent) error {
+// currency is the account currency the caller checked the event's rate
+// against.
+func (s *Store) CreateEvent(ctx context.Context, acct int64, currency string, e *billing.SubscriptionEvent) error {
 	in := *e
 	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		*e = in // a second run starts from the request, not from the first run's retraction match
+		if err := s.checkCurrency(ctx, tx, acct, currency); err != nil {
+			return err
+		}
 		r, err := resolveEvent(ctx, tx, acct, e)
 		if err != nil {
 			return err
@@ -190,9 +195,12 @@ func (s *Store) Event(ctx context.Context, acct int64, ref EventRef) (billing.Su
 
 // UpdateEvent reads the event, lets change edit it, re-resolves its
 // references and its retraction, and writes it back in one transaction.
-func (s *Store) UpdateEvent(ctx context.Context, acct int64, ref EventRef, change func(*billing.SubscriptionEvent) error) (billing.SubscriptionEvent, error) {
+func (s *Store) UpdateEvent(ctx context.Context, acct int64, currency string, ref EventRef, change func(*billing.SubscriptionEvent) error) (billing.SubscriptionEvent, error) {
 	var e billing.SubscriptionEvent
 	err := s.accountTx(ctx, acct, func(tx *sql.Tx) error {
+		if err := s.checkCurrency(ctx, tx, acct, currency); err != nil {
+			return err
+		}
 		var err error
 		if e, err = s.eventByRef(ctx, tx, acct, ref, true); err != nil {
 			return err

@@ -95,9 +95,31 @@ type subRef struct {
 	uuid           string
 }
 
-// ErrCurrencyChanged is an import checked against an account currency
-// that changed before it was stored.
+// ErrCurrencyChanged is a write whose exchange rates were checked against
+// an account currency that changed before it was stored.
 var ErrCurrencyChanged = errors.New("the account currency changed")
+
+// checkCurrency is the in-transaction half of a rate check (metrics.md
+// rule 20): the caller checked the rates a write needs against the
+// account currency it read; a currency change committed since would leave
+// what it stores unconvertible (issue 10). A shared lock on PostgreSQL
+// holds a change off until the write commits (SQLite has one writer).
+// Taken before the write marks any customer: the recomputation's save
+// takes the account row, then the marks.
+func (s *Store) checkCurrency(ctx context.Context, tx *sql.Tx, acct int64, currency string) error {
+	lock := ""
+	if s.dialect == Postgres {
+		lock = " FOR SHARE"
+	}
+	var now string
+	if err := tx.QueryRowContext(ctx, `SELECT currency FROM accounts WHERE id = $1`+lock, acct).Scan(&now); err != nil {
+		return fmt.Errorf("read account currency: %w", err)
+	}
+	if now != currency {
+		return ErrCurrencyChanged
+	}
+	return nil
+}
 
 // ImportInvoices stores a batch of invoices for the customer, all or
 // nothing: every invoice is checked against the database (plans, duplicate
@@ -123,21 +145,8 @@ func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID, cu
 		if err := s.lockDataSources(ctx, tx, ids); err != nil {
 			return err
 		}
-		// The caller checked exchange rates against the account currency
-		// it read; a currency change committed since would leave these
-		// invoices unconvertible (issue 10). A shared lock on PostgreSQL
-		// holds the change off until this commits (SQLite has one writer);
-		// taken after the data sources, in the order their deletion takes them.
-		var now string
-		lock := ""
-		if s.dialect == Postgres {
-			lock = " FOR SHARE"
-		}
-		if err := tx.QueryRowContext(ctx, `SELECT currency FROM accounts WHERE id = $1`+lock, acct).Scan(&now); err != nil {
-			return fmt.Errorf("read account currency: %w", err)
-		}
-		if now != currency {
-			return ErrCurrencyChanged
+		if err := s.checkCurrency(ctx, tx, acct, currency); err != nil {
+			return err
 		}
 		errs := make([]billing.FieldErrors, len(invs))
 		bad := false
@@ -594,8 +603,13 @@ func (s *Store) SetInvoiceStatus(ctx context.Context, acct int64, dsUUID, extern
 
 // AddTransaction adds a transaction to an invoice already imported (a
 // refund after the fact, as the refund guide does).
-func (s *Store) AddTransaction(ctx context.Context, acct int64, invoiceUUID string, t *billing.Transaction, check func(currency string) error) error {
+// check is given the invoice's currency; accountCurrency is the one the
+// caller checked rates against.
+func (s *Store) AddTransaction(ctx context.Context, acct int64, invoiceUUID, accountCurrency string, t *billing.Transaction, check func(currency string) error) error {
 	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
+		if err := s.checkCurrency(ctx, tx, acct, accountCurrency); err != nil {
+			return err
+		}
 		var invID, dsID int64
 		var currency string
 		err := tx.QueryRowContext(ctx, `SELECT id, data_source_id, currency FROM invoices WHERE account_id = $1 AND uuid = $2`, acct, invoiceUUID).
