@@ -242,17 +242,7 @@ func TestActivityPagesSurviveRecomputation(t *testing.T) {
 			c := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": fmt.Sprintf("p%d", i)})["uuid"].(string)
 			e.ok(201, "POST", "/v1/import/customers/"+c+"/invoices", invoices(seedInvoice(fmt.Sprintf("P%d", i), pl, fmt.Sprintf("ps%d", i))))
 		}
-		var months []map[string]any
-		for m := range 6 {
-			start := time.Date(2016, time.Month(1+m), 1, 0, 0, 0, 0, time.UTC)
-			inv := seedInvoice(fmt.Sprintf("M%d", m), pl, "grow")
-			inv["date"] = start.Format(time.DateTime)
-			line := inv["line_items"].([]any)[0].(map[string]any)
-			line["service_period_start"], line["service_period_end"] = start.Format(time.DateOnly), start.AddDate(0, 1, 0).Format(time.DateOnly)
-			line["amount_in_cents"], line["tax_amount_in_cents"], line["discount_amount_in_cents"] = 1000*(m+1), 0, 0
-			inv["transactions"].([]any)[0].(map[string]any)["date"] = start.Format(time.DateTime)
-			months = append(months, inv)
-		}
+		months := growingMonths(pl, 6)
 		e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(months...))
 		modes := []string{"end_of_period", "immediate"}
 		collect := func(first string, next func(body map[string]any) string) []string {
@@ -352,17 +342,7 @@ func TestRecomputationRacingASettingsChange(t *testing.T) {
 func TestActivityCursorOutlivesItsActivity(t *testing.T) {
 	eachEnv(t, func(t *testing.T, e *env) {
 		_, cus, pl := e.fixture()
-		var months []map[string]any
-		for m := range 4 {
-			start := time.Date(2016, time.Month(1+m), 1, 0, 0, 0, 0, time.UTC)
-			inv := seedInvoice(fmt.Sprintf("M%d", m), pl, "grow")
-			inv["date"] = start.Format(time.DateTime)
-			line := inv["line_items"].([]any)[0].(map[string]any)
-			line["service_period_start"], line["service_period_end"] = start.Format(time.DateOnly), start.AddDate(0, 1, 0).Format(time.DateOnly)
-			line["amount_in_cents"], line["tax_amount_in_cents"], line["discount_amount_in_cents"] = 1000*(m+1), 0, 0
-			inv["transactions"].([]any)[0].(map[string]any)["date"] = start.Format(time.DateTime)
-			months = append(months, inv)
-		}
+		months := growingMonths(pl, 4)
 		imported := e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(months...))["invoices"].([]any)
 		for _, path := range []string{"/v1/customers/" + cus + "/activities?per_page=2", "/v1/activities?per_page=2"} {
 			first := e.ok(200, "GET", path, nil)
@@ -461,4 +441,21 @@ func TestCurrencySwitchChecksEvents(t *testing.T) {
 			t.Fatalf("an event checked against GBP in a USD account: %v", err)
 		}
 	})
+}
+
+// growingMonths is n monthly invoices of subscription "grow" from January
+// 2016, $10 more each month, no tax: a new_biz then n−1 expansions.
+func growingMonths(pl string, n int) []map[string]any {
+	var months []map[string]any
+	for m := range n {
+		start := time.Date(2016, time.Month(1+m), 1, 0, 0, 0, 0, time.UTC)
+		inv := seedInvoice(fmt.Sprintf("M%d", m), pl, "grow")
+		inv["date"] = start.Format(time.DateTime)
+		line := inv["line_items"].([]any)[0].(map[string]any)
+		line["service_period_start"], line["service_period_end"] = start.Format(time.DateOnly), start.AddDate(0, 1, 0).Format(time.DateOnly)
+		line["amount_in_cents"], line["tax_amount_in_cents"], line["discount_amount_in_cents"] = 1000*(m+1), 0, 0
+		inv["transactions"].([]any)[0].(map[string]any)["date"] = start.Format(time.DateTime)
+		months = append(months, inv)
+	}
+	return months
 }
