@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
+	"sync/atomic"
 
 	"github.com/tally-analytics/tally/internal/billing"
 	"github.com/tally-analytics/tally/internal/metrics"
@@ -59,9 +61,28 @@ func (a *API) currentAtOnce(next http.Handler) http.Handler {
 	})
 }
 
+// accountRecompute lets the writes of one account share recomputations:
+// each pass takes every customer marked so far, so a write whose marks a
+// pass begun after it has covered need not run its own. Concurrent writes
+// used to each recompute every mark of the account at once, and under a
+// steady load the duplicated work grew until the server fell behind.
+type accountRecompute struct {
+	mu    sync.Mutex
+	begun atomic.Uint64 // passes begun
+}
+
 // recompute brings the account's marked customers up to date, logging
 // what it could not do.
 func (a *API) recompute(r *http.Request) {
+	v, _ := a.recomputing.LoadOrStore(account(r).ID, &accountRecompute{})
+	st := v.(*accountRecompute)
+	seen := st.begun.Load() // this write is committed: a pass begun after now covers it
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.begun.Load() > seen {
+		return // and, holding the lock, it has finished
+	}
+	st.begun.Add(1)
 	log := logger(r.Context())
 	// The write is committed: a client that hangs up does not stop its
 	// customers being recomputed.

@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -63,6 +64,9 @@ type API struct {
 	results resultsCache
 	// ids is the permutation of public ids (see ids.go).
 	ids atomic.Pointer[idPerms]
+	// recomputing runs one recomputation per account at a time (see
+	// recompute.go).
+	recomputing sync.Map // account id → *accountRecompute
 }
 
 // New returns the whole API as one handler, middleware included.

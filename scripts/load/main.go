@@ -112,8 +112,19 @@ func (l *loader) do(method, path string, body any) (int, map[string]any, error) 
 	return res.StatusCode, out, nil
 }
 
+// must sends a set-up request, waiting out the per-key rate limit.
+func (l *loader) must(method, path string, body any) (int, map[string]any, error) {
+	for {
+		status, out, err := l.do(method, path, body)
+		if err != nil || status != http.StatusTooManyRequests {
+			return status, out, err
+		}
+		time.Sleep(time.Second)
+	}
+}
+
 func (l *loader) setup(customers int) error {
-	status, out, err := l.do("POST", "/data_sources", map[string]any{"name": fmt.Sprintf("load %d", time.Now().UnixNano())})
+	status, out, err := l.must("POST", "/data_sources", map[string]any{"name": fmt.Sprintf("load %d", time.Now().UnixNano())})
 	if err != nil || status != 201 {
 		return fmt.Errorf("data source: %d %v %v", status, out, err)
 	}
@@ -122,7 +133,7 @@ func (l *loader) setup(customers int) error {
 		unit  string
 		count int
 	}{{"month", 1}, {"month", 3}, {"year", 1}} {
-		status, out, err := l.do("POST", "/plans", map[string]any{"data_source_uuid": l.ds, "name": fmt.Sprintf("Plan %d", i),
+		status, out, err := l.must("POST", "/plans", map[string]any{"data_source_uuid": l.ds, "name": fmt.Sprintf("Plan %d", i),
 			"interval_unit": p.unit, "interval_count": p.count, "external_id": fmt.Sprintf("plan-%d", i)})
 		if err != nil || status != 201 {
 			return fmt.Errorf("plan: %d %v %v", status, out, err)
@@ -130,7 +141,7 @@ func (l *loader) setup(customers int) error {
 		l.plans = append(l.plans, out["uuid"].(string))
 	}
 	for i := range customers {
-		status, out, err := l.do("POST", "/customers", map[string]any{"data_source_uuid": l.ds, "external_id": fmt.Sprintf("load-%d", i),
+		status, out, err := l.must("POST", "/customers", map[string]any{"data_source_uuid": l.ds, "external_id": fmt.Sprintf("load-%d", i),
 			"name": fmt.Sprintf("Load customer %d", i), "email": fmt.Sprintf("load%d@example.com", i), "country": []string{"US", "DE", "GB", "FR"}[i%4]})
 		if err != nil || status != 201 {
 			return fmt.Errorf("customer: %d %v %v", status, out, err)
