@@ -459,3 +459,39 @@ func growingMonths(pl string, n int) []map[string]any {
 	}
 	return months
 }
+
+// Issue 10 (every list filter through an index): the customer list's
+// status filter reads the status stored beside the customer, which the
+// recomputation writes and the background pass refreshes when time alone
+// changes it; the answer is the same as working it out from the timeline.
+func TestStatusFilterReadsTheStoredStatus(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		_, cus, pl := e.fixture()
+		listed := func(status string) int {
+			return len(e.ok(200, "GET", "/v1/customers?status="+status, nil)["entries"].([]any))
+		}
+		if n := listed("New+Lead"); n != 1 {
+			t.Fatalf("a customer without invoices under New Lead: %d", n)
+		}
+		e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(seedInvoice("INV-1", pl, "s1")))
+		if a, l := listed("Active"), listed("New+Lead"); a != 1 || l != 0 {
+			t.Fatalf("after the import: %d active, %d leads", a, l)
+		}
+		sub := e.ok(200, "GET", "/v1/import/customers/"+cus+"/subscriptions", nil)["subscriptions"].([]any)[0].(map[string]any)["uuid"].(string)
+		e.ok(202, "PATCH", "/v1/import/subscriptions/"+sub, map[string]any{"cancelled_at": "2016-01-15"})
+		if a, c := listed("Active"), listed("Cancelled"); a != 0 || c != 1 {
+			t.Fatalf("after the cancellation: %d active, %d cancelled", a, c)
+		}
+		// A stored status that time has overtaken (as a cancellation at a
+		// period's end does) is refreshed by the background pass.
+		if _, err := e.store.DB().Exec(`UPDATE customers SET status = 'Active', status_until = 1`); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := e.store.RefreshStatuses(context.Background(), time.Now()); err != nil || n != 1 {
+			t.Fatalf("refresh: %d %v", n, err)
+		}
+		if c := listed("Cancelled"); c != 1 {
+			t.Fatalf("after the refresh: %d cancelled", c)
+		}
+	})
+}

@@ -105,6 +105,14 @@ type Plan struct {
 // Customer statuses the store writes before the metrics engine runs.
 const StatusNewLead = "New Lead"
 
+// The statuses a customer's MRR timeline gives it: Active while a
+// customer, Cancelled after having been one (statusExpr in the store
+// works out the same).
+const (
+	StatusActive    = "Active"
+	StatusCancelled = "Cancelled"
+)
+
 // SystemImportAPI is the system of a data source created through the API.
 const SystemImportAPI = "Import API"
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -12,7 +13,9 @@ import (
 // retryInterval is how often the background pass looks for customers left
 // marked: by a request whose recomputation failed on the database, by a
 // failed computation whose retry is due, or by another server of the same
-// PostgreSQL that stopped mid-way.
+// PostgreSQL that stopped mid-way; and for stored statuses that time has
+// changed (the status filter of the customer list lags them by at most
+// this much).
 const retryInterval = 10 * time.Second
 
 // Recover recomputes every customer a crash left marked (a write commits
@@ -27,7 +30,19 @@ func Recover(ctx context.Context, s *store.Store, log *slog.Logger) error {
 	if n > 0 {
 		log.Info("recomputed customers a previous run left marked", "customers", n, "duration_ms", time.Since(start).Milliseconds())
 	}
-	return err
+	return errors.Join(err, refreshStatuses(ctx, s))
+}
+
+// refreshStatuses brings up to date every stored customer status that
+// time alone has changed since it was written (a cancellation taking
+// effect at a period's end), a few thousand at a time.
+func refreshStatuses(ctx context.Context, s *store.Store) error {
+	for {
+		n, err := s.RefreshStatuses(ctx, time.Now())
+		if err != nil || n == 0 {
+			return err
+		}
+	}
 }
 
 // retryPending runs the background pass until ctx ends.
@@ -42,6 +57,7 @@ func retryPending(ctx context.Context, s *store.Store, log *slog.Logger) {
 		}
 		reps, err := recompute.Pending(ctx, s, store.PendingDue)
 		logReports(log, reps)
+		err = errors.Join(err, refreshStatuses(ctx, s))
 		if err != nil && ctx.Err() == nil {
 			log.Error("background recomputation failed; it is tried again", "error", err)
 		}

@@ -154,7 +154,7 @@ func (s *Store) ListCustomers(ctx context.Context, acct int64, f CustomerFilter,
 	where := `WHERE c.account_id = $1
 		AND ` + filter(f.DataSourceUUID, `$2`, bySource) + `
 		AND ` + filter(f.ExternalID, `$3`, `c.id IN (SELECT ci.customer_id FROM customer_identities ci WHERE ci.account_id = $1 AND ci.external_id = $3)`) + `
-		AND ` + eq(statusExpr(strconv.FormatInt(millis(time.Now()), 10)), `$4`, f.Status) + `
+		AND ` + filter(f.Status, `$4`, `c.status = $4 AND `+statusExpr(strconv.FormatInt(millis(time.Now()), 10))+` = $4`) + `
 		AND ` + filter(f.System, `$5`, `c.id IN (SELECT sc.id FROM customers sc WHERE sc.data_source_id `+ofSystem+`)`) + `
 		AND ` + eq(`c.email_key`, `$6`, emailKey(f.Email))
 	args := []any{acct, f.DataSourceUUID, f.ExternalID, f.Status, f.System, emailKey(f.Email)}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -259,7 +260,7 @@ func (s *Store) recomputeBatch(ctx context.Context, acct int64, marks []dirtyMar
 		if len(save) == 0 {
 			return nil
 		}
-		if err := s.saveResults(ctx, tx, acct, save, results); err != nil {
+		if err := s.saveResults(ctx, tx, acct, save, results, now); err != nil {
 			return err
 		}
 		out.done = len(save)
@@ -289,7 +290,7 @@ func recordFailure(ctx context.Context, tx *sql.Tx, m dirtyMark, now time.Time, 
 
 // saveResults replaces the stored results of the customers and clears
 // their marks.
-func (s *Store) saveResults(ctx context.Context, tx *sql.Tx, acct int64, ids []int64, results map[int64]Result) error {
+func (s *Store) saveResults(ctx context.Context, tx *sql.Tx, acct int64, ids []int64, results map[int64]Result, now time.Time) error {
 	var points, acts, steps [][]any
 	for _, id := range ids {
 		res := results[id]
@@ -304,6 +305,12 @@ func (s *Store) saveResults(ctx context.Context, tx *sql.Tx, acct int64, ids []i
 			causes, _ := json.Marshal(a.Sources)
 			acts = append(acts, []any{acct, id, a.UUID, millis(a.At), a.Type, a.Amount, a.MRRAfter, string(subsJSON),
 				nullStr(strPtrOrNil(a.PlanExternalID)), nullStr(strPtrOrNil(a.PlanName)), string(causes)})
+		}
+	}
+	for _, id := range ids {
+		status, until := statusAt(results[id].Points, now)
+		if _, err := tx.ExecContext(ctx, `UPDATE customers SET status = $2, status_until = $3 WHERE id = $1`, id, status, until); err != nil {
+			return fmt.Errorf("save customer status: %w", err)
 		}
 	}
 	for _, table := range []string{"mrr_points", "activities", "subscription_steps", "dirty_customers"} {
@@ -426,4 +433,72 @@ func (s *Store) CustomerRecomputeState(ctx context.Context, acct, customerID int
 	}
 	st.Pending, st.FailedAt, st.RetryAt, st.Error = true, timePtr(failed), timePtr(retry), msg.String
 	return st, nil
+}
+
+// statusAt is the status a timeline gives at now (as statusExpr works it
+// out in SQL) and the next instant it may change: the next point's.
+func statusAt(points []ResultPoint, now time.Time) (status string, until int64) {
+	status, until = billing.StatusNewLead, math.MaxInt64
+	for _, p := range points {
+		if p.At.After(now) {
+			return status, millis(p.At)
+		}
+		switch {
+		case p.Active:
+			status = billing.StatusActive
+		case status == billing.StatusActive:
+			status = billing.StatusCancelled
+		}
+	}
+	return status, until
+}
+
+// RefreshStatuses works out anew the stored status of every customer
+// whose status may have changed with time alone (status_until has come),
+// from its stored timeline; the background pass runs it. Returns how many.
+func (s *Store) RefreshStatuses(ctx context.Context, now time.Time) (int, error) {
+	var ids []int64
+	err := scanRows(ctx, s.r, `SELECT id FROM customers WHERE status_until <= $1 ORDER BY id LIMIT 5000`, []any{millis(now)},
+		func(scan func(...any) error) error {
+			var id int64
+			err := scan(&id)
+			ids = append(ids, id)
+			return err
+		})
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	points := map[int64][]ResultPoint{}
+	err = queryIn(ctx, s.r, `SELECT customer_id, at, active FROM mrr_points WHERE customer_id IN (%s) ORDER BY customer_id, at`, nil, ids,
+		func(scan func(...any) error) error {
+			var id, at int64
+			var active int
+			if err := scan(&id, &at, &active); err != nil {
+				return err
+			}
+			points[id] = append(points[id], ResultPoint{At: fromMillis(at), Active: active != 0})
+			return nil
+		})
+	if err != nil {
+		return 0, fmt.Errorf("read timelines for statuses: %w", err)
+	}
+	// A write that recomputes one of them meanwhile writes the same thing
+	// or a newer one: only rows still due are updated.
+	for start := 0; start < len(ids); start += 500 {
+		part := ids[start:min(start+500, len(ids))]
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			for _, id := range part {
+				status, until := statusAt(points[id], now)
+				if _, err := tx.ExecContext(ctx, `UPDATE customers SET status = $2, status_until = $3 WHERE id = $1 AND status_until <= $4`,
+					id, status, until, millis(now)); err != nil {
+					return fmt.Errorf("refresh customer status: %w", err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
 }
