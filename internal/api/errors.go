@@ -117,7 +117,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if e.Status == 0 || e.Status >= 500 {
 		id := requestID(r.Context())
-		logger(r.Context()).Error("request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
+		logger(r.Context()).Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		if e.Status == 0 {
 			e = errInternal(id)
 		}
