@@ -303,11 +303,9 @@ func recomputeCommand(ctx context.Context, args []string, getenv func(string) st
 	var failed int
 	for _, a := range accounts {
 		start := time.Now()
-		rates := recompute.NewStoreRates(ctx, s) // one account's failure to load them is not the next one's
-		rep, err := recompute.All(ctx, s, a, rates)
-		if err == nil {
-			err = rates.Err()
-		}
+		// Rates of its own: one account's failure to load them (which the
+		// engine reports as the batch's error) is not the next one's.
+		rep, err := recompute.All(ctx, s, a.ID, recompute.NewStoreRates(ctx, s))
 		if err != nil {
 			failed++
 			fmt.Fprintf(stderr, "%s: recomputation failed: %v\n", a.Name, err)

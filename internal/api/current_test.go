@@ -126,7 +126,7 @@ func TestFullRecomputeMatchesIncremental(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		rep, err := recompute.All(t.Context(), s, acct, recompute.NewStoreRates(t.Context(), s))
+		rep, err := recompute.All(t.Context(), s, acct.ID, recompute.NewStoreRates(t.Context(), s))
 		if err != nil || rep.Recomputed != 2 || len(rep.Failed) != 0 {
 			t.Fatalf("recompute: %+v %v", rep, err)
 		}

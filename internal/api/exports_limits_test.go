@@ -99,7 +99,7 @@ func TestExportCompleteUnderWrites(t *testing.T) {
 		wg.Go(func() {
 			rates := recompute.NewStoreRates(ctx, s)
 			for ctx.Err() == nil {
-				if _, err := recompute.All(ctx, s, acct, rates); err != nil && ctx.Err() == nil {
+				if _, err := recompute.All(ctx, s, acct.ID, rates); err != nil && ctx.Err() == nil {
 					t.Errorf("recompute: %v", err)
 					return
 				}

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/tally-analytics/tally/internal/billing"
 	"github.com/tally-analytics/tally/internal/metrics"
 	"github.com/tally-analytics/tally/internal/recompute"
 	"github.com/tally-analytics/tally/internal/store"
@@ -85,27 +84,17 @@ func (a *API) recompute(r *http.Request) {
 	st.begun.Add(1)
 	log := logger(r.Context())
 	// The write is committed: a client that hangs up does not stop its
-	// customers being recomputed.
+	// customers being recomputed. (The store re-runs a transaction that
+	// loses a race; what still fails is left to the background pass.)
 	ctx := context.WithoutCancel(r.Context())
-	var err error
-	for attempt := 0; attempt < 2; attempt++ {
-		// The account as it is now: a settings change applies at once.
-		var acct billing.Account
-		if acct, err = a.store.Account(ctx, account(r).ID); err != nil {
-			continue
-		}
-		rates := recompute.NewStoreRates(ctx, a.store)
-		var rep store.RecomputeReport
-		rep, err = recompute.Dirty(ctx, a.store, acct, store.PendingFresh, rates)
-		for _, f := range rep.Failed {
-			log.Warn("recomputation failed; the customer keeps its previous results until a retry succeeds",
-				"customer", f.CustomerUUID, "error", f.Err)
-		}
-		if err = errors.Join(err, rates.Err()); err == nil {
-			return
-		}
+	rep, err := recompute.Dirty(ctx, a.store, account(r).ID, store.PendingFresh, recompute.NewStoreRates(ctx, a.store))
+	for _, f := range rep.Failed {
+		log.Warn("recomputation failed; the customer keeps its previous results until a retry succeeds",
+			"customer", f.CustomerUUID, "error", f.Err)
 	}
-	log.Error("recomputation after a write failed; the background pass will retry", "error", err)
+	if err != nil {
+		log.Error("recomputation after a write failed; the background pass will retry", "error", err)
+	}
 }
 
 // rateError answers a computation that needed an exchange rate Tally does

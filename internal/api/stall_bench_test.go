@@ -67,7 +67,7 @@ func BenchmarkOtherAccountDuringSettingsChange(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			if _, err := recompute.All(ctx, s, acct, recompute.NewStoreRates(ctx, s)); err != nil {
+			if _, err := recompute.All(ctx, s, acct.ID, recompute.NewStoreRates(ctx, s)); err != nil {
 				b.Fatal(err)
 			}
 			other := e.do(e.otherKey, "POST", "/v1/data_sources", map[string]any{"name": "small"}).json(b)["uuid"].(string)

@@ -94,7 +94,7 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 	// Full recompute.
 	rates := recompute.NewStoreRates(ctx, s)
 	t0 := time.Now()
-	rep, err := recompute.All(ctx, s, acct, rates)
+	rep, err := recompute.All(ctx, s, acct.ID, rates)
 	n := rep.Recomputed
 	if err != nil {
 		return err
@@ -119,7 +119,7 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 			return err
 		}
 		t := time.Now()
-		if _, err := recompute.Dirty(ctx, s, acct, store.PendingFresh, rates); err != nil {
+		if _, err := recompute.Dirty(ctx, s, acct.ID, store.PendingFresh, rates); err != nil {
 			return err
 		}
 		inc = append(inc, time.Since(t))

@@ -7,7 +7,6 @@ package recompute
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -125,22 +124,23 @@ func Compute(h *store.History, settings metrics.Settings, rates metrics.Rates) (
 // Dirty recomputes the customers of the account that which selects. A
 // customer the engine refuses is recorded as failed and the others go on
 // (the report lists the failures); the error is a database failure only.
-func Dirty(ctx context.Context, s *store.Store, a billing.Account, which store.Pending, rates metrics.Rates) (store.RecomputeReport, error) {
-	if err := s.MarkFlagged(ctx, a.ID); err != nil { // a settings change's customers
+// The account's settings are read by each batch, as they are then.
+func Dirty(ctx context.Context, s *store.Store, acct int64, which store.Pending, rates metrics.Rates) (store.RecomputeReport, error) {
+	if err := s.MarkFlagged(ctx, acct); err != nil { // a settings change's customers
 		return store.RecomputeReport{}, err
 	}
-	return s.RecomputeDirty(ctx, a.ID, which, time.Now(), func(a billing.Account) store.Compute {
+	return s.RecomputeDirty(ctx, acct, which, time.Now(), func(a billing.Account) store.Compute {
 		return Engine(Settings(a), rates)
 	})
 }
 
 // All recomputes every customer of the account (`tally recompute`, a
 // settings change).
-func All(ctx context.Context, s *store.Store, a billing.Account, rates metrics.Rates) (store.RecomputeReport, error) {
-	if err := s.MarkAllDirty(ctx, a.ID); err != nil {
+func All(ctx context.Context, s *store.Store, acct int64, rates metrics.Rates) (store.RecomputeReport, error) {
+	if err := s.MarkAllDirty(ctx, acct); err != nil {
 		return store.RecomputeReport{}, err
 	}
-	return Dirty(ctx, s, a, store.PendingAll, rates)
+	return Dirty(ctx, s, acct, store.PendingAll, rates)
 }
 
 // Pending recomputes, in every account, the marked customers that which
@@ -153,16 +153,16 @@ func Pending(ctx context.Context, s *store.Store, which store.Pending) (map[stri
 	if err != nil {
 		return nil, err
 	}
-	rates := NewStoreRates(ctx, s)
 	reps := map[string]store.RecomputeReport{}
 	var first error
 	for _, id := range ids {
-		a, err := s.Account(ctx, id)
+		a, err := s.Account(ctx, id) // for its name in the report
 		if err == nil {
+			// Rates of its own: a failure to load them is not the next
+			// account's (the engine abandons a batch on one).
 			var rep store.RecomputeReport
-			rep, err = Dirty(ctx, s, a, which, rates)
+			rep, err = Dirty(ctx, s, id, which, NewStoreRates(ctx, s))
 			reps[a.Name] = rep
-			err = errors.Join(err, rates.Err())
 		}
 		if err != nil && first == nil {
 			first = fmt.Errorf("recompute account %d: %w", id, err)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tally-analytics/tally/internal/billing"
@@ -72,11 +73,7 @@ const (
 // retryAfter is when a customer that failed attempts times is tried again
 // by the background pass: 5 s, doubling, at most an hour.
 func retryAfter(attempts int) time.Duration {
-	d := 5 * time.Second
-	for i := 1; i < attempts && d < time.Hour; i++ {
-		d *= 2
-	}
-	return min(d, time.Hour)
+	return min(5*time.Second<<min(max(attempts-1, 0), 10), time.Hour)
 }
 
 // Compute is what the engine makes of one customer's history.
@@ -134,7 +131,10 @@ func (s *Store) RecomputeDirty(ctx context.Context, acct int64, which Pending, n
 	return rep, nil
 }
 
-type dirtyMark struct{ id, seq int64 }
+type dirtyMark struct {
+	id, seq  int64
+	attempts int // read by the saving transaction only
+}
 
 func (s *Store) dirtyMarks(ctx context.Context, acct int64, which Pending, now time.Time, after int64, limit int) ([]dirtyMark, error) {
 	cond, extra := which.where(now, 3)
@@ -169,10 +169,8 @@ type batchResult struct {
 func (s *Store) recomputeBatch(ctx context.Context, acct int64, marks []dirtyMark, now time.Time,
 	engineFor func(billing.Account) Compute) (batchResult, error) {
 	var settingsVersion int64
-	if err := s.r.QueryRowContext(ctx, `SELECT settings_version FROM accounts WHERE id = $1`, acct).Scan(&settingsVersion); err != nil {
-		return batchResult{}, fmt.Errorf("read settings version: %w", err)
-	}
-	a, err := s.Account(ctx, acct)
+	a, err := scanAccount(withExtra{s.r.QueryRowContext(ctx, `SELECT `+accountCols+`, settings_version FROM accounts WHERE id = $1`, acct),
+		[]any{&settingsVersion}})
 	if err != nil {
 		return batchResult{}, fmt.Errorf("read account settings: %w", err)
 	}
@@ -227,12 +225,12 @@ func (s *Store) recomputeBatch(ctx context.Context, acct int64, marks []dirtyMar
 		// until this commits (and marks the customer anew). Without the
 		// lock its mark was read unchanged, then deleted with stale
 		// results saved (the crash test found it).
-		current := map[int64]int64{}
-		err = queryIn(ctx, tx, `SELECT customer_id, seq FROM dirty_customers WHERE customer_id IN (%s)`+s.forUpdate("dirty_customers"), nil, ids,
+		current := map[int64]dirtyMark{}
+		err = queryIn(ctx, tx, `SELECT customer_id, seq, attempts FROM dirty_customers WHERE customer_id IN (%s)`+s.forUpdate("dirty_customers"), nil, ids,
 			func(scan func(...any) error) error {
-				var id, seq int64
-				err := scan(&id, &seq)
-				current[id] = seq
+				var m dirtyMark
+				err := scan(&m.id, &m.seq, &m.attempts)
+				current[m.id] = m
 				return err
 			})
 		if err != nil {
@@ -240,18 +238,18 @@ func (s *Store) recomputeBatch(ctx context.Context, acct int64, marks []dirtyMar
 		}
 		var save []int64
 		for _, m := range marks {
-			seq, ok := current[m.id]
+			mark, ok := current[m.id]
 			_, computed := results[m.id]
 			f, isFailure := failures[m.id]
 			switch {
 			case !ok:
 				// Recomputed by someone else since, or deleted: nothing to do.
-			case seq != m.seq:
+			case mark.seq != m.seq:
 				out.skipped++
 			case computed:
 				save = append(save, m.id)
 			case isFailure:
-				if err := recordFailure(ctx, tx, m, now, f.Err); err != nil {
+				if err := recordFailure(ctx, tx, mark, now, f.Err); err != nil {
 					return err
 				}
 				out.failed = append(out.failed, f)
@@ -270,20 +268,24 @@ func (s *Store) recomputeBatch(ctx context.Context, acct int64, marks []dirtyMar
 	return out, err
 }
 
+// withExtra scans a row into dest and then extra: an account with a
+// column of the recomputation's own.
+type withExtra struct {
+	row   interface{ Scan(...any) error }
+	extra []any
+}
+
+func (w withExtra) Scan(dest ...any) error { return w.row.Scan(append(dest, w.extra...)...) }
+
 func recordFailure(ctx context.Context, tx *sql.Tx, m dirtyMark, now time.Time, cause error) error {
 	msg := cause.Error()
 	if len(msg) > maxFailureText {
-		msg = msg[:maxFailureText]
+		msg = strings.ToValidUTF8(msg[:maxFailureText], "") // not half a character: PostgreSQL refuses it
 	}
-	var attempts int
-	err := tx.QueryRowContext(ctx, `UPDATE dirty_customers SET attempts = attempts + 1, failed_at = $1, error = $2
-		WHERE customer_id = $3 RETURNING attempts`, millis(now), msg, m.id).Scan(&attempts)
-	if err != nil {
+	attempts := m.attempts + 1
+	if _, err := tx.ExecContext(ctx, `UPDATE dirty_customers SET attempts = $1, failed_at = $2, retry_at = $3, error = $4 WHERE customer_id = $5`,
+		attempts, millis(now), millis(now.Add(retryAfter(attempts))), msg, m.id); err != nil {
 		return fmt.Errorf("record recomputation failure: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE dirty_customers SET retry_at = $1 WHERE customer_id = $2`,
-		millis(now.Add(retryAfter(attempts))), m.id); err != nil {
-		return fmt.Errorf("record recomputation retry: %w", err)
 	}
 	return nil
 }
@@ -345,7 +347,7 @@ func (s *Store) MarkFlagged(ctx context.Context, acct int64) error {
 // markFlag reads the account's count of settings changes not yet marked.
 func (s *Store) markFlag(ctx context.Context, acct int64) (int64, error) {
 	var flag int64
-	if err := s.w.QueryRowContext(ctx, `SELECT mark_all_pending FROM accounts WHERE id = $1`, acct).Scan(&flag); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT mark_all_pending FROM accounts WHERE id = $1`, acct).Scan(&flag); err != nil {
 		return 0, fmt.Errorf("read recomputation flag: %w", err)
 	}
 	return flag, nil
