@@ -43,7 +43,9 @@ func TestChecked(t *testing.T) {
 	}
 	// The bound leaves room: a difference of two sums and twelve times one
 	// fit in int64.
-	if MaxSum*2 < 0 || 12*MaxSum/12 != MaxSum {
-		t.Fatal("MaxSum leaves no room")
+	diff := new(big.Int).Sub(big.NewInt(MaxSum), big.NewInt(-MaxSum))
+	arr := new(big.Int).Mul(big.NewInt(MaxSum), big.NewInt(12))
+	if !diff.IsInt64() || !arr.IsInt64() {
+		t.Fatalf("MaxSum leaves no room: the difference of two sums is %v, twelve times one %v", diff, arr)
 	}
 }
