@@ -1,8 +1,9 @@
 // Package auth makes and checks API keys: a key is 24 random bytes shown
 // once to its owner; the server keeps only its SHA-256 and a short prefix
 // for people to recognise it by (for a key it did not make, a fingerprint
-// of the hash instead: nothing of such a secret is shown again). It also carries the authenticated account
-// through a request's context. It does no I/O.
+// of the hash instead: nothing of such a secret is shown again). It makes
+// the dashboard's tokens the same way. It also carries the authenticated
+// account through a request's context. It does no I/O.
 package auth
 
 import (
@@ -37,7 +38,17 @@ func NewKey() string {
 	return keyPrefix + hex.EncodeToString(b)
 }
 
-// Hash is what the store keeps of a key.
+// NewToken returns a new random token for a dashboard session, a
+// one-time sign-in link or a share link: 32 random bytes in hex. It has no
+// "tly_" prefix, so it is never mistaken for an API key (nor accepted as
+// one); like a key, it is stored only as its Hash.
+func NewToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b)
+}
+
+// Hash is what the store keeps of a key or a token.
 func Hash(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:])

@@ -19,6 +19,18 @@ func TestKeys(t *testing.T) {
 	}
 }
 
+// A dashboard token is 64 hex digits (256 random bits), never shaped like
+// a key, so it is not taken for one nor shown by a prefix of itself.
+func TestNewToken(t *testing.T) {
+	a, b := NewToken(), NewToken()
+	if a == b || len(a) != 64 || !isHex(a, 64) || strings.HasPrefix(a, "tly_") {
+		t.Fatalf("tokens %q %q", a, b)
+	}
+	if Prefix(a) != "sha256:"+Hash(a)[:8] {
+		t.Fatalf("a token's prefix shows part of it: %q", Prefix(a))
+	}
+}
+
 // A key not made by NewKey (TALLY_API_KEY) is shown by a fingerprint of
 // its hash: no part of the secret, however short, is ever shown again.
 func TestPrefixOfOtherKeys(t *testing.T) {
