@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tally-analytics/tally/internal/billing"
@@ -13,15 +14,50 @@ import (
 
 const accountCols = `id, uuid, name, currency, time_zone, week_start_on, churn_recognition, activity_grouping_minutes, created_at`
 
+// accountFields are the destinations of accountCols, in its order; the
+// caller sets a.CreatedAt from created.
+func accountFields(a *billing.Account, created *int64) []any {
+	return []any{&a.ID, &a.UUID, &a.Name, &a.Currency, &a.TimeZone, &a.WeekStartOn, &a.ChurnRecognition, &a.ActivityGroupingMinutes, created}
+}
+
 func scanAccount(row interface{ Scan(...any) error }) (billing.Account, error) {
 	var a billing.Account
 	var created int64
-	err := row.Scan(&a.ID, &a.UUID, &a.Name, &a.Currency, &a.TimeZone, &a.WeekStartOn, &a.ChurnRecognition, &a.ActivityGroupingMinutes, &created)
+	err := row.Scan(accountFields(&a, &created)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, fmt.Errorf("account: %w", ErrNotFound)
 	}
 	a.CreatedAt = fromMillis(created)
 	return a, err
+}
+
+// accountColsA is accountCols of a table aliased a.
+var accountColsA = `a.` + strings.ReplaceAll(accountCols, ", ", ", a.")
+
+// keyCols are the columns scanKey reads: a key and its account, from
+// api_keys k JOIN accounts a. Whatever signs a request in (a key, a
+// dashboard session, a sign-in link) reads them, so that the account is
+// filled the same way on every path.
+var keyCols = `k.id, k.prefix, k.access, k.created_at, ` + accountColsA
+
+// scanKey scans keyCols and then extra, for the columns a query selects
+// after them. No row is ErrNotFound, for the caller to name.
+func scanKey(row interface{ Scan(...any) error }, extra ...any) (billing.APIKey, billing.Account, error) {
+	var k billing.APIKey
+	var access string
+	var kc, ac int64
+	var a billing.Account
+	dest := append([]any{&k.ID, &k.Prefix, &access, &kc}, accountFields(&a, &ac)...)
+	err := row.Scan(append(dest, extra...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return k, a, ErrNotFound
+	}
+	if err != nil {
+		return k, a, err
+	}
+	k.AccountID, k.AccountName, k.Access, k.CreatedAt = a.ID, a.Name, billing.Access(access), fromMillis(kc)
+	a.CreatedAt = fromMillis(ac)
+	return k, a, nil
 }
 
 // EnsureAccount returns the account called name, creating it with the
@@ -101,26 +137,15 @@ func (s *Store) EnsureAPIKey(ctx context.Context, accountID int64, prefix, hash 
 
 // KeyByHash returns the live key with this hash and its account.
 func (s *Store) KeyByHash(ctx context.Context, hash string) (billing.APIKey, billing.Account, error) {
-	var k billing.APIKey
-	var access string
-	var kc int64
-	var a billing.Account
-	var ac int64
-	err := s.r.QueryRowContext(ctx, `
-		SELECT k.id, k.prefix, k.access, k.created_at,
-		       a.id, a.uuid, a.name, a.currency, a.time_zone, a.week_start_on, a.churn_recognition, a.activity_grouping_minutes, a.created_at
+	k, a, err := scanKey(s.r.QueryRowContext(ctx, `SELECT `+keyCols+`
 		FROM api_keys k JOIN accounts a ON a.id = k.account_id
-		WHERE k.hash = $1 AND k.revoked_at IS NULL`, hash).Scan(
-		&k.ID, &k.Prefix, &access, &kc,
-		&a.ID, &a.UUID, &a.Name, &a.Currency, &a.TimeZone, &a.WeekStartOn, &a.ChurnRecognition, &a.ActivityGroupingMinutes, &ac)
-	if errors.Is(err, sql.ErrNoRows) {
-		return k, a, fmt.Errorf("api key: %w", ErrNotFound)
+		WHERE k.hash = $1 AND k.revoked_at IS NULL`, hash))
+	if errors.Is(err, ErrNotFound) {
+		return k, a, fmt.Errorf("api key: %w", err)
 	}
 	if err != nil {
 		return k, a, fmt.Errorf("look up api key: %w", err)
 	}
-	k.AccountID, k.AccountName, k.Access, k.CreatedAt = a.ID, a.Name, billing.Access(access), fromMillis(kc)
-	a.CreatedAt = fromMillis(ac)
 	return k, a, nil
 }
 
