@@ -133,7 +133,11 @@ func (a *API) customerActivities(w http.ResponseWriter, r *http.Request) error {
 		c := encodeKeyCursor(pr.number+1, activityKey{at: last.At.UnixMilli(), uuid: last.UUID})
 		m.Cursor = &c
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": out, "has_more": m.HasMore, "per_page": m.PerPage, "page": m.Page, "cursor": m.Cursor})
+	body := map[string]any{"entries": out, "has_more": m.HasMore, "per_page": m.PerPage, "page": m.Page, "cursor": m.Cursor}
+	if err := a.withTotal(r, f, body); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }
 
@@ -210,6 +214,31 @@ func (a *API) activities(w http.ResponseWriter, r *http.Request) error {
 		c := encodeKeyCursor(1, activityKey{at: last.At.UnixMilli(), uuid: last.UUID})
 		cursor = &c
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": out, "has_more": l.HasMore, "per_page": limit, "cursor": cursor})
+	body := map[string]any{"entries": out, "has_more": l.HasMore, "per_page": limit, "cursor": cursor}
+	if err := a.withTotal(r, f, body); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}
+
+// withTotal adds Tally's own "total" to an activity list when the query
+// asks for it (with_total=true): how many activities the filters select
+// across every page and the sum of their activity-mrr-movement, which the
+// dashboard's drill-downs show beside the number they explain.
+func (a *API) withTotal(r *http.Request, f store.ActivityFilter, body map[string]any) error {
+	switch r.URL.Query().Get("with_total") {
+	case "", "false":
+		return nil
+	case "true":
+	default:
+		return errBadRequest("with_total must be true or false.", "with_total")
+	}
+	f.AfterAt, f.AfterUUID = nil, ""
+	n, sum, err := a.store.ActivityTotal(r.Context(), account(r).ID, f)
+	if err != nil {
+		return err
+	}
+	body["total"] = map[string]int64{"count": n, "activity-mrr-movement": sum}
 	return nil
 }

@@ -315,6 +315,11 @@ func (a *API) getMetric(w http.ResponseWriter, r *http.Request) error {
 		if name == "mrr" {
 			m["mrr-new-business"], m["mrr-expansion"], m["mrr-contraction"] = e.NewBiz, e.Expansion, e.Contraction
 			m["mrr-churn"], m["mrr-reactivation"] = e.Churn, e.Reactivation
+			// Tally's own: the five together, the dashboard's net new MRR.
+			m["net-new-mrr"], m["net-new-mrr-percentage-change"] = e.NetNew(), 0.0
+			if i > 0 {
+				m["net-new-mrr-percentage-change"] = metrics.PercentChange(float64(entries[i-1].NetNew()), float64(e.NetNew()))
+			}
 		}
 		out[i] = m
 	}

@@ -67,12 +67,21 @@ type API struct {
 	// recomputing runs one recomputation per account at a time (see
 	// recompute.go).
 	recomputing sync.Map // account id → *accountRecompute
+	// reads is the API behind authentication, for Read.
+	reads http.Handler
 }
 
 // New returns the whole API as one handler, middleware included.
 func New(s *store.Store, opts Options) http.Handler {
 	return newAPI(s, opts).handler()
 }
+
+// NewServer returns the API, whose Handler serves it over HTTP and whose
+// Read answers its GET endpoints in process (for the dashboard).
+func NewServer(s *store.Store, opts Options) *API { return newAPI(s, opts) }
+
+// Handler is the whole API as one handler, middleware included.
+func (a *API) Handler() http.Handler { return a.handler() }
 
 func newAPI(s *store.Store, opts Options) *API {
 	def := DefaultOptions()
@@ -95,8 +104,10 @@ func newAPI(s *store.Store, opts Options) *API {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &API{store: s, opts: opts, log: log, limits: limiters{m: map[int64]*rate.Limiter{}},
+	a := &API{store: s, opts: opts, log: log, limits: limiters{m: map[int64]*rate.Limiter{}},
 		inFlight: inFlight{n: map[int64]int{}}, exportPage: 1000}
+	a.reads = plainText(jsonMux(a.routes()))
+	return a
 }
 
 func (a *API) handler() http.Handler {

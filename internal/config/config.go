@@ -45,6 +45,10 @@ type Config struct {
 	// PublicURL (TALLY_PUBLIC_URL) is the server's address as clients
 	// reach it, for the URLs it hands out (export files).
 	PublicURL string
+	// TrustProxy (TALLY_TRUST_PROXY) believes the X-Forwarded-Proto of
+	// the proxy in front: the dashboard's cookie is then Secure when the
+	// browser came over https.
+	TrustProxy bool
 }
 
 // Load parses serve's flags; getenv supplies the environment.
@@ -64,6 +68,7 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", time.Minute, "how long an answer may wait for its client to read it (renewed at each write of a download)")
 	fs.IntVar(&c.MaxConns, "max-conns", 1000, "most client connections open at once; more wait to be accepted")
 	fs.StringVar(&c.PublicURL, "public-url", getenv("TALLY_PUBLIC_URL"), "the server's address as clients reach it, e.g. https://tally.example.com, for export file URLs (TALLY_PUBLIC_URL; default: from each request)")
+	fs.BoolVar(&c.TrustProxy, "trust-proxy", getenv("TALLY_TRUST_PROXY") == "true", "believe X-Forwarded-Proto from the reverse proxy in front (TALLY_TRUST_PROXY=true), for the dashboard's Secure cookie")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to let requests in flight finish on SIGINT/SIGTERM")
 	fs.StringVar(&c.LogFormat, "log", "text", "log format: text or json")
 	fs.BoolVar(&c.Demo, "demo", false, "load the demo business into the default account first, unless it already has data")

@@ -66,6 +66,13 @@ type Entry struct {
 // ARR is rule 16.
 func (e Entry) ARR() int64 { return 12 * e.MRR }
 
+// NetNew is the period's net new MRR: its five movement sums together
+// (contraction and churn are negative), which is the MRR change over the
+// period (metrics.md rule 16).
+func (e Entry) NetNew() int64 {
+	return e.NewBiz + e.Expansion + e.Contraction + e.Churn + e.Reactivation
+}
+
 // period is [from, to) in instants, dated on its last day.
 type period struct {
 	from, to time.Time

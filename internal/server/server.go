@@ -20,6 +20,7 @@ import (
 	"github.com/tally-analytics/tally/internal/config"
 	"github.com/tally-analytics/tally/internal/demo"
 	"github.com/tally-analytics/tally/internal/store"
+	"github.com/tally-analytics/tally/internal/web"
 )
 
 // DefaultAccount is the account `serve` creates on first start.
@@ -131,9 +132,7 @@ func Run(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger
 	if cfg.MaxConns > 0 {
 		ln = limitConns(ln, cfg.MaxConns)
 	}
-	h := api.New(s, api.Options{Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, MaxInvoices: cfg.MaxInvoices, RateLimit: cfg.RateLimit,
-		RateBurst: cfg.RateBurst, MaxEntries: cfg.MaxEntries, MaxInFlight: cfg.MaxInFlight, BodyTimeout: cfg.BodyTimeout,
-		WriteTimeout: cfg.WriteTimeout, PublicURL: cfg.PublicURL})
+	h := Handler(s, cfg, log)
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -166,4 +165,16 @@ func Run(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger
 		return err
 	}
 	return nil
+}
+
+// Handler is everything the server answers: the API under /v1/ and the
+// dashboard, which reads its numbers through the API, everywhere else.
+func Handler(s *store.Store, cfg config.Config, log *slog.Logger) http.Handler {
+	a := api.NewServer(s, api.Options{Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, MaxInvoices: cfg.MaxInvoices, RateLimit: cfg.RateLimit,
+		RateBurst: cfg.RateBurst, MaxEntries: cfg.MaxEntries, MaxInFlight: cfg.MaxInFlight, BodyTimeout: cfg.BodyTimeout,
+		WriteTimeout: cfg.WriteTimeout, PublicURL: cfg.PublicURL})
+	m := http.NewServeMux()
+	m.Handle("/v1/", a.Handler())
+	m.Handle("/", web.New(s, a, web.Options{Logger: log, TrustProxy: cfg.TrustProxy}))
+	return m
 }

@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/tally-analytics/tally/internal/money"
 )
 
 // CustomerResults is one customer's stored engine output.
@@ -147,19 +150,7 @@ type ActivityFilter struct {
 // ListActivities lists activities by date (then UUID), after f.AfterAt
 // and f.AfterUUID; Page.AfterID is not used.
 func (s *Store) ListActivities(ctx context.Context, acct int64, f ActivityFilter, p Page) (Listed[Activity], error) {
-	from, to := int64(-1<<62), int64(1<<62)
-	if f.From != nil {
-		from = *f.From
-	}
-	if f.To != nil {
-		to = *f.To
-	}
-	where := `WHERE ` + byAccount(`a.account_id`, f.CustomerUUID != "") + ` AND ` + filter(f.CustomerUUID, `$2`, `a.customer_id = (SELECT fc.id FROM customers fc WHERE fc.account_id = $1 AND fc.uuid = $2)`) + ` AND ` + eq(`a.type`, `$3`, f.Type) + ` AND a.at >= $4 AND a.at < $5`
-	if f.Type != "" && f.From == nil && f.To == nil {
-		// The dates filter nothing: SQLite would walk the account's
-		// activities by date (activities_account) rather than by type.
-		where = strings.Replace(where, `a.at >= $4 AND a.at < $5`, `+a.at >= $4 AND +a.at < $5`, 1)
-	}
+	where, from, to := activityWhere(f)
 	var afterAt int64
 	if f.AfterAt != nil {
 		afterAt = *f.AfterAt
@@ -181,6 +172,44 @@ func (s *Store) ListActivities(ctx context.Context, acct int64, f ActivityFilter
 			a, err := scanActivity(row)
 			return a, a.ID, err
 		})
+}
+
+// activityWhere is the condition selecting f's activities (but for its
+// After fields) on $1 account, $2 customer, $3 type and [$4, $5) dates,
+// and the bounds to bind to $4 and $5.
+func activityWhere(f ActivityFilter) (where string, from, to int64) {
+	from, to = int64(-1<<62), int64(1<<62)
+	if f.From != nil {
+		from = *f.From
+	}
+	if f.To != nil {
+		to = *f.To
+	}
+	where = `WHERE ` + byAccount(`a.account_id`, f.CustomerUUID != "") + ` AND ` + filter(f.CustomerUUID, `$2`, `a.customer_id = (SELECT fc.id FROM customers fc WHERE fc.account_id = $1 AND fc.uuid = $2)`) + ` AND ` + eq(`a.type`, `$3`, f.Type) + ` AND a.at >= $4 AND a.at < $5`
+	if f.Type != "" && f.From == nil && f.To == nil {
+		// The dates filter nothing: SQLite would walk the account's
+		// activities by date (activities_account) rather than by type.
+		where = strings.Replace(where, `a.at >= $4 AND a.at < $5`, `+a.at >= $4 AND +a.at < $5`, 1)
+	}
+	return where, from, to
+}
+
+// ActivityTotal is how many activities f selects (its After fields
+// aside) and the sum of their MRR movements: a drill-down's proof that
+// the activities behind a number add up to it.
+func (s *Store) ActivityTotal(ctx context.Context, acct int64, f ActivityFilter) (count, sum int64, err error) {
+	where, from, to := activityWhere(f)
+	// The sum is read as text: PostgreSQL sums BIGINT as NUMERIC.
+	var total string
+	err = s.reads().QueryRowContext(ctx, `SELECT count(*), CAST(COALESCE(sum(a.amount), 0) AS TEXT) FROM activities a `+where,
+		acct, f.CustomerUUID, f.Type, from, to).Scan(&count, &total)
+	if err != nil {
+		return 0, 0, fmt.Errorf("activity total: %w", err)
+	}
+	if sum, err = strconv.ParseInt(total, 10, 64); err != nil {
+		return 0, 0, fmt.Errorf("activity total %s: %w", total, money.ErrOverflow)
+	}
+	return count, sum, nil
 }
 
 const activityCols = `a.id, a.uuid, c.uuid, c.external_id, c.name, ds.uuid, a.at, a.type, a.amount, a.mrr_after,

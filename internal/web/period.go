@@ -1,0 +1,126 @@
+package web
+
+import (
+	"net/url"
+	"time"
+)
+
+const day = 24 * time.Hour
+
+// period is the range a page shows, in the API's own parameters.
+type period struct {
+	Start, End time.Time // dates (UTC midnight), End inclusive
+	Interval   string
+	// Today is the account's date now: a period reaching it is not over.
+	Today time.Time
+	// First is the date of the account's first activity (the "all"
+	// preset); zero when it has none.
+	First time.Time
+}
+
+var intervals = []string{"day", "week", "month", "quarter", "year"}
+
+// parsePeriod reads start-date, end-date and interval as the API does;
+// missing ones take the default: the last 12 months by month, ending
+// today (the first of them starts on the first of its month). A malformed
+// value is passed on as is, for the API to refuse in its own words.
+func parsePeriod(q url.Values, today time.Time) (period, url.Values) {
+	p := period{Today: today, Interval: q.Get("interval")}
+	if p.Interval == "" {
+		p.Interval = "month"
+	}
+	p.End = today
+	p.Start = time.Date(today.Year(), today.Month()-11, 1, 0, 0, 0, 0, time.UTC)
+	raw := url.Values{"interval": {p.Interval}, "start-date": {p.Start.Format(time.DateOnly)}, "end-date": {p.End.Format(time.DateOnly)}}
+	for _, name := range []string{"start-date", "end-date"} {
+		v := q.Get(name)
+		if v == "" {
+			continue
+		}
+		raw.Set(name, v)
+		if t, err := time.Parse(time.DateOnly, v); err == nil {
+			if name == "start-date" {
+				p.Start = t
+			} else {
+				p.End = t
+			}
+		}
+	}
+	return p, raw
+}
+
+// Params is the period as query parameters.
+func (p period) Params() url.Values {
+	return url.Values{"start-date": {p.Start.Format(time.DateOnly)}, "end-date": {p.End.Format(time.DateOnly)}, "interval": {p.Interval}}
+}
+
+// shifted is the period of the same length just before (-1) or after (+1).
+func (p period) shifted(dir int) period {
+	n := p.End.Sub(p.Start) + day
+	out := p
+	if dir < 0 {
+		out.Start, out.End = p.Start.Add(-n), p.Start.Add(-day)
+	} else {
+		out.Start, out.End = p.End.Add(day), p.End.Add(n)
+	}
+	// Whole calendar months stay whole months.
+	if p.Start.Day() == 1 && p.End.AddDate(0, 0, 1).Day() == 1 {
+		months := (p.End.Year()-p.Start.Year())*12 + int(p.End.Month()-p.Start.Month()) + 1
+		out.Start = p.Start.AddDate(0, dir*months, 0)
+		out.End = out.Start.AddDate(0, months, -1)
+	}
+	return out
+}
+
+// preset is a link of the period controls.
+type preset struct {
+	Label  string
+	Params url.Values
+	Active bool
+}
+
+// Presets are the last 30, 90 and 365 days, 12 months, year to date and
+// all, each ending today.
+func (p period) Presets() []preset {
+	t := p.Today
+	mk := func(label string, start time.Time, interval string) preset {
+		q := period{Start: start, End: t, Interval: interval}
+		return preset{Label: label, Params: q.Params(), Active: p.Start.Equal(start) && p.End.Equal(t) && p.Interval == interval}
+	}
+	out := []preset{
+		mk("30 days", t.AddDate(0, 0, -29), "day"),
+		mk("90 days", t.AddDate(0, 0, -89), "week"),
+		mk("365 days", t.AddDate(0, 0, -364), "month"),
+		mk("12 months", time.Date(t.Year(), t.Month()-11, 1, 0, 0, 0, 0, time.UTC), "month"),
+		mk("Year to date", time.Date(t.Year(), 1, 1, 0, 0, 0, 0, time.UTC), "month"),
+	}
+	if !p.First.IsZero() && p.First.Before(t) {
+		out = append(out, mk("All", p.First, "month"))
+	}
+	return out
+}
+
+// Prev and Next are the period's neighbours as query parameters.
+func (p period) Prev() url.Values { return p.shifted(-1).Params() }
+func (p period) Next() url.Values { return p.shifted(1).Params() }
+
+// Intervals lists the choices of the interval control.
+func (p period) Intervals() []string { return intervals }
+
+// Unfinished reports whether the period reaches today or later: its last
+// entry is still moving.
+func (p period) Unfinished() bool { return !p.End.Before(p.Today) }
+
+// with is q with the period's parameters set (the page's others kept).
+func with(q url.Values, params url.Values) string {
+	out := url.Values{}
+	for k, v := range q {
+		out[k] = v
+	}
+	for k, v := range params {
+		out[k] = v
+	}
+	// A cursor belongs to the page it came from.
+	out.Del("cursor")
+	return out.Encode()
+}

@@ -1,0 +1,249 @@
+// Tally's dashboard script: draws the charts whose data the server put in
+// data-chart attributes (the API's own values), moves the period with the
+// arrow keys, and refreshes the page's content when the account's results
+// version moves (a write was answered). No inline script anywhere: the
+// Content-Security-Policy allows only files from this server.
+(function () {
+  "use strict";
+
+  var charts = [];
+  var colors = {
+    "mrr-new-business": "#2f9e44", "mrr-expansion": "#74b816", "mrr-reactivation": "#1098ad",
+    "mrr-contraction": "#f08c00", "mrr-churn": "#e03131", "mrr": "#364fc7", "net-new-mrr": "#364fc7"
+  };
+  var palette = ["#364fc7", "#e8590c", "#2b8a3e", "#862e9c", "#c2255c", "#0b7285", "#5c940d"];
+
+  function fmt(spec, unit, v) {
+    if (v === null || v === undefined) return "–";
+    var n = Number(v);
+    if (unit === "money") {
+      var d = spec.decimals === undefined ? 2 : spec.decimals;
+      var s = (Math.abs(n) / Math.pow(10, d)).toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d });
+      return (n < 0 ? "-" : "") + (spec.symbol || "") + s;
+    }
+    if (unit === "pct") return n + "%";
+    return n.toLocaleString("en-US");
+  }
+
+  function axisFmt(spec, unit) {
+    return function (u, vals) {
+      return vals.map(function (v) {
+        if (unit === "money") {
+          var n = v / Math.pow(10, spec.decimals === undefined ? 2 : spec.decimals);
+          var a = Math.abs(n), s;
+          if (a >= 1e6) s = (n / 1e6).toFixed(1) + "M";
+          else if (a >= 1e3) s = (n / 1e3).toFixed(a >= 1e4 ? 0 : 1) + "k";
+          else s = String(Math.round(n));
+          return (spec.symbol || "") + s;
+        }
+        if (unit === "pct") return v + "%";
+        return String(v);
+      });
+    };
+  }
+
+  // Entries sit at even steps (a short last period keeps a full-width
+  // bar); the axis names each step by its entry's date.
+  function xs(spec) {
+    return spec.dates.map(function (d, i) { return i; });
+  }
+
+  function xAxis(spec, width) {
+    var n = spec.dates.length;
+    var every = Math.max(1, Math.ceil(n / Math.max(1, Math.floor(width / 80))));
+    return {
+      splits: function () {
+        var out = [];
+        for (var i = (n - 1) % every; i < n; i += every) out.push(i);
+        return out;
+      },
+      values: function (u, splits) { return splits.map(function (i) { return spec.dates[i] || ""; }); }
+    };
+  }
+
+  // build turns a chart spec into uPlot options and data. Stacked movement
+  // bars are drawn as running totals, the tallest first, so each segment
+  // shows its own part; the legend and links read the raw values.
+  function build(el, spec) {
+    var x = xs(spec);
+    var data = [x];
+    var series = [{}];
+    var parts = []; // per drawn series: {key, lo[], hi[], raw[], links[]}
+    var width = Math.max(el.clientWidth, 120);
+    var spark = spec.kind === "spark";
+    var height = spark ? 40 : 320;
+    var bars = uPlot.paths.bars({ size: [0.6, 60] });
+    var stepped = uPlot.paths.stepped({ align: 1 });
+    var scales = { x: { time: false, range: function () { return [-0.5, Math.max(0, x.length - 0.5)]; } } };
+    var axes = [xAxis(spec, width), { values: axisFmt(spec, spec.unit), size: 70 }];
+
+    function raw(s) { return s.values.map(Number); }
+
+    if (spec.kind === "movements") {
+      var gains = spec.series.filter(function (s) { return s.role === "gain" && s.key !== "net-new-mrr"; });
+      var losses = spec.series.filter(function (s) { return s.role === "loss"; });
+      [gains, losses].forEach(function (group) {
+        var run = x.map(function () { return 0; });
+        var stack = [];
+        group.forEach(function (s) {
+          var r = raw(s);
+          var lo = run.slice();
+          run = run.map(function (v, i) { return v + r[i]; });
+          stack.push({ s: s, lo: lo, hi: run.slice(), raw: r });
+        });
+        stack.reverse().forEach(function (p) {
+          data.push(p.hi);
+          parts.push({ key: p.s.key, lo: p.lo, hi: p.hi, raw: p.raw, links: p.s.links || [] });
+          series.push({
+            label: p.s.label, fill: colors[p.s.key], stroke: colors[p.s.key], width: 0, paths: bars,
+            fillTo: function () { return 0; }, points: { show: false },
+            value: (function (r) { return function (u, v, si, i) { return i == null ? "–" : fmt(spec, "money", r[i]); }; })(p.raw)
+          });
+        });
+      });
+      var line = spec.series.filter(function (s) { return s.role === "line"; })[0];
+      if (line) {
+        data.push(raw(line));
+        parts.push({ key: line.key, raw: raw(line), links: line.links || [] });
+        series.push({ label: line.label, stroke: colors.mrr, width: 2, scale: "mrr",
+          value: function (u, v) { return fmt(spec, "money", v); } });
+        scales.mrr = {};
+        axes.push({ scale: "mrr", side: 1, grid: { show: false }, values: axisFmt(spec, "money"), size: 70 });
+      }
+    } else {
+      spec.series.forEach(function (s, k) {
+        var r = raw(s);
+        data.push(r);
+        parts.push({ key: s.key, raw: r, links: s.links || [] });
+        var c = colors[s.key] || palette[k % palette.length];
+        var o = { label: s.label, stroke: c, width: spark ? 1.5 : 2,
+          value: function (u, v) { return fmt(spec, s.unit, v); } };
+        if (s.role === "bar" && k === 0) { o.paths = bars; o.fill = c + "99"; o.width = 0; o.fillTo = function () { return 0; }; o.points = { show: false }; }
+        if (spec.kind === "step") { o.paths = stepped; o.fill = c + "22"; }
+        series.push(o);
+      });
+    }
+
+    var opts = {
+      width: width, height: height, series: series, scales: scales, axes: axes,
+      cursor: spark ? { show: false } : { points: { show: false } },
+      legend: { show: !spark, live: true },
+      hooks: { draw: [function (u) { if (spec.unfinished && !spark) shadeLast(u, x); }] }
+    };
+    if (spark) {
+      opts.axes = [{ show: false }, { show: false }];
+      opts.padding = [2, 2, 2, 2];
+      opts.select = { show: false };
+    }
+    return { opts: opts, data: data, parts: parts };
+  }
+
+  // shadeLast marks the last period, which is not over yet.
+  function shadeLast(u, x) {
+    var n = x.length;
+    if (n === 0) return;
+    var ctx = u.ctx;
+    var right = u.bbox.left + u.bbox.width;
+    var left = u.valToPos(n - 1.5, "x", true);
+    ctx.save();
+    ctx.fillStyle = "rgba(120,120,120,0.12)";
+    ctx.fillRect(left, u.bbox.top, right - left, u.bbox.height);
+    ctx.fillStyle = "rgba(80,80,80,0.8)";
+    ctx.font = (11 * devicePixelRatio) + "px sans-serif";
+    ctx.fillText("in progress", left + 4 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio);
+    ctx.restore();
+  }
+
+  // drill opens the activities behind the clicked point: for stacked bars
+  // the segment under the pointer, otherwise the first linked series.
+  function drill(u, parts) {
+    var i = u.cursor.idx;
+    if (i == null) return;
+    var y = u.posToVal(u.cursor.top, "y");
+    var hit = null;
+    parts.forEach(function (p) {
+      if (!p.lo || hit) return;
+      var a = Math.min(p.lo[i], p.hi[i]), b = Math.max(p.lo[i], p.hi[i]);
+      if (y >= a && y <= b && a !== b) hit = p;
+    });
+    if (!hit) hit = parts.filter(function (p) { return !p.lo && p.links.length; })[0];
+    if (hit && hit.links[i]) location.href = hit.links[i];
+  }
+
+  function drawAll() {
+    charts.forEach(function (c) { c.destroy(); });
+    charts = [];
+    var els = document.querySelectorAll("[data-chart]");
+    var pending = els.length;
+    document.body.dataset.ready = "0";
+    if (pending === 0) { document.body.dataset.ready = "1"; return; }
+    els.forEach(function (el) {
+      var spec = JSON.parse(el.dataset.chart);
+      el.textContent = "";
+      var b = build(el, spec);
+      var done = false;
+      b.opts.hooks.ready = [function () {
+        if (!done) { done = true; pending--; if (pending === 0) document.body.dataset.ready = "1"; }
+      }];
+      var u = new uPlot(b.opts, b.data, el);
+      u.spec = spec;
+      if (spec.kind !== "spark") {
+        u.over.addEventListener("click", function () { drill(u, b.parts); });
+        u.over.classList.add("clickable");
+      }
+      charts.push(u);
+    });
+  }
+
+  function keys(e) {
+    var t = e.target;
+    if (t && (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA")) return;
+    if (e.altKey || e.ctrlKey || e.metaKey) return;
+    var a = null;
+    if (e.key === "ArrowLeft") a = document.querySelector("form.period a[rel=prev]");
+    if (e.key === "ArrowRight") a = document.querySelector("form.period a[rel=next]");
+    if (a) location.href = a.href;
+  }
+
+  // live polls the results version once a second; when it moved, the
+  // page's content is fetched again and swapped in, charts redrawn.
+  function live() {
+    var url = document.body.dataset.live;
+    if (!url) return;
+    var busy = false;
+    setInterval(function () {
+      if (busy || document.hidden) return;
+      busy = true;
+      fetch(url, { headers: { "X-Tally-Live": "1" }, credentials: "same-origin", cache: "no-store" })
+        .then(function (r) {
+          if (r.status === 401) { location.href = "/login"; throw new Error("signed out"); }
+          if (!r.ok) throw new Error("live " + r.status);
+          return r.json();
+        })
+        .then(function (v) {
+          if (v.version === document.body.dataset.version) return;
+          return fetch(location.href, { credentials: "same-origin", cache: "no-store" })
+            .then(function (r) { return r.text(); })
+            .then(function (html) {
+              var doc = new DOMParser().parseFromString(html, "text/html");
+              var main = doc.getElementById("main");
+              if (!main) return;
+              document.getElementById("main").replaceWith(document.adoptNode(main));
+              document.body.dataset.version = doc.body.dataset.version || v.version;
+              drawAll();
+            });
+        })
+        .catch(function () {})
+        .then(function () { busy = false; });
+    }, 1000);
+  }
+
+  var resizing;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(drawAll, 200);
+  });
+  document.addEventListener("keydown", keys);
+  document.addEventListener("DOMContentLoaded", function () { drawAll(); live(); });
+  window.tallyCharts = function () { return charts; };
+})();

@@ -1,0 +1,178 @@
+package web
+
+import (
+	"context"
+	"embed"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/tally-analytics/tally/internal/auth"
+	"github.com/tally-analytics/tally/internal/store"
+)
+
+// Reader answers the API's GET endpoints in process (api.API.Read).
+type Reader interface {
+	Read(ctx context.Context, p auth.Principal, path string, q url.Values) ([]byte, error)
+}
+
+// Options configure the dashboard.
+type Options struct {
+	Logger *slog.Logger
+	// TrustProxy believes X-Forwarded-Proto: https from the proxy in
+	// front, for the session cookie's Secure flag.
+	TrustProxy bool
+	// SessionLifetime is how long a sign-in lasts; default 14 days.
+	SessionLifetime time.Duration
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
+}
+
+//go:embed static
+var staticFS embed.FS
+
+//go:embed templates
+var templateFS embed.FS
+
+// Web serves the dashboard.
+type Web struct {
+	store  *store.Store
+	read   Reader
+	opts   Options
+	log    *slog.Logger
+	pages  *templates
+	signIn *signInLimiter
+}
+
+// New returns the dashboard as one handler, for every path but /v1/.
+func New(s *store.Store, rd Reader, opts Options) http.Handler {
+	return newWeb(s, rd, opts).handler()
+}
+
+func newWeb(s *store.Store, rd Reader, opts Options) *Web {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.SessionLifetime <= 0 {
+		opts.SessionLifetime = 14 * 24 * time.Hour
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Web{store: s, read: rd, opts: opts, log: opts.Logger, pages: mustTemplates(), signIn: newSignInLimiter()}
+}
+
+func (w *Web) handler() http.Handler {
+	static, _ := fs.Sub(staticFS, "static")
+	m := http.NewServeMux()
+	m.Handle("GET /static/", http.StripPrefix("/static/", staticFiles(http.FileServerFS(static))))
+	m.Handle("GET /login", handler(w.loginPage))
+	m.Handle("POST /login", handler(w.login))
+	m.Handle("GET /login/{token}", handler(w.loginLink))
+	m.Handle("POST /logout", w.session(handler(w.logout)))
+	m.Handle("/share/{token}/", w.share(w.pageMux()))
+	m.Handle("/", w.session(w.pageMux()))
+	// Go's cross-origin protection refuses a state-changing request a
+	// browser sent from another site (Sec-Fetch-Site, Origin); the
+	// session's token (csrf.go) covers browsers that send neither.
+	cop := http.NewCrossOriginProtection()
+	return w.edge(cop.Handler(m))
+}
+
+// pageMux holds the pages, at paths relative to the viewer's base (/ for
+// a session, /share/TOKEN/ for a share link).
+func (w *Web) pageMux() http.Handler {
+	m := http.NewServeMux()
+	m.Handle("GET /{$}", handler(w.home))
+	m.Handle("GET /metrics/{name}", handler(w.metric))
+	m.Handle("GET /customers", handler(w.customers))
+	m.Handle("GET /customers.csv", handler(w.customers))
+	m.Handle("GET /customers/{uuid}", handler(w.customer))
+	m.Handle("GET /activities", handler(w.activities))
+	m.Handle("GET /activities.csv", handler(w.activities))
+	m.Handle("GET /activities/{uuid}", handler(w.activity))
+	m.Handle("GET /settings", handler(w.settings))
+	m.Handle("POST /settings/share", w.writes(handler(w.createShare)))
+	m.Handle("POST /settings/share/{uuid}/revoke", w.writes(handler(w.revokeShare)))
+	m.Handle("GET /live", handler(w.live))
+	m.Handle("/", handler(func(rw http.ResponseWriter, r *http.Request) error { return errNotFound }))
+	return m
+}
+
+// staticFiles marks the embedded assets cacheable for a while: they change
+// only with the binary.
+func staticFiles(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Cache-Control", "public, max-age=3600")
+		next.ServeHTTP(rw, r)
+	})
+}
+
+// edge is the outermost layer: security headers, the access log and
+// panic recovery.
+func (w *Web) edge(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		h := rw.Header()
+		// No inline script or style anywhere: charts read their data
+		// from JSON blocks the scripts parse.
+		h.Set("Content-Security-Policy", csp(false))
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		sw := &statusWriter{ResponseWriter: rw}
+		r = r.WithContext(context.WithValue(r.Context(), webKey{}, w))
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				w.log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", p)
+				if sw.status == 0 {
+					http.Error(sw, "Internal server error.", http.StatusInternalServerError)
+				}
+			}
+			w.log.Info("page", "method", r.Method, "path", redactPath(r.URL.Path), "status", sw.status,
+				"duration_ms", time.Since(start).Milliseconds())
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// csp is the Content-Security-Policy of every answer; embed lets any site
+// frame the page (an embeddable share link).
+func csp(embed bool) string {
+	frame := "'none'"
+	if embed {
+		frame = "*"
+	}
+	return "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+		"form-action 'self'; base-uri 'none'; frame-ancestors " + frame
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// handler adapts a page that returns an error.
+type handler func(w http.ResponseWriter, r *http.Request) error
