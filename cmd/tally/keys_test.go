@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tally-analytics/tally/internal/auth"
 	"github.com/tally-analytics/tally/internal/billing"
 	"github.com/tally-analytics/tally/internal/server"
+	"github.com/tally-analytics/tally/internal/store"
 	"github.com/tally-analytics/tally/internal/store/storetest"
 )
 
@@ -82,6 +86,74 @@ func TestAPIKeyListAndRevokeBySecret(t *testing.T) {
 				if _, _, err := s.KeyByHash(ctx, auth.Hash(k)); err == nil {
 					t.Fatalf("%q still works", k)
 				}
+			}
+		})
+	}
+}
+
+// TestUILink: `ui-link` prints a sign-in URL whose token signs in once,
+// with a new key of the access asked for (never printed), on the account
+// named; the note names the key's prefix and how to revoke it.
+func TestUILink(t *testing.T) {
+	link := regexp.MustCompile(`^(.*)/login/([0-9a-f]{64})\n$`)
+	for _, b := range storetest.Backends() {
+		t.Run(b, func(t *testing.T) {
+			ctx := context.Background()
+			db := storetest.DSN(t, b)
+			s, err := server.OpenStore(ctx, db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if _, err := server.Bootstrap(ctx, s, ""); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := s.EnsureAccount(ctx, "globex"); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct {
+				args    []string
+				env     map[string]string
+				base    string
+				account string
+				access  billing.Access
+			}{
+				{nil, nil, "http://127.0.0.1:8080", "default", billing.AccessFull},
+				{[]string{"--read", "--account", "globex"}, map[string]string{"TALLY_ADDR": "0.0.0.0:9000"}, "http://localhost:9000", "globex", billing.AccessRead},
+				{nil, map[string]string{"TALLY_ADDR": ":9000", "TALLY_PUBLIC_URL": "https://tally.example.com/"}, "https://tally.example.com", "default", billing.AccessFull},
+				{[]string{"--url", "https://dash.example.com"}, map[string]string{"TALLY_PUBLIC_URL": "https://tally.example.com"}, "https://dash.example.com", "default", billing.AccessFull},
+			} {
+				env := func(k string) string { return c.env[k] }
+				var o, e strings.Builder
+				if code := run(ctx, append([]string{"ui-link", "--db", db}, c.args...), env, &o, &e); code != 0 {
+					t.Fatalf("ui-link %v: code %d, %s", c.args, code, e.String())
+				}
+				if secret := regexp.MustCompile(`tly_[0-9a-f]{48}`); secret.MatchString(o.String() + e.String()) {
+					t.Fatalf("ui-link printed a key's secret:\n%s%s", o.String(), e.String())
+				}
+				m := link.FindStringSubmatch(o.String())
+				if m == nil || m[1] != c.base {
+					t.Fatalf("ui-link %v printed %q, want a link under %s", c.args, o.String(), c.base)
+				}
+				k, acct, err := s.UseLoginToken(ctx, auth.Hash(m[2]), time.Now())
+				if err != nil || k.Access != c.access || acct.Name != c.account {
+					t.Fatalf("ui-link %v signs in as %+v on %q (%v), want %s on %q", c.args, k, acct.Name, err, c.access, c.account)
+				}
+				if _, _, err := s.UseLoginToken(ctx, auth.Hash(m[2]), time.Now()); !errors.Is(err, store.ErrNotFound) {
+					t.Fatalf("second use of the link: %v, want ErrNotFound", err)
+				}
+				if note := e.String(); !strings.Contains(note, k.Prefix+"…") || !strings.Contains(note, "tally apikey revoke "+k.Prefix) {
+					t.Fatalf("ui-link's note does not name the key %s and how to revoke it:\n%s", k.Prefix, note)
+				}
+			}
+			if keys, _ := s.ListAPIKeys(ctx, ""); len(keys) != 5 {
+				t.Fatalf("%d keys, want the bootstrap key and one per ui-link", len(keys))
+			}
+			if _, errOut, code := tally(t, "ui-link", "--db", db, "--account", "nobody"); code == 0 || !strings.Contains(errOut, `no account is called "nobody"`) {
+				t.Fatalf("unknown account: code %d, %q", code, errOut)
+			}
+			if _, errOut, code := tally(t, "ui-link", "--db", db, "--url", "tally.example.com"); code == 0 || !strings.Contains(errOut, "not an http(s) URL") {
+				t.Fatalf("a --url without scheme: code %d, %q", code, errOut)
 			}
 		})
 	}

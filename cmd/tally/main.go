@@ -2,12 +2,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -38,6 +40,8 @@ Usage:
   tally apikey create [--db …] [--account NAME] [--read]
   tally apikey list   [--db …] [--account NAME]
   tally apikey revoke [--db …] KEY|PREFIX
+  tally ui-link [--db …] [--account NAME] [--read] [--url BASE]
+                                     a one-time dashboard sign-in link (10 minutes)
   tally fx import [--db …] FILE      load ECB reference rates (eurofxref-hist.csv)
   tally recompute [--db …] [--account NAME]
   tally demo [--db …] [--account NAME] [--seed 1] [--anchor YYYY-MM-DD]
@@ -69,6 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = migrate(ctx, args[1:], getenv, stdout, stderr)
 	case "apikey":
 		err = apikey(ctx, args[1:], getenv, stdout, stderr)
+	case "ui-link":
+		err = uiLink(ctx, args[1:], getenv, stdout, stderr)
 	case "fx":
 		err = fxCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "recompute":
@@ -227,6 +233,67 @@ func revokeKey(ctx context.Context, s *store.Store, arg string, stdout io.Writer
 		return err
 	}
 	fmt.Fprintln(stdout, "revoked", prefix+"…")
+	return nil
+}
+
+// uiLink is `tally ui-link`: a new API key for the account, whose secret
+// is never shown, and a one-time sign-in link bound to it (issue 11). The
+// link goes alone to stdout, for scripts; how to end what it opens goes
+// to stderr. Revoking the key ends the browser session too.
+func uiLink(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("ui-link", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := dbFlag(fs, getenv)
+	accountName := fs.String("account", server.DefaultAccount, "account to sign in to")
+	read := fs.Bool("read", false, "sign in with a read-only key: a read-only dashboard")
+	addr := cmp.Or(getenv("TALLY_ADDR"), "127.0.0.1:8080")
+	base := fs.String("url", server.BaseURL(getenv("TALLY_PUBLIC_URL"), addr),
+		"the dashboard's address as the browser reaches it (default: TALLY_PUBLIC_URL, else http:// and TALLY_ADDR)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("ui-link: unexpected argument %q", fs.Arg(0))
+	}
+	if u, err := url.Parse(*base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("ui-link: --url %q is not an http(s) URL such as https://tally.example.com", *base)
+	}
+	s, err := server.OpenStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	acct, err := s.AccountByName(ctx, *accountName)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("ui-link: no account is called %q (`tally serve` makes %q on its first start)", *accountName, server.DefaultAccount)
+	}
+	if err != nil {
+		return err
+	}
+	access := billing.AccessFull
+	if *read {
+		access = billing.AccessRead
+	}
+	key := auth.NewKey()
+	if err := s.CreateAPIKey(ctx, acct.ID, auth.Prefix(key), auth.Hash(key), access); err != nil {
+		return err
+	}
+	k, _, err := s.KeyByHash(ctx, auth.Hash(key))
+	if err != nil {
+		return err
+	}
+	link, err := server.SignInLink(ctx, s, k.ID, *base)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, link)
+	kind := "full-access"
+	if access == billing.AccessRead {
+		kind = "read-only"
+	}
+	fmt.Fprintf(stderr, "The link works once, for %d minutes. It signs in to account %q with a new %s API key, %s…;\n"+
+		"`tally apikey revoke %s` revokes that key and ends the browser session.\n",
+		int(server.LoginTokenTTL.Minutes()), acct.Name, kind, k.Prefix, k.Prefix)
 	return nil
 }
 

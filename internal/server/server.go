@@ -1,5 +1,6 @@
 // Package server wires Tally together and runs it: it opens and migrates
-// the store, sets up the default account, serves the API and shuts down
+// the store, sets up the default account, serves the API (and prints the
+// dashboard's address, and its sign-in link on first start) and shuts down
 // gracefully. It holds no business logic.
 package server
 
@@ -84,6 +85,15 @@ func Bootstrap(ctx context.Context, s *store.Store, bootstrapKey string) (newKey
 	return key, nil
 }
 
+// firstSignInLink is a sign-in link for the key Bootstrap just made.
+func firstSignInLink(ctx context.Context, s *store.Store, key, base string) (string, error) {
+	k, _, err := s.KeyByHash(ctx, auth.Hash(key))
+	if err != nil {
+		return "", fmt.Errorf("sign-in link: %w", err)
+	}
+	return SignInLink(ctx, s, k.ID, base)
+}
+
 // Run serves until ctx is cancelled, then stops accepting, lets requests
 // in flight finish and closes the store. ready, if not nil, receives the
 // listening address once the server accepts connections.
@@ -125,10 +135,20 @@ func Run(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger
 		return fmt.Errorf("listen: %w", err)
 	}
 	addr := ln.Addr().String()
+	base := BaseURL(cfg.PublicURL, addr)
 	if key != "" {
+		// issue 11: on first start, a sign-in link beside the key, bound to it.
+		link, err := firstSignInLink(ctx, s, key, base)
+		if err != nil {
+			ln.Close()
+			return err
+		}
 		fmt.Fprintf(out, "Created the default account. Its API key (shown only this once):\n\n    %s\n\n", key)
 		fmt.Fprintf(out, "Try it:\n\n    curl -u %s: http://%s/v1/ping\n\n", key, addr)
+		fmt.Fprintf(out, "Sign in to the dashboard with it (this link works once, for %d minutes; `tally ui-link` makes another):\n\n    %s\n\n",
+			int(LoginTokenTTL.Minutes()), link)
 	}
+	fmt.Fprintf(out, "Dashboard: %s/\n", base)
 	if cfg.MaxConns > 0 {
 		ln = limitConns(ln, cfg.MaxConns)
 	}

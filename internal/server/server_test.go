@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tally-analytics/tally/internal/auth"
+	"github.com/tally-analytics/tally/internal/billing"
 	"github.com/tally-analytics/tally/internal/config"
 	"github.com/tally-analytics/tally/internal/demo"
 	"github.com/tally-analytics/tally/internal/store/storetest"
@@ -64,7 +65,10 @@ func startConfig(t *testing.T, cfg config.Config) (addr string, out *bytes.Buffe
 	return addr, out, stop
 }
 
-var keyPattern = regexp.MustCompile(`tly_[0-9a-f]{48}`)
+var (
+	keyPattern  = regexp.MustCompile(`tly_[0-9a-f]{48}`)
+	linkPattern = regexp.MustCompile(`(https?://\S+)/login/([0-9a-f]{64})\n`)
+)
 
 func TestFirstStartPrintsAKeyOnce(t *testing.T) {
 	for _, b := range storetest.Backends() {
@@ -78,13 +82,30 @@ func TestFirstStartPrintsAKeyOnce(t *testing.T) {
 			if got := ping(t, addr, key); got != 200 {
 				t.Fatalf("ping with the printed key: %d", got)
 			}
+			// Beside the key, a sign-in link bound to it; then the dashboard.
+			link := linkPattern.FindStringSubmatch(out.String())
+			if link == nil || link[1] != "http://"+addr || !strings.Contains(out.String(), "\nDashboard: http://"+addr+"/\n") {
+				t.Fatalf("first start printed no sign-in link or dashboard address:\n%s", out)
+			}
 			if err := stop(); err != nil {
 				t.Fatalf("graceful stop: %v", err)
 			}
-			// The second start on the same database prints no key.
-			_, out2, _ := start(t, dsn, "")
-			if keyPattern.MatchString(out2.String()) {
-				t.Fatalf("second start printed a key:\n%s", out2)
+			s, err := OpenStore(context.Background(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			want, _, _ := s.KeyByHash(context.Background(), auth.Hash(key))
+			k, _, err := s.UseLoginToken(context.Background(), auth.Hash(link[2]), time.Now())
+			if err != nil || k.ID != want.ID || k.Access != billing.AccessFull {
+				t.Fatalf("the printed link signs in as %+v (%v), want the printed key %+v", k, err, want)
+			}
+			// The second start on the same database prints no key and no
+			// link, and the dashboard's address again.
+			addr2, out2, _ := start(t, dsn, "")
+			if keyPattern.MatchString(out2.String()) || strings.Contains(out2.String(), "/login/") ||
+				!strings.Contains(out2.String(), "Dashboard: http://"+addr2+"/\n") {
+				t.Fatalf("second start printed:\n%s", out2)
 			}
 		})
 	}
@@ -95,8 +116,8 @@ func TestBootstrapKeyFromEnvironment(t *testing.T) {
 		t.Run(b, func(t *testing.T) {
 			key := auth.NewKey()
 			addr, out, _ := start(t, storetest.DSN(t, b), key)
-			if keyPattern.MatchString(out.String()) {
-				t.Fatalf("with TALLY_API_KEY set, serve printed a key:\n%s", out)
+			if keyPattern.MatchString(out.String()) || strings.Contains(out.String(), "/login/") {
+				t.Fatalf("with TALLY_API_KEY set, serve printed a key or a sign-in link:\n%s", out)
 			}
 			if got := ping(t, addr, key); got != 200 {
 				t.Fatalf("ping with TALLY_API_KEY: %d", got)
@@ -171,5 +192,33 @@ func TestServeDemo(t *testing.T) {
 				t.Fatalf("the second serve --demo loaded again:\n%s", out2)
 			}
 		})
+	}
+}
+
+func TestBaseURL(t *testing.T) {
+	for _, c := range []struct{ public, addr, want string }{
+		{"", "127.0.0.1:8080", "http://127.0.0.1:8080"},
+		{"", "[::1]:8080", "http://[::1]:8080"},
+		{"", ":8080", "http://localhost:8080"},
+		{"", "0.0.0.0:8080", "http://localhost:8080"},
+		{"", "[::]:8080", "http://localhost:8080"},
+		{"", "tally.internal:80", "http://tally.internal:80"},
+		{"https://tally.example.com/", "127.0.0.1:8080", "https://tally.example.com"},
+		{"https://example.com/tally", "127.0.0.1:8080", "https://example.com/tally"},
+	} {
+		if got := BaseURL(c.public, c.addr); got != c.want {
+			t.Errorf("BaseURL(%q, %q) = %q, want %q", c.public, c.addr, got, c.want)
+		}
+	}
+}
+
+// Behind a proxy the links name the public address.
+func TestSignInLinkUsesThePublicURL(t *testing.T) {
+	cfg := config.Config{Addr: "127.0.0.1:0", DB: storetest.DSN(t, "sqlite"), MaxBodyBytes: 1 << 20, ShutdownTimeout: 5 * time.Second,
+		PublicURL: "https://tally.example.com"}
+	_, out, _ := startConfig(t, cfg)
+	link := linkPattern.FindStringSubmatch(out.String())
+	if link == nil || link[1] != "https://tally.example.com" || !strings.Contains(out.String(), "Dashboard: https://tally.example.com/\n") {
+		t.Fatalf("printed:\n%s", out)
 	}
 }
