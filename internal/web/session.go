@@ -175,15 +175,15 @@ func (w *Web) loginPage(rw http.ResponseWriter, r *http.Request) error {
 
 // login checks a key typed into the sign-in form.
 func (w *Web) login(rw http.ResponseWriter, r *http.Request) error {
-	if !w.signIn.allow(clientIP(r)) {
-		rw.Header().Set("Retry-After", "10")
-		w.render(rw, r, http.StatusTooManyRequests, "login", page{Title: "Sign in", Message: "Too many sign-in attempts from here: wait a few seconds and try again."})
-		return nil
+	ip := clientIP(r)
+	if !w.signIn.ok(ip) {
+		return w.tooManySignIns(rw, r)
 	}
 	r.Body = http.MaxBytesReader(rw, r.Body, 4<<10)
 	key := strings.TrimSpace(r.PostFormValue("key"))
 	k, _, err := w.store.KeyByHash(r.Context(), auth.Hash(key))
 	if key == "" || errors.Is(err, store.ErrNotFound) {
+		w.signIn.failed(ip)
 		w.render(rw, r, http.StatusUnauthorized, "login", page{Title: "Sign in", Message: "That is not a valid API key."})
 		return nil
 	}
@@ -195,13 +195,13 @@ func (w *Web) login(rw http.ResponseWriter, r *http.Request) error {
 
 // loginLink signs in with a one-time link from `tally ui-link`.
 func (w *Web) loginLink(rw http.ResponseWriter, r *http.Request) error {
-	if !w.signIn.allow(clientIP(r)) {
-		rw.Header().Set("Retry-After", "10")
-		w.render(rw, r, http.StatusTooManyRequests, "login", page{Title: "Sign in", Message: "Too many sign-in attempts from here: wait a few seconds and try again."})
-		return nil
+	ip := clientIP(r)
+	if !w.signIn.ok(ip) {
+		return w.tooManySignIns(rw, r)
 	}
 	k, _, err := w.store.UseLoginToken(r.Context(), auth.Hash(r.PathValue("token")), w.opts.Now())
 	if errors.Is(err, store.ErrNotFound) {
+		w.signIn.failed(ip)
 		w.render(rw, r, http.StatusUnauthorized, "login", page{Title: "Sign in", Message: "This sign-in link was used already, has expired or its key was revoked. Make a new one with tally ui-link, or sign in with an API key."})
 		return nil
 	}
@@ -222,10 +222,17 @@ func (w *Web) logout(rw http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// signInLimiter bounds sign-in attempts per client address (a key has
-// 192 random bits, but nobody gets to try many): one every 2 s, bursts of
-// 10. Its map is emptied when it grows past its bound, so a flood of
-// addresses cannot grow it without limit.
+func (w *Web) tooManySignIns(rw http.ResponseWriter, r *http.Request) error {
+	rw.Header().Set("Retry-After", "10")
+	w.render(rw, r, http.StatusTooManyRequests, "login", page{Title: "Sign in", Message: "Too many failed sign-ins from here: wait a few seconds and try again."})
+	return nil
+}
+
+// signInLimiter bounds failed sign-ins per client address (a key has 192
+// random bits, but nobody gets to try many): once 10 have failed, one
+// attempt every 2 s. Only failures count, so a team behind one address
+// signing in is never held up. Its map is emptied when it grows past its
+// bound, so a flood of addresses cannot grow it without limit.
 type signInLimiter struct {
 	mu sync.Mutex
 	m  map[string]*rate.Limiter
@@ -235,18 +242,27 @@ const signInLimiterMax = 10000
 
 func newSignInLimiter() *signInLimiter { return &signInLimiter{m: map[string]*rate.Limiter{}} }
 
-func (l *signInLimiter) allow(ip string) bool {
+// ok reports whether ip may try to sign in now.
+func (l *signInLimiter) ok(ip string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	lim, ok := l.m[ip]
-	if !ok {
+	lim, seen := l.m[ip]
+	return !seen || lim.Tokens() >= 1
+}
+
+// failed counts a failed attempt from ip.
+func (l *signInLimiter) failed(ip string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lim, seen := l.m[ip]
+	if !seen {
 		if len(l.m) >= signInLimiterMax {
 			clear(l.m)
 		}
 		lim = rate.NewLimiter(rate.Every(2*time.Second), 10)
 		l.m[ip] = lim
 	}
-	return lim.Allow()
+	lim.Allow()
 }
 
 func clientIP(r *http.Request) string {
