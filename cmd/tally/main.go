@@ -402,6 +402,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.Uint64Var(&o.Seed, "seed", 1, "random seed: the same seed gives the same book")
 	fs.IntVar(&o.Samples, "samples", 200, "samples of the incremental recompute and of unfiltered metrics")
 	fs.IntVar(&o.FilteredSamples, "filtered-samples", 20, "samples of filtered metrics")
+	fs.IntVar(&o.PageSamples, "page-samples", 50, "samples of each dashboard page")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -31,6 +31,7 @@ type Options struct {
 	Seed                uint64
 	Samples             int // incremental and unfiltered metrics samples
 	FilteredSamples     int
+	PageSamples         int // samples of each dashboard page
 	Out                 io.Writer
 }
 
@@ -163,6 +164,9 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 			ds = append(ds, d)
 		}
 		fmt.Fprintf(out, "%s: p50 %s p99 %s (%d samples)\n", c.name, pct(ds, 50), pct(ds, 99), len(ds))
+	}
+	if err := Pages(ctx, s, acct, max(1, o.PageSamples), out); err != nil {
+		return err
 	}
 	fmt.Fprintf(out, "peak memory: %s\n", peakMemory())
 	return nil

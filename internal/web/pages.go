@@ -21,6 +21,9 @@ type tile struct {
 	Date          string
 	Value, Change any
 	Spark         chart
+	// Bad is whether the change is for the worse: up for a churn rate,
+	// down for the rest.
+	Bad bool
 }
 
 type homePage struct {
@@ -100,6 +103,8 @@ func (w *Web) home(rw http.ResponseWriter, r *http.Request) error {
 			} else {
 				tl.Change = e[t.metric+"-percentage-change"]
 			}
+			up := !strings.HasPrefix(str(tl.Change), "-") && str(tl.Change) != "0"
+			tl.Bad = up == strings.Contains(t.metric, "churn")
 		}
 		tl.Spark = chart{Kind: "spark", Unit: t.unit, Currency: pg.Account.Currency,
 			Series: []chartSeries{{Key: t.metric, Label: t.label, Role: "line", Unit: t.unit, Values: numbers(s.Entries, t.metric)}}}
