@@ -89,9 +89,31 @@ func TestMetricsAPI(t *testing.T) {
 			}
 		}
 		mrr := e.ok(200, "GET", "/v1/metrics/mrr"+q, nil)
+		// Net new MRR (Tally's own) is the five together: 16667 + 6000 −
+		// 6000 = 16667, the whole MRR change from nothing.
 		expect(t, entryAt(t, mrr, "2024-01-31"), map[string]float64{"mrr": 16667, "mrr-new-business": 16667, "mrr-expansion": 6000,
-			"mrr-contraction": -6000, "mrr-churn": 0, "mrr-reactivation": 0, "percentage-change": 0})
-		expect(t, entryAt(t, mrr, "2025-03-31"), map[string]float64{"mrr-reactivation": 15000, "percentage-change": 0})
+			"mrr-contraction": -6000, "mrr-churn": 0, "mrr-reactivation": 0, "percentage-change": 0, "net-new-mrr": 16667})
+		// January 2025: the churn, −16667; February nothing; March the
+		// reactivation, 15000: from 0 the change is 0 by rule, from
+		// −16667 to 0 it is +100 %.
+		expect(t, entryAt(t, mrr, "2025-01-31"), map[string]float64{"net-new-mrr": -16667})
+		expect(t, entryAt(t, mrr, "2025-02-28"), map[string]float64{"net-new-mrr": 0, "net-new-mrr-percentage-change": 100})
+		expect(t, entryAt(t, mrr, "2025-03-31"), map[string]float64{"mrr-reactivation": 15000, "percentage-change": 0,
+			"net-new-mrr": 15000, "net-new-mrr-percentage-change": 0})
+		// The activities behind January 2024, with their total: the
+		// new business 16667, the expansion and the contraction ±6000.
+		acts := e.ok(200, "GET", "/v1/activities?start-date=2024-01-01&end-date=2024-01-31&with_total=true", nil)
+		if tot := acts["total"].(map[string]any); tot["count"] != 3.0 || tot["activity-mrr-movement"] != 16667.0 {
+			t.Errorf("January's activity total: %v", tot)
+		}
+		nb := e.ok(200, "GET", "/v1/activities?start-date=2024-01-01&end-date=2024-01-31&type=new_biz&with_total=true&per_page=1", nil)
+		if tot := nb["total"].(map[string]any); tot["count"] != 1.0 || tot["activity-mrr-movement"] != 16667.0 {
+			t.Errorf("January's new business total: %v", tot)
+		}
+		if _, ok := e.ok(200, "GET", "/v1/activities?start-date=2024-01-01", nil)["total"]; ok {
+			t.Error("a total without with_total")
+		}
+		e.ok(400, "GET", "/v1/activities?with_total=yes", nil)
 		if sm := mrr["summary"].(map[string]any); sm["current"] != 15000.0 || sm["previous"] != 0.0 {
 			t.Errorf("mrr summary: %v", sm)
 		}

@@ -171,19 +171,24 @@
   }
 
   function drawAll() {
+    var t0 = performance.now();
     charts.forEach(function (c) { c.destroy(); });
     charts = [];
     var els = document.querySelectorAll("[data-chart]");
     var pending = els.length;
     document.body.dataset.ready = "0";
-    if (pending === 0) { document.body.dataset.ready = "1"; return; }
+    function finished() {
+      document.body.dataset.drawMs = String(Math.round(performance.now() - t0));
+      document.body.dataset.ready = "1";
+    }
+    if (pending === 0) { finished(); return; }
     els.forEach(function (el) {
       var spec = JSON.parse(el.dataset.chart);
       el.textContent = "";
       var b = build(el, spec);
       var done = false;
       b.opts.hooks.ready = [function () {
-        if (!done) { done = true; pending--; if (pending === 0) document.body.dataset.ready = "1"; }
+        if (!done) { done = true; pending--; if (pending === 0) finished(); }
       }];
       var u = new uPlot(b.opts, b.data, el);
       u.spec = spec;
