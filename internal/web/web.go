@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/tally-analytics/tally/internal/auth"
@@ -125,6 +126,8 @@ func (w *Web) edge(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "same-origin")
 		sw := &statusWriter{ResponseWriter: rw}
 		r = r.WithContext(context.WithValue(r.Context(), webKey{}, w))
+		// The dashboard's forms are a few fields.
+		r.Body = http.MaxBytesReader(sw, r.Body, 64<<10)
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -135,7 +138,11 @@ func (w *Web) edge(next http.Handler) http.Handler {
 					http.Error(sw, "Internal server error.", http.StatusInternalServerError)
 				}
 			}
-			w.log.Info("page", "method", r.Method, "path", redactPath(r.URL.Path), "status", sw.status,
+			level := slog.LevelInfo
+			if strings.HasSuffix(r.URL.Path, "/live") && sw.status == http.StatusOK {
+				level = slog.LevelDebug // an open page polls once a second
+			}
+			w.log.Log(r.Context(), level, "page", "method", r.Method, "path", redactPath(r.URL.Path), "status", sw.status,
 				"duration_ms", time.Since(start).Milliseconds())
 		}()
 		next.ServeHTTP(sw, r)
