@@ -208,7 +208,7 @@ func buildChart(def metricDef, s series, p period, base, currency string) chart 
 			role = "bar"
 		}
 		cs := chartSeries{Key: col.Key, Label: col.Label, Role: role, Unit: col.Unit, Values: numbers(s.Entries, col.Key)}
-		if col.Drill != "" {
+		if col.Drill != "" && !p.Filtered {
 			for _, sp := range spans {
 				cs.Links = append(cs.Links, drillLink(base, col, sp))
 			}
@@ -244,7 +244,11 @@ func buildTable(def metricDef, s series, p period, base string) table {
 	for i, e := range s.Entries {
 		r := row{Date: str(e["date"])}
 		for _, c := range def.Columns {
-			r.Cells = append(r.Cells, cell{Key: c.Key, Unit: c.Unit, Value: e[c.Key], Link: drillLink(base, c, spans[i])})
+			var href string
+			if !p.Filtered {
+				href = drillLink(base, c, spans[i])
+			}
+			r.Cells = append(r.Cells, cell{Key: c.Key, Unit: c.Unit, Value: e[c.Key], Link: href})
 		}
 		t.Rows = append(t.Rows, r)
 	}
@@ -329,6 +333,9 @@ func (w *Web) period(r *http.Request) (period, url.Values, error) {
 	for _, k := range []string{"geo", "plans"} {
 		if s := r.URL.Query().Get(k); s != "" {
 			q.Set(k, s)
+			// The activity list takes neither filter: a drill-down
+			// would list more than the number explains.
+			p.Filtered = true
 		}
 	}
 	var first struct {

@@ -16,6 +16,9 @@ type period struct {
 	// First is the date of the account's first activity (the "all"
 	// preset); zero when it has none.
 	First time.Time
+	// Filtered: the page has a geo or plans filter, which the activity
+	// list does not take, so its cells do not drill down.
+	Filtered bool
 }
 
 var intervals = []string{"day", "week", "month", "quarter", "year"}

@@ -289,6 +289,28 @@ func TestDashboard(t *testing.T) {
 				t.Errorf("%d movement cells linked, want %d", drilled, 6*len(api.Entries))
 			}
 		})
+
+		t.Run("filters go to the API and turn drill-downs off", func(t *testing.T) {
+			q := "start-date=2025-06-01&end-date=2026-11-30&interval=month&geo=US&plans=demo-pro-monthly"
+			pg := b.get("/metrics/mrr?" + q)
+			var api struct {
+				Entries []map[string]any `json:"entries"`
+			}
+			st.api(st.key, "/v1/metrics/mrr?"+q, &api)
+			cells := cellRe.FindAllStringSubmatch(pg.body, -1)
+			if len(cells) != 7*len(api.Entries) {
+				t.Fatalf("%d cells for %d entries", len(cells), len(api.Entries))
+			}
+			for i, c := range cells {
+				e := api.Entries[i/7]
+				if want := e[c[1]].(json.Number).String(); c[2] != want || c[3] != "" {
+					t.Errorf("%s %s: table %s (link %q), API %s", e["date"], c[1], c[2], c[3], want)
+				}
+			}
+			if !strings.Contains(pg.body, `value="US"`) || !strings.Contains(pg.body, `value="demo-pro-monthly"`) {
+				t.Error("the filters are not kept in the form")
+			}
+		})
 	})
 }
 
