@@ -45,6 +45,7 @@
   // Entries sit at even steps (a short last period keeps a full-width
   // bar); the axis names each step by its entry's date.
   function xs(spec) {
+    if (spec.kind === "step") return spec.dates.map(function (d) { return Date.parse(d + "T00:00:00Z") / 1000; });
     return spec.dates.map(function (d, i) { return i; });
   }
 
@@ -67,15 +68,18 @@
   function build(el, spec) {
     var x = xs(spec);
     var data = [x];
-    var series = [{}];
+    var series = [spec.kind === "step" ? { label: "Date" } :
+      { label: "Date", value: function (u, v) { return v == null ? "–" : (spec.dates[v] || "–"); } }];
     var parts = []; // per drawn series: {key, lo[], hi[], raw[], links[]}
     var width = Math.max(el.clientWidth, 120);
     var spark = spec.kind === "spark";
     var height = spark ? 40 : 320;
     var bars = uPlot.paths.bars({ size: [0.6, 60] });
     var stepped = uPlot.paths.stepped({ align: 1 });
-    var scales = { x: { time: false, range: function () { return [-0.5, Math.max(0, x.length - 0.5)]; } } };
-    var axes = [xAxis(spec, width), { values: axisFmt(spec, spec.unit), size: 70 }];
+    // A customer's steps sit on a time axis: their dates are uneven.
+    var scales = spec.kind === "step" ? { x: { time: true } } :
+      { x: { time: false, range: function () { return [-0.5, Math.max(0, x.length - 0.5)]; } } };
+    var axes = [spec.kind === "step" ? {} : xAxis(spec, width), { values: axisFmt(spec, spec.unit), size: 70 }];
 
     function raw(s) { return s.values.map(Number); }
 
