@@ -165,7 +165,8 @@ var funcs = template.FuncMap{
 	"neg":    isNegative,
 	"link":   link,
 	"hasKey": func(m map[string]any, k string) bool { _, ok := m[k]; return ok },
-	"withq":  with,
+	"withq":  withURL,
+	"query":  queryURL,
 	"pageq":  func(n int) url.Values { return url.Values{"page": {strconv.Itoa(n)}} },
 	"list":   func(s ...string) []string { return s },
 	"dict": func(kv ...any) map[string]any {
@@ -176,6 +177,12 @@ var funcs = template.FuncMap{
 		return m
 	},
 }
+
+// withURL and queryURL are a query for a link's href, marked as URL text:
+// html/template would escape a plain string's = and & after the ? as the
+// data of a single parameter.
+func withURL(q, params url.Values) template.URL { return template.URL(with(q, params)) }
+func queryURL(q url.Values) template.URL        { return template.URL(q.Encode()) }
 
 // field is m[key], for templates (hyphenated keys).
 func field(m map[string]any, key string) any { return m[key] }
