@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one test command (README, .ci/run). On a bare Debian machine it
-# installs what the suite needs (PostgreSQL, the e2e npm packages), starts a
-# throw-away PostgreSQL cluster on a free loopback port, then runs the gofmt
-# check, go vet, staticcheck, the Go tests with -race, and the node suite.
+# installs what the suite needs (PostgreSQL, Chromium, the e2e npm packages),
+# starts a throw-away PostgreSQL cluster on a free loopback port, then runs the
+# gofmt check, go vet, staticcheck, the Go tests with -race (the browser suite
+# among them), and the node suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -20,6 +21,14 @@ if [ -z "$(pg_bin)" ] || [ ! -x "$(pg_bin)/initdb" ]; then
 fi
 PGBIN=$(pg_bin)
 command -v node >/dev/null || { log "installing node"; as_root apt-get update -qq; DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq nodejs npm >/dev/null; }
+
+# --- Chromium, for the browser suite (e2e/browser), which fails without it --
+if ! command -v chromium >/dev/null; then
+  log "installing Chromium (Debian package chromium)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
+fi
+export TALLY_CHROMIUM=$(command -v chromium)
 
 pgdir=$(mktemp -d /tmp/tally-pg.XXXXXX)
 free_port() { python3 - <<'PY' 2>/dev/null || echo $((20000 + RANDOM % 20000))
