@@ -103,12 +103,20 @@ func (w *Web) home(rw http.ResponseWriter, r *http.Request) error {
 			} else {
 				tl.Change = e[t.metric+"-percentage-change"]
 			}
-			up := !strings.HasPrefix(str(tl.Change), "-") && str(tl.Change) != "0"
-			tl.Bad = up == strings.Contains(t.metric, "churn")
+			if c := str(tl.Change); c != "0" && c != "" {
+				up := !strings.HasPrefix(c, "-")
+				tl.Bad = up == strings.Contains(t.metric, "churn")
+			}
+		}
+		// A flow's sparkline stops at its tile's entry: a running period
+		// would end every line in a fall.
+		spark := s.Entries
+		if t.flow && len(spark) > 1 && p.Unfinished() {
+			spark = spark[:len(spark)-1]
 		}
 		tl.Spark = chart{Kind: "spark", Unit: t.unit, Currency: pg.Account.Currency,
-			Series: []chartSeries{{Key: t.metric, Label: t.label, Role: "line", Unit: t.unit, Values: numbers(s.Entries, t.metric)}}}
-		for _, e := range s.Entries {
+			Series: []chartSeries{{Key: t.metric, Label: t.label, Role: "line", Unit: t.unit, Values: numbers(spark, t.metric)}}}
+		for _, e := range spark {
 			tl.Spark.Dates = append(tl.Spark.Dates, str(e["date"]))
 		}
 		data.Tiles = append(data.Tiles, tl)

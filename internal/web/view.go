@@ -154,21 +154,22 @@ func (t *templates) execute(buf *bytes.Buffer, name string, p page) error {
 }
 
 var funcs = template.FuncMap{
-	"money":  formatMoney,
-	"pct":    formatPercent,
-	"count":  formatCount,
-	"value":  formatValue,
-	"field":  field,
-	"str":    str,
-	"date":   formatDate,
-	"short":  short,
-	"neg":    isNegative,
-	"link":   link,
-	"hasKey": func(m map[string]any, k string) bool { _, ok := m[k]; return ok },
-	"withq":  withURL,
-	"query":  queryURL,
-	"pageq":  func(n int) url.Values { return url.Values{"page": {strconv.Itoa(n)}} },
-	"list":   func(s ...string) []string { return s },
+	"money":     formatMoney,
+	"pct":       formatPercent,
+	"count":     formatCount,
+	"value":     formatValue,
+	"field":     field,
+	"str":       str,
+	"date":      formatDate,
+	"short":     short,
+	"neg":       isNegative,
+	"link":      link,
+	"hasKey":    func(m map[string]any, k string) bool { _, ok := m[k]; return ok },
+	"withq":     withURL,
+	"query":     queryURL,
+	"pageq":     func(n int) url.Values { return url.Values{"page": {strconv.Itoa(n)}} },
+	"list":      func(s ...string) []string { return s },
+	"hasSuffix": strings.HasSuffix,
 	"dict": func(kv ...any) map[string]any {
 		m := map[string]any{}
 		for i := 0; i+1 < len(kv); i += 2 {

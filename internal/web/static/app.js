@@ -31,10 +31,11 @@
         if (unit === "money") {
           var n = v / Math.pow(10, spec.decimals === undefined ? 2 : spec.decimals);
           var a = Math.abs(n), s;
-          if (a >= 1e6) s = (n / 1e6).toFixed(1) + "M";
-          else if (a >= 1e3) s = (n / 1e3).toFixed(a >= 1e4 ? 0 : 1) + "k";
-          else s = String(Math.round(n));
-          return (spec.symbol || "") + s;
+          var trim = function (x) { return x.toFixed(1).replace(/\.0$/, ""); };
+          if (a >= 1e6) s = trim(a / 1e6) + "M";
+          else if (a >= 1e3) s = trim(a / 1e3) + "k";
+          else s = String(Math.round(a));
+          return (n < 0 ? "-" : "") + (spec.symbol || "") + s;
         }
         if (unit === "pct") return v + "%";
         return String(v);
@@ -77,7 +78,8 @@
     var bars = uPlot.paths.bars({ size: [0.6, 60] });
     var stepped = uPlot.paths.stepped({ align: 1 });
     // A customer's steps sit on a time axis: their dates are uneven.
-    var scales = spec.kind === "step" ? { x: { time: true } } :
+    // A customer's MRR from zero, so a step down looks its size.
+    var scales = spec.kind === "step" ? { x: { time: true }, y: { range: function (u, lo, hi) { return [0, hi > 0 ? hi * 1.1 : 1]; } } } :
       { x: { time: false, range: function () { return [-0.5, Math.max(0, x.length - 0.5)]; } } };
     var axes = [spec.kind === "step" ? {} : xAxis(spec, width), { values: axisFmt(spec, spec.unit), size: 70 }];
 
