@@ -426,6 +426,9 @@ func (tb *tab) open(t *testing.T, u string) {
 		t.Fatalf("%s: status %d (ended on %s)", u, status, path)
 	}
 	tb.waitReady(t)
+	// How long the charts took to draw (app.js measures it): reported,
+	// never asserted (speed is for benchmarks, not timed tests).
+	t.Logf("%s: charts drawn in %s ms", u, eval[string](t, tb, `document.body.dataset.drawMs || ""`))
 	if p := tb.takeProblems(); len(p) > 0 {
 		t.Errorf("%s: the page reported problems:\n  %s", u, strings.Join(p, "\n  "))
 	}
