@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/tally-analytics/tally/internal/metrics"
 	"github.com/tally-analytics/tally/internal/store"
@@ -124,45 +125,88 @@ func (c *resultsCache) customers(ctx context.Context, s *store.Store, acct int64
 
 // cashState is an account's transactions as cash flow takes them, kept
 // like the results: reloaded per customer when their results version
-// moves, whole when customers went away. Loaded on the first cash-flow
-// request only, so accounts that never ask pay nothing for it.
+// moves, whole when customers went away; and the CashBook that indexes
+// them. Loaded on the first cash-flow request only, so accounts that never
+// ask pay nothing for it.
 type cashState struct {
 	stamp      stamp
-	byCustomer map[int64][]metrics.CashTransaction
-	all        []metrics.CashTransaction // replaced, never changed
+	byCustomer map[int64][]metrics.CashTransaction // a customer's slice is replaced, never changed
+	book       *metrics.CashBook                   // replaced, never changed
 }
 
-// cashTransactions returns every transaction of the account, current as
-// of now.
-func (c *resultsCache) cashTransactions(ctx context.Context, s *store.Store, acct int64) ([]metrics.CashTransaction, error) {
+// cashRates are a request's exchange rates, which may fail to load.
+type cashRates interface {
+	metrics.Rates
+	Err() error
+}
+
+// cashBook returns the account's cash book, current as of now, in the
+// account currency and time zone, with its foreign transactions valued at
+// rates over the instants of req and of windows (see CashBook.Revalue). A
+// change of customers costs the days they have transactions on; a change
+// of currency or time zone, a rebuild from the transactions in memory.
+func (c *resultsCache) cashBook(ctx context.Context, s *store.Store, acct int64, currency string, rates cashRates,
+	req metrics.SeriesRequest, windows ...time.Time) (*metrics.CashBook, error) {
 	a := c.account(acct)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	cs := &a.cash
 	since, version, resets, current, err := cs.stamp.check(ctx, s, acct)
-	if err != nil || current {
-		return cs.all, err
-	}
-	rows, err := s.CashTransactionsSince(ctx, acct, since)
 	if err != nil {
 		return nil, err
 	}
-	if since < 0 {
-		cs.byCustomer = map[int64][]metrics.CashTransaction{}
-	}
-	for id, txs := range rows {
-		if len(txs) == 0 {
-			delete(cs.byCustomer, id)
-			continue
+	book, byCustomer := cs.book, cs.byCustomer
+	var old, changed map[int64][]metrics.CashTransaction
+	if !current {
+		rows, err := s.CashTransactionsSince(ctx, acct, since)
+		if err != nil {
+			return nil, err
 		}
-		cs.byCustomer[id] = cashInput(txs)
+		if since < 0 {
+			book, byCustomer = nil, map[int64][]metrics.CashTransaction{}
+		}
+		old, changed = map[int64][]metrics.CashTransaction{}, make(map[int64][]metrics.CashTransaction, len(rows))
+		for id, txs := range rows {
+			if prev, ok := byCustomer[id]; ok {
+				old[id] = prev
+			}
+			changed[id] = cashInput(txs)
+		}
 	}
-	cs.all = nil // a new slice: requests may still read the old one
-	for _, txs := range cs.byCustomer {
-		cs.all = append(cs.all, txs...)
+	switch {
+	case book == nil || !book.Fits(currency, req.Location):
+		all := make(map[int64][]metrics.CashTransaction, len(byCustomer)+len(changed))
+		for id, txs := range byCustomer {
+			all[id] = txs
+		}
+		for id, txs := range changed {
+			all[id] = txs
+		}
+		book = metrics.NewCashBook(currency, req.Location).With(nil, all, rates)
+	case len(changed) > 0:
+		book = book.With(old, changed, rates)
 	}
-	cs.stamp = stamp{loaded: true, version: version, resets: resets}
-	return cs.all, nil
+	if from, to, err := req.Bounds(); err == nil {
+		windows = append(windows, from, to)
+	}
+	if len(windows) > 0 {
+		book = book.Revalue(rates, slices.MinFunc(windows, time.Time.Compare), slices.MaxFunc(windows, time.Time.Compare))
+	}
+	if err := rates.Err(); err != nil {
+		return nil, err // nothing kept: the rates may be wrong
+	}
+	for id, txs := range changed {
+		if len(txs) == 0 {
+			delete(byCustomer, id)
+		} else {
+			byCustomer[id] = txs
+		}
+	}
+	cs.byCustomer, cs.book = byCustomer, book
+	if !current {
+		cs.stamp = stamp{loaded: true, version: version, resets: resets}
+	}
+	return book, nil
 }
 
 // stamp is the database state a cached copy was read at: the account's

@@ -34,14 +34,16 @@ func (a *API) getCashFlow(w http.ResponseWriter, r *http.Request) error {
 	f := metrics.CashFilter{Currency: acct.Currency, Plans: sq.plans, Geo: sq.geo}
 	rates := recompute.NewStoreRates(r.Context(), a.store)
 
-	// Every transaction of the account, from the cache; the engine takes
-	// those of the range, and of the summary's windows (back, as-of] and
+	// The account's cash book, from the cache, valued at today's rates
+	// over the range and the summary's windows (back, as-of] and
 	// (back2, back].
-	txs, err := a.results.cashTransactions(r.Context(), a.store, acct.ID)
+	back := metrics.Back(sq.asOf, sq.req.Interval)
+	back2 := metrics.Back(back, sq.req.Interval)
+	book, err := a.results.cashBook(r.Context(), a.store, acct.ID, f.Currency, rates, sq.req, back2, sq.asOf)
 	if err != nil {
 		return err
 	}
-	entries, err := metrics.CashFlow(txs, sq.req, f, rates)
+	entries, err := book.Flow(sq.req, f, rates)
 	if err != nil {
 		var missing *metrics.MissingRateError
 		if !errors.As(err, &missing) && !errors.Is(err, money.ErrOverflow) && rates.Err() == nil {
@@ -49,13 +51,11 @@ func (a *API) getCashFlow(w http.ResponseWriter, r *http.Request) error {
 		}
 		return rateError(rates, err)
 	}
-	back := metrics.Back(sq.asOf, sq.req.Interval)
-	back2 := metrics.Back(back, sq.req.Interval)
-	cur, err := metrics.CashFlowBetween(txs, back, sq.asOf, f, rates)
+	cur, err := book.Between(back, sq.asOf, f, rates)
 	if err != nil {
 		return rateError(rates, err)
 	}
-	prev, err := metrics.CashFlowBetween(txs, back2, back, f, rates)
+	prev, err := book.Between(back2, back, f, rates)
 	if err != nil {
 		return rateError(rates, err)
 	}
