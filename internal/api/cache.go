@@ -28,7 +28,10 @@ type accountResults struct {
 	// book indexes every customer's history for unfiltered series; it is
 	// replaced, never changed, so a request may keep using the one it got.
 	book *metrics.Book
-	cash cashState
+	// cohorts are the retention windows asked for so far; replaced, never
+	// changed, like book. nil until retention is first asked for.
+	cohorts *metrics.Cohorts
+	cash    cashState
 }
 
 // account is the cache entry of an account, made on first use.
@@ -96,31 +99,106 @@ func (c *resultsCache) customers(ctx context.Context, s *store.Store, acct int64
 	a := c.account(acct)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	since, version, resets, current, err := a.results.check(ctx, s, acct)
-	if err != nil {
+	if err := a.refresh(ctx, s, acct); err != nil {
 		return nil, nil, err
-	}
-	if !current {
-		rs, err := s.ResultsSince(ctx, acct, since)
-		if err != nil {
-			return nil, nil, err
-		}
-		changed := make(map[int64]metrics.History, len(rs))
-		if since < 0 { // first use, or customers went away: afresh
-			a.customers, a.book = make(map[int64]*cachedCustomer, len(rs)), &metrics.Book{}
-		}
-		for _, r := range rs {
-			cc := toCached(r)
-			a.customers[r.CustomerID], changed[r.CustomerID] = cc, cc.history
-		}
-		a.book = a.book.With(changed)
-		a.results = stamp{loaded: true, version: version, resets: resets}
 	}
 	out := make([]*cachedCustomer, 0, len(a.customers))
 	for _, cc := range a.customers {
 		out = append(out, cc)
 	}
 	return out, a.book, nil
+}
+
+// refresh brings the account's results up to date, under a.mu.
+func (a *accountResults) refresh(ctx context.Context, s *store.Store, acct int64) error {
+	since, version, resets, current, err := a.results.check(ctx, s, acct)
+	if err != nil || current {
+		return err
+	}
+	rs, err := s.ResultsSince(ctx, acct, since)
+	if err != nil {
+		return err
+	}
+	changed := make(map[int64]metrics.History, len(rs))
+	if since < 0 { // first use, or customers went away: afresh
+		a.customers, a.book, a.cohorts = make(map[int64]*cachedCustomer, len(rs)), &metrics.Book{}, nil
+	}
+	// The cohorts follow the changed customers, or start over when most
+	// of the book changed (their windows are computed again when asked).
+	var oldCo, newCo map[int64]metrics.CohortCustomer
+	if a.cohorts != nil && len(rs) > len(a.customers)/2 {
+		a.cohorts = nil
+	}
+	if a.cohorts != nil {
+		oldCo, newCo = map[int64]metrics.CohortCustomer{}, make(map[int64]metrics.CohortCustomer, len(rs))
+	}
+	for _, r := range rs {
+		cc := toCached(r)
+		if newCo != nil {
+			if prev, ok := a.customers[r.CustomerID]; ok {
+				oldCo[r.CustomerID] = metrics.CohortCustomer{Country: prev.country, History: prev.history}
+			}
+			newCo[r.CustomerID] = metrics.CohortCustomer{Country: cc.country, History: cc.history}
+		}
+		a.customers[r.CustomerID], changed[r.CustomerID] = cc, cc.history
+	}
+	a.book = a.book.With(changed)
+	if a.cohorts != nil {
+		a.cohorts = a.cohorts.With(oldCo, newCo)
+	}
+	a.results = stamp{loaded: true, version: version, resets: resets}
+	return nil
+}
+
+// maxCohortCells bounds the retention windows an account keeps, times its
+// countries: 2^18 of them take about 20 MiB. A series by month over five
+// years takes 120 windows.
+const maxCohortCells = 1 << 18
+
+// cohorts returns the account's retention cohorts, current as of now and
+// holding the windows of req: those it lacked are computed over every
+// customer (outside the lock) and kept for the next requests.
+func (c *resultsCache) cohorts(ctx context.Context, s *store.Store, acct int64, req metrics.SeriesRequest) (*metrics.Cohorts, error) {
+	a := c.account(acct)
+	a.mu.Lock()
+	if err := a.refresh(ctx, s, acct); err != nil {
+		a.mu.Unlock()
+		return nil, err
+	}
+	if a.cohorts == nil {
+		a.cohorts = metrics.NewCohorts()
+	}
+	co := a.cohorts
+	if _, ok, err := co.Retention(req, nil); ok || err != nil {
+		a.mu.Unlock()
+		return co, nil // an error is req's: Retention reports it
+	}
+	customers := make([]metrics.CohortCustomer, 0, len(a.customers))
+	for _, cc := range a.customers {
+		customers = append(customers, metrics.CohortCustomer{Country: cc.country, History: cc.history})
+	}
+	a.mu.Unlock()
+
+	base := co
+	if co.Cells() > maxCohortCells/2 {
+		base = metrics.NewCohorts() // full: start over with this request's windows
+	}
+	next, err := base.Add(req, func(yield func(string, metrics.History) bool) {
+		for _, c := range customers {
+			if !yield(c.Country, c.History) {
+				return
+			}
+		}
+	})
+	if err != nil {
+		return co, nil
+	}
+	a.mu.Lock()
+	if a.cohorts == co && next.Cells() <= maxCohortCells { // no refresh meanwhile
+		a.cohorts = next
+	}
+	a.mu.Unlock()
+	return next, nil
 }
 
 // cashState is an account's transactions as cash flow takes them, kept

@@ -27,13 +27,25 @@ func (a *API) getRetention(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	seg, err := a.segment(r, sq)
-	if err != nil {
-		return err
-	}
-	entries, err := metrics.Retention(seg.histories(), sq.req)
-	if err != nil {
-		return errBadRequest(err.Error(), "interval")
+	var entries []metrics.RetentionEntry
+	if sq.plans == nil {
+		// Unfiltered or by country: from the account's cohorts.
+		co, err := a.results.cohorts(r.Context(), a.store, account(r).ID, sq.req)
+		if err != nil {
+			return err
+		}
+		entries, _, err = co.Retention(sq.req, sq.geo)
+		if err != nil {
+			return errBadRequest(err.Error(), "interval")
+		}
+	} else {
+		seg, err := a.segment(r, sq)
+		if err != nil {
+			return err
+		}
+		if entries, err = metrics.Retention(seg.histories(), sq.req); err != nil {
+			return errBadRequest(err.Error(), "interval")
+		}
 	}
 	last, prev := entries[len(entries)-1], metrics.RetentionEntry{}
 	if n := len(entries); n > 1 {
