@@ -178,6 +178,38 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 		}
 		fmt.Fprintf(out, "%s: p50 %s p99 %s (%d samples)\n", c.name, pct(ds, 50), pct(ds, 99), len(ds))
 	}
+
+	// The first answer after a write: one customer's paid invoice and its
+	// recomputation, then each endpoint, which folds the change into what
+	// it keeps in memory.
+	endpoints := []string{"all", "cash-flow", "retention"}
+	after := make([][]time.Duration, len(endpoints))
+	for i := range o.FilteredSamples {
+		p := plans[rng.IntN(len(plans))]
+		start := base.AddDate(4, 11, 0)
+		end := start.AddDate(0, p.months, 0)
+		inv := billing.Invoice{ExternalID: fmt.Sprintf("after-%d", i), Date: start, Currency: "USD",
+			LineItems: []billing.LineItem{{Type: billing.LineSubscription, SubscriptionExternalID: fmt.Sprintf("after-sub-%d", i),
+				PlanUUID: p.uuid, ServicePeriodStart: &start, ServicePeriodEnd: &end, AmountInCents: p.price, Quantity: 1}},
+			Transactions: []billing.Transaction{{Type: "payment", Result: "successful", Date: start.Add(time.Hour)}}}
+		if err := s.ImportInvoices(ctx, acct.ID, customers[rng.IntN(len(customers))], acct.Currency, []billing.Invoice{inv}); err != nil {
+			return err
+		}
+		if _, err := recompute.Dirty(ctx, s, acct.ID, store.PendingFresh, rates); err != nil {
+			return err
+		}
+		for k, ep := range endpoints {
+			d, err := get("/v1/metrics/" + ep + q)
+			if err != nil {
+				return err
+			}
+			after[k] = append(after[k], d)
+		}
+	}
+	for k, ep := range endpoints {
+		fmt.Fprintf(out, "metrics/%s, 5 years by month, first answer after one customer's import: p50 %s p99 %s (%d samples)\n",
+			ep, pct(after[k], 50), pct(after[k], 99), len(after[k]))
+	}
 	if err := Pages(ctx, s, acct, max(1, o.PageSamples), out); err != nil {
 		return err
 	}

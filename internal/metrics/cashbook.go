@@ -59,10 +59,9 @@ type cashClass struct {
 
 // cashDay is one day of the account's time zone.
 type cashDay struct {
-	day        int32 // days since 1970-01-01 of the civil date
-	start, end int64 // [start, end) in Unix milliseconds
-	items      []bookItem
-	cells      []cashCell // the items by class (and, foreign, by UTC day)
+	day        int32      // days since 1970-01-01 of the civil date
+	start, end int64      // [start, end) in Unix milliseconds
+	cells      []cashCell // the items by class (and, foreign, by UTC day), in that order
 	total      cashSums   // every item: the unfiltered view
 	flags      uint8      // any item's overflow flags
 	missing    int32      // a cell whose rate is missing and needed, −1 for none
@@ -71,12 +70,13 @@ type cashDay struct {
 
 // bookItem is one transaction valued in the unfiltered view.
 type bookItem struct {
-	at     int64 // Unix milliseconds
-	tx     *CashTransaction
-	amount int64 // what it adds to gross, refunds or failed charges (flags say which)
-	nonRec int64
-	class  int32
-	flags  uint8
+	at       int64 // Unix milliseconds
+	customer int64
+	tx       *CashTransaction
+	amount   int64 // what it adds to gross, refunds or failed charges (flags say which)
+	nonRec   int64
+	class    int32
+	flags    uint8
 }
 
 const (
@@ -94,7 +94,7 @@ const (
 type cashCell struct {
 	class  int32
 	utcDay int32
-	lo, hi int32 // items[lo:hi]
+	items  []bookItem // by time, then customer
 	sums   cashSums
 	flags  uint8 // its items' flags, or-ed
 }
@@ -257,7 +257,6 @@ func (b *CashBook) rate(currency string, day int32) (*big.Rat, bool) {
 // builder collects the classes and rates a new book adds to an old one's.
 type builder struct {
 	b       *CashBook // the new book
-	old     *CashBook
 	rates   Rates
 	added   map[fxKey]*big.Rat
 	cloned  bool // b.classes and b.classIndex are b's own
@@ -361,7 +360,7 @@ func (bd *builder) class(tx *CashTransaction) int32 {
 
 // value is tx valued in the unfiltered view.
 func (bd *builder) value(tx *CashTransaction) bookItem {
-	it := bookItem{at: tx.At.UnixMilli(), tx: tx, class: bd.class(tx)}
+	it := bookItem{at: tx.At.UnixMilli(), customer: tx.Customer, tx: tx, class: bd.class(tx)}
 	bd.b.valueItem(&it, func(day int32) *big.Rat { return bd.rateFor(tx.Currency, day) })
 	return it
 }
@@ -411,26 +410,31 @@ func (b *CashBook) valueItem(it *bookItem, rateOf func(day int32) *big.Rat) {
 // for them; a customer without transactions is removed). Transactions
 // carry their customer; the book keeps pointers to them, so they must not
 // change afterwards. New foreign transactions are valued with rates,
-// unless the book already values their currency and UTC day.
+// unless the book already values their currency and UTC day. Only the
+// cells of the changed customers' days and classes are rebuilt.
 func (b *CashBook) With(old, changed map[int64][]CashTransaction, rates Rates) *CashBook {
 	nb := &CashBook{currency: b.currency, loc: b.loc, days: b.days, classes: b.classes, classIndex: b.classIndex, fx: b.fx}
-	bd := &builder{b: nb, old: b, rates: rates}
-	type dayParts struct {
-		items []bookItem
-		fails []cashFail
-	}
-	touched := map[int32]*dayParts{}
-	touch := func(d int32) *dayParts {
-		p := touched[d]
-		if p == nil {
-			p = &dayParts{}
-			touched[d] = p
+	bd := &builder{b: nb, rates: rates}
+	touched := map[int32]*dayChange{}
+	touch := func(d int32) *dayChange {
+		ch := touched[d]
+		if ch == nil {
+			ch = &dayChange{dirty: map[cellKey]bool{}, added: map[cellKey][]bookItem{}}
+			touched[d] = ch
 		}
-		return p
+		return ch
 	}
-	for _, txs := range old {
+	for id, txs := range old {
+		if _, ok := changed[id]; !ok {
+			panic(fmt.Sprintf("cash book: customer %d in old, not in changed", id))
+		}
 		for i := range txs {
-			touch(dayOf(txs[i].At.UnixMilli(), b.loc))
+			tx := &txs[i]
+			at := tx.At.UnixMilli()
+			it := bookItem{at: at, class: bd.class(tx)}
+			ch := touch(dayOf(at, b.loc))
+			ch.dirty[nb.cellKey(&it)] = true
+			ch.failsDirty = ch.failsDirty || !tx.Successful
 		}
 	}
 	for _, txs := range changed {
@@ -443,10 +447,11 @@ func (b *CashBook) With(old, changed map[int64][]CashTransaction, rates Rates) *
 		for _, i := range order {
 			tx := &txs[i]
 			it := bd.value(tx)
-			p := touch(dayOf(it.at, b.loc))
-			p.items = append(p.items, it)
+			ch := touch(dayOf(it.at, b.loc))
+			k := nb.cellKey(&it)
+			ch.added[k] = append(ch.added[k], it)
 			if !tx.Successful {
-				p.fails = append(p.fails, cashFail{tx: tx, prev: prev, class: it.class})
+				ch.fails = append(ch.fails, cashFail{tx: tx, prev: prev, class: it.class})
 				prev = tx
 			}
 		}
@@ -469,11 +474,6 @@ func (b *CashBook) With(old, changed map[int64][]CashTransaction, rates Rates) *
 		nb.fx = fx
 	}
 	drop := newIDSet(changed)
-	for id := range old {
-		if _, ok := changed[id]; !ok {
-			panic(fmt.Sprintf("cash book: customer %d in old, not in changed", id))
-		}
-	}
 	days := make([]int32, 0, len(touched))
 	for d := range touched {
 		days = append(days, d)
@@ -481,23 +481,133 @@ func (b *CashBook) With(old, changed map[int64][]CashTransaction, rates Rates) *
 	slices.Sort(days)
 	rebuilt := make([]*cashDay, 0, len(days))
 	for _, d := range days {
-		p := touched[d]
-		if od := b.day(d); od != nil {
-			for _, it := range od.items {
-				if !drop.has(it.tx.Customer) {
-					p.items = append(p.items, it)
-				}
-			}
-			for _, f := range od.fails {
-				if !drop.has(f.tx.Customer) {
-					p.fails = append(p.fails, f)
-				}
-			}
-		}
-		rebuilt = append(rebuilt, nb.buildDay(d, p.items, p.fails))
+		rebuilt = append(rebuilt, nb.rebuildDay(d, b.day(d), touched[d], drop))
 	}
 	nb.days = mergeDays(b.days, rebuilt)
 	return nb
+}
+
+// dayChange is what With changes in one day.
+type dayChange struct {
+	dirty      map[cellKey]bool // cells with items of changed customers
+	added      map[cellKey][]bookItem
+	fails      []cashFail // the changed customers'
+	failsDirty bool       // some changed customer had a failure that day
+}
+
+// cellKey is a cell's place in its day.
+type cellKey struct{ class, utcDay int32 }
+
+func (k cellKey) compare(o cellKey) int {
+	return cmp.Or(cmp.Compare(k.class, o.class), cmp.Compare(k.utcDay, o.utcDay))
+}
+
+func (c *cashCell) key() cellKey { return cellKey{c.class, c.utcDay} }
+
+// cellKey is the cell an item belongs in: its class, and for a foreign
+// one the UTC day whose rate values it.
+func (b *CashBook) cellKey(it *bookItem) cellKey {
+	if b.classes[it.class].currency == "" {
+		return cellKey{it.class, 0}
+	}
+	return cellKey{it.class, utcDay(it.at)}
+}
+
+// rebuildDay is day d of the new book: old (nil when none) with the
+// changed customers' items taken out of their cells and the new ones put
+// in; the other cells are shared with old.
+func (b *CashBook) rebuildDay(d int32, old *cashDay, ch *dayChange, drop idSet) *cashDay {
+	newKeys := make([]cellKey, 0, len(ch.added))
+	for k := range ch.added {
+		newKeys = append(newKeys, k)
+	}
+	slices.SortFunc(newKeys, cellKey.compare)
+	var oldCells []cashCell
+	var fails []cashFail
+	if old != nil {
+		oldCells = old.cells
+		fails = old.fails
+		if ch.failsDirty {
+			fails = slices.DeleteFunc(slices.Clone(fails), func(f cashFail) bool { return drop.has(f.tx.Customer) })
+		}
+	}
+	cells := make([]cashCell, 0, len(oldCells)+len(newKeys))
+	put := func(k cellKey, kept []bookItem) {
+		c := b.buildCell(k, kept, ch.added[k])
+		if len(c.items) > 0 {
+			cells = append(cells, c)
+		}
+	}
+	j := 0
+	for _, c := range oldCells {
+		k := c.key()
+		for ; j < len(newKeys) && newKeys[j].compare(k) < 0; j++ {
+			put(newKeys[j], nil)
+		}
+		_, add := ch.added[k]
+		if j < len(newKeys) && newKeys[j] == k {
+			j++
+		}
+		if !add && !ch.dirty[k] {
+			cells = append(cells, c) // untouched: shared
+			continue
+		}
+		kept := c.items
+		if ch.dirty[k] {
+			kept = slices.DeleteFunc(slices.Clone(kept), func(it bookItem) bool { return drop.has(it.customer) })
+		}
+		put(k, kept)
+	}
+	for ; j < len(newKeys); j++ {
+		put(newKeys[j], nil)
+	}
+	if len(ch.fails) > 0 {
+		fails = append(slices.Clip(fails), ch.fails...)
+		slices.SortStableFunc(fails, func(x, y cashFail) int {
+			return cmp.Or(x.tx.At.Compare(y.tx.At), cmp.Compare(x.tx.Customer, y.tx.Customer))
+		})
+	}
+	return b.newDay(d, cells, fails)
+}
+
+// buildCell is a cell of kept items (in order) and added ones (in any
+// order).
+func (b *CashBook) buildCell(k cellKey, kept, added []bookItem) cashCell {
+	order := func(x, y bookItem) int { return cmp.Or(cmp.Compare(x.at, y.at), cmp.Compare(x.customer, y.customer)) }
+	slices.SortFunc(added, order)
+	c := cashCell{class: k.class, utcDay: k.utcDay, items: kept}
+	if len(added) > 0 {
+		c.items = make([]bookItem, 0, len(kept)+len(added))
+		j := 0
+		for _, it := range kept {
+			for ; j < len(added) && order(added[j], it) < 0; j++ {
+				c.items = append(c.items, added[j])
+			}
+			c.items = append(c.items, it)
+		}
+		c.items = append(c.items, added[j:]...)
+	}
+	for i := range c.items {
+		c.sums.addItem(&c.items[i])
+		c.flags |= c.items[i].flags
+	}
+	return c
+}
+
+// newDay is a day of these cells (in order) and failures.
+func (b *CashBook) newDay(d int32, cells []cashCell, fails []cashFail) *cashDay {
+	day := &cashDay{day: d, start: dayStart(d, b.loc), end: dayStart(d+1, b.loc), cells: cells, fails: fails, missing: -1}
+	for i := range cells {
+		c := &cells[i]
+		day.total.addSums(&c.sums)
+		day.flags |= c.flags
+		if cur := b.classes[c.class].currency; c.flags&itemNeedRate != 0 && day.missing < 0 {
+			if r, _ := b.rate(cur, c.utcDay); r == nil {
+				day.missing = int32(i)
+			}
+		}
+	}
+	return day
 }
 
 // day is the book's day d, nil when it has no transactions.
@@ -516,12 +626,12 @@ func mergeDays(old, rebuilt []*cashDay) []*cashDay {
 	j := 0
 	for _, d := range old {
 		for ; j < len(rebuilt) && rebuilt[j].day < d.day; j++ {
-			if len(rebuilt[j].items) > 0 {
+			if len(rebuilt[j].cells) > 0 {
 				out = append(out, rebuilt[j])
 			}
 		}
 		if j < len(rebuilt) && rebuilt[j].day == d.day {
-			if len(rebuilt[j].items) > 0 {
+			if len(rebuilt[j].cells) > 0 {
 				out = append(out, rebuilt[j])
 			}
 			j++
@@ -530,49 +640,11 @@ func mergeDays(old, rebuilt []*cashDay) []*cashDay {
 		out = append(out, d)
 	}
 	for ; j < len(rebuilt); j++ {
-		if len(rebuilt[j].items) > 0 {
+		if len(rebuilt[j].cells) > 0 {
 			out = append(out, rebuilt[j])
 		}
 	}
 	return out
-}
-
-// cellDay is the UTC day that tells an item's cell: its own for a
-// foreign class, none otherwise.
-func (b *CashBook) cellDay(it *bookItem) int32 {
-	if b.classes[it.class].currency == "" {
-		return 0
-	}
-	return utcDay(it.at)
-}
-
-// buildDay indexes one day's valued items.
-func (b *CashBook) buildDay(d int32, items []bookItem, fails []cashFail) *cashDay {
-	day := &cashDay{day: d, start: dayStart(d, b.loc), end: dayStart(d+1, b.loc), items: items, fails: fails, missing: -1}
-	slices.SortFunc(items, func(x, y bookItem) int {
-		return cmp.Or(cmp.Compare(x.class, y.class), cmp.Compare(b.cellDay(&x), b.cellDay(&y)), cmp.Compare(x.at, y.at),
-			cmp.Compare(x.tx.Customer, y.tx.Customer))
-	})
-	for i := 0; i < len(items); {
-		c := cashCell{class: items[i].class, utcDay: b.cellDay(&items[i]), lo: int32(i)}
-		for ; i < len(items) && items[i].class == c.class && b.cellDay(&items[i]) == c.utcDay; i++ {
-			c.sums.addItem(&items[i])
-			c.flags |= items[i].flags
-		}
-		c.hi = int32(i)
-		day.total.addSums(&c.sums)
-		day.flags |= c.flags
-		if cur := b.classes[c.class].currency; c.flags&itemNeedRate != 0 && day.missing < 0 {
-			if r, _ := b.rate(cur, c.utcDay); r == nil {
-				day.missing = int32(len(day.cells))
-			}
-		}
-		day.cells = append(day.cells, c)
-	}
-	slices.SortStableFunc(fails, func(x, y cashFail) int {
-		return cmp.Or(x.tx.At.Compare(y.tx.At), cmp.Compare(x.tx.Customer, y.tx.Customer))
-	})
-	return day
 }
 
 // Revalue returns the book with the foreign transactions of the UTC days
@@ -627,18 +699,19 @@ func (b *CashBook) Revalue(rates Rates, from, to time.Time) *CashBook {
 		if !touched[od.day] {
 			continue
 		}
-		items := slices.Clone(od.items)
-		for i := range items {
-			it := &items[i]
-			cur := b.classes[it.class].currency
-			if cur == "" {
+		cells := slices.Clone(od.cells)
+		for ci, c := range cells {
+			r, ok := stale[fxKey{b.classes[c.class].currency, c.utcDay}]
+			if !ok || b.classes[c.class].currency == "" {
 				continue
 			}
-			if r, ok := stale[fxKey{cur, utcDay(it.at)}]; ok {
-				nb.valueItem(it, func(int32) *big.Rat { return r })
+			items := slices.Clone(c.items)
+			for i := range items {
+				nb.valueItem(&items[i], func(int32) *big.Rat { return r })
 			}
+			cells[ci] = nb.buildCell(c.key(), items, nil)
 		}
-		rebuilt = append(rebuilt, nb.buildDay(od.day, items, od.fails))
+		rebuilt = append(rebuilt, nb.newDay(od.day, cells, od.fails))
 	}
 	nb.days = mergeDays(b.days, rebuilt)
 	return nb
@@ -764,8 +837,8 @@ func (q *cashQuery) fullDay(d *cashDay, acc *cashAcc, inWindow func(t time.Time)
 			}
 			acc.sums.addSums(&c.sums)
 		case viewSplit:
-			for i := c.lo; i < c.hi; i++ {
-				q.split(&d.items[i], acc)
+			for i := range c.items {
+				q.split(&c.items[i], acc)
 			}
 		}
 	}
@@ -810,8 +883,8 @@ func (q *cashQuery) partDay(d *cashDay, acc *cashAcc, keep func(t time.Time) boo
 		if state == viewOutGeo {
 			continue
 		}
-		for i := c.lo; i < c.hi; i++ {
-			it := &d.items[i]
+		for i := range c.items {
+			it := &c.items[i]
 			if !keep(it.tx.At) {
 				continue
 			}
