@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -202,6 +203,14 @@ func (s *server) must(t *testing.T, want int, method, path string, body any) map
 // get is a GET of the API answered 200.
 func (s *server) get(t *testing.T, path string, q url.Values) map[string]any {
 	t.Helper()
+	if path == "/v1/metrics/mrr" {
+		// As the dashboard asks: with Tally's net new MRR.
+		q = maps.Clone(q)
+		if q == nil {
+			q = url.Values{}
+		}
+		q.Set("with_net_new", "true")
+	}
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}

@@ -293,6 +293,14 @@ func (a *API) getMetric(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return errBadRequest(err.Error(), "interval")
 	}
+	var withNetNew bool
+	switch r.URL.Query().Get("with_net_new") {
+	case "", "false":
+	case "true":
+		withNetNew = true
+	default:
+		return errBadRequest("with_net_new must be true or false.", "with_net_new")
+	}
 	keys := allKeys
 	if single {
 		keys = []string{key}
@@ -315,10 +323,13 @@ func (a *API) getMetric(w http.ResponseWriter, r *http.Request) error {
 		if name == "mrr" {
 			m["mrr-new-business"], m["mrr-expansion"], m["mrr-contraction"] = e.NewBiz, e.Expansion, e.Contraction
 			m["mrr-churn"], m["mrr-reactivation"] = e.Churn, e.Reactivation
-			// Tally's own: the five together, the dashboard's net new MRR.
-			m["net-new-mrr"], m["net-new-mrr-percentage-change"] = e.NetNew(), 0.0
-			if i > 0 {
-				m["net-new-mrr-percentage-change"] = metrics.PercentChange(float64(entries[i-1].NetNew()), float64(e.NetNew()))
+			if withNetNew {
+				// Tally's own: the five together, the dashboard's net
+				// new MRR (asked for, so ChartMogul's entry stays as is).
+				m["net-new-mrr"], m["net-new-mrr-percentage-change"] = e.NetNew(), 0.0
+				if i > 0 {
+					m["net-new-mrr-percentage-change"] = metrics.PercentChange(float64(entries[i-1].NetNew()), float64(e.NetNew()))
+				}
 			}
 		}
 		out[i] = m

@@ -88,7 +88,13 @@ func TestMetricsAPI(t *testing.T) {
 				t.Errorf("summary %s = %v, want %v", k, s[k], v)
 			}
 		}
-		mrr := e.ok(200, "GET", "/v1/metrics/mrr"+q, nil)
+		// ChartMogul's entry as is, and Tally's net new MRR when asked.
+		plain := entryAt(t, e.ok(200, "GET", "/v1/metrics/mrr"+q, nil), "2024-01-31")
+		if _, ok := plain["net-new-mrr"]; ok || len(plain) != 8 {
+			t.Errorf("ChartMogul's mrr entry changed: %v", plain)
+		}
+		e.ok(400, "GET", "/v1/metrics/mrr"+q+"&with_net_new=1", nil)
+		mrr := e.ok(200, "GET", "/v1/metrics/mrr"+q+"&with_net_new=true", nil)
 		// Net new MRR (Tally's own) is the five together: 16667 + 6000 −
 		// 6000 = 16667, the whole MRR change from nothing.
 		expect(t, entryAt(t, mrr, "2024-01-31"), map[string]float64{"mrr": 16667, "mrr-new-business": 16667, "mrr-expansion": 6000,

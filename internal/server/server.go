@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/tally-analytics/tally/internal/api"
@@ -193,8 +194,16 @@ func Handler(s *store.Store, cfg config.Config, log *slog.Logger) http.Handler {
 	a := api.NewServer(s, api.Options{Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, MaxInvoices: cfg.MaxInvoices, RateLimit: cfg.RateLimit,
 		RateBurst: cfg.RateBurst, MaxEntries: cfg.MaxEntries, MaxInFlight: cfg.MaxInFlight, BodyTimeout: cfg.BodyTimeout,
 		WriteTimeout: cfg.WriteTimeout, PublicURL: cfg.PublicURL})
-	m := http.NewServeMux()
-	m.Handle("/v1/", a.Handler())
-	m.Handle("/", web.New(s, a, web.Options{Logger: log, TrustProxy: cfg.TrustProxy}))
-	return m
+	apiHandler := a.Handler()
+	dashboard := web.New(s, a, web.Options{Logger: log, TrustProxy: cfg.TrustProxy})
+	// By prefix, not through a ServeMux: a mux would redirect an unclean
+	// /v1 path (/v1//ping) with its own text, where the API answers it
+	// in JSON.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p == "/v1" || strings.HasPrefix(p, "/v1/") {
+			apiHandler.ServeHTTP(w, r)
+			return
+		}
+		dashboard.ServeHTTP(w, r)
+	})
 }

@@ -28,8 +28,10 @@ type column struct {
 // with the MRR line), "line" or "bars".
 type metricDef struct {
 	Name, Title, API string
-	Columns          []column
-	Chart            string
+	// Extra are parameters the page always asks its answer with.
+	Extra   url.Values
+	Columns []column
+	Chart   string
 	// ChartKeys are the columns drawn (all of them when empty).
 	ChartKeys []string
 	// Summary is the API summary's fields shown as tiles: the "current",
@@ -47,7 +49,7 @@ var (
 		{"net-new-mrr", "Net new MRR", "money", "*", true},
 	}
 	metricDefs = []metricDef{
-		{Name: "mrr", Title: "MRR", API: "/v1/metrics/mrr", Chart: "movements",
+		{Name: "mrr", Title: "MRR", API: "/v1/metrics/mrr", Extra: url.Values{"with_net_new": {"true"}}, Chart: "movements",
 			Columns: append([]column{{"mrr", "MRR", "money", "*", false}}, movementCols...),
 			About:   "Monthly recurring revenue at the end of each period, and the movements that changed it."},
 		{Name: "arr", Title: "ARR", API: "/v1/metrics/arr", Chart: "line",
@@ -309,6 +311,9 @@ func (w *Web) metric(rw http.ResponseWriter, r *http.Request) error {
 	version, err := w.version(r)
 	if err != nil {
 		return err
+	}
+	for k, v := range def.Extra {
+		q[k] = v
 	}
 	if err := w.get(r, def.API, q, &raw); err != nil {
 		return err

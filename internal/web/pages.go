@@ -67,7 +67,17 @@ func (w *Web) home(rw http.ResponseWriter, r *http.Request) error {
 	}
 	answers := map[string]*series{"all": {}, "mrr": {}, "retention": {}}
 	for name, s := range answers {
-		if err := w.get(r, "/v1/metrics/"+name, q, s); err != nil {
+		aq := q
+		if def, ok := metricDefByName(name); ok && def.Extra != nil {
+			aq = url.Values{}
+			for k, v := range q {
+				aq[k] = v
+			}
+			for k, v := range def.Extra {
+				aq[k] = v
+			}
+		}
+		if err := w.get(r, "/v1/metrics/"+name, aq, s); err != nil {
 			return err
 		}
 	}

@@ -212,7 +212,7 @@ func TestDashboard(t *testing.T) {
 			}{}
 			for _, name := range []string{"all", "mrr", "retention"} {
 				a := answers[name]
-				st.api(st.key, "/v1/metrics/"+name+"?"+q.Encode(), &a)
+				st.api(st.key, "/v1/metrics/"+name+"?"+q.Encode()+"&with_net_new=true", &a)
 				answers[name] = a
 			}
 			source := map[string]string{"net-new-mrr": "mrr", "net-mrr-retention": "retention"}
@@ -246,7 +246,7 @@ func TestDashboard(t *testing.T) {
 			var api struct {
 				Entries []map[string]any `json:"entries"`
 			}
-			st.api(st.key, "/v1/metrics/mrr?"+q, &api)
+			st.api(st.key, "/v1/metrics/mrr?"+q+"&with_net_new=true", &api)
 			cells := cellRe.FindAllStringSubmatch(pg.body, -1)
 			cols := 7 // mrr, five movements, net new
 			if len(cells) != cols*len(api.Entries) {
@@ -296,7 +296,7 @@ func TestDashboard(t *testing.T) {
 			var api struct {
 				Entries []map[string]any `json:"entries"`
 			}
-			st.api(st.key, "/v1/metrics/mrr?"+q, &api)
+			st.api(st.key, "/v1/metrics/mrr?"+q+"&with_net_new=true", &api)
 			cells := cellRe.FindAllStringSubmatch(pg.body, -1)
 			if len(cells) != 7*len(api.Entries) {
 				t.Fatalf("%d cells for %d entries", len(cells), len(api.Entries))

@@ -89,11 +89,19 @@ eachBackend(srv => {
   });
 
   it('an unknown route is 404 with a JSON body', async () => {
-    for (const p of ['/v1/nope', '/v1', '/', '/v2/ping', '/v1/customers/', `/v1/customers/${s.cus.uuid}/nope`, '/v1/ping/extra']) {
+    for (const p of ['/v1/nope', '/v1', '/v1/customers/', `/v1/customers/${s.cus.uuid}/nope`, '/v1/ping/extra']) {
       const res = await srv.raw('GET', p);
       assert.equal(res.status, 404, `GET ${p} → ${res.status} ${res.text}`);
       assertJSON(res);
       assertCoded(res.json, 404);
+    }
+  });
+
+  it('outside /v1 is the dashboard: without a session, its sign-in page', async () => {
+    for (const p of ['/', '/v2/ping', '/customers']) {
+      const res = await srv.raw('GET', p, { key: null, redirect: 'manual' });
+      assert.equal(res.status, 303, `GET ${p} → ${res.status}`);
+      assert.equal(res.headers.get('location'), '/login');
     }
   });
 
