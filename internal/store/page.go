@@ -135,14 +135,16 @@ func trim[T any](items []T, ids []int64, limit int, total int) Listed[T] {
 }
 
 // list runs one page of a list: count counts every matching row (for the
-// legacy total_pages), query selects the page with args plus the keyset
+// legacy total_pages; "" for a list that shows none), query selects the page with args plus the keyset
 // position, limit+1 and offset appended as its last three parameters, and
 // scan reads one row, returning it with its keyset id.
 func list[T any](ctx context.Context, q querier, what, count, query string, args []any, after int64, p Page,
 	scan func(row interface{ Scan(...any) error }) (T, int64, error)) (Listed[T], error) {
 	var total int
-	if err := q.QueryRowContext(ctx, count, args...).Scan(&total); err != nil {
-		return Listed[T]{}, fmt.Errorf("count %s: %w", what, err)
+	if count != "" { // a list whose answer shows no total is not counted
+		if err := q.QueryRowContext(ctx, count, args...).Scan(&total); err != nil {
+			return Listed[T]{}, fmt.Errorf("count %s: %w", what, err)
+		}
 	}
 	rows, err := q.QueryContext(ctx, query, append(args, after, p.Limit+1, p.Offset)...)
 	if err != nil {

@@ -303,7 +303,11 @@ func (w *Web) activities(rw http.ResponseWriter, r *http.Request) error {
 		q.Set("order", "-date")
 	}
 	q.Set("per_page", "50")
-	q.Set("with_total", "true")
+	if q.Get("start-date") != "" || q.Get("end-date") != "" {
+		// A period's total (a drill-down's): its activities, not the
+		// account's every one.
+		q.Set("with_total", "true")
+	}
 	data := activitiesPage{Type: in.Get("type"), From: in.Get("start-date"), To: in.Get("end-date"), Column: in.Get("with")}
 	if err := w.get(r, "/v1/activities", q, &data.List); err != nil {
 		return err
