@@ -166,12 +166,8 @@ func apikey(ctx context.Context, args []string, getenv func(string) string, stdo
 		if err != nil {
 			return err
 		}
-		access := billing.AccessFull
-		if *read {
-			access = billing.AccessRead
-		}
-		key := auth.NewKey()
-		if err := s.CreateAPIKey(ctx, acct.ID, auth.Prefix(key), auth.Hash(key), access); err != nil {
+		key, err := createKey(ctx, s, acct.ID, *read)
+		if err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, key)
@@ -270,12 +266,8 @@ func uiLink(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
-	access := billing.AccessFull
-	if *read {
-		access = billing.AccessRead
-	}
-	key := auth.NewKey()
-	if err := s.CreateAPIKey(ctx, acct.ID, auth.Prefix(key), auth.Hash(key), access); err != nil {
+	key, err := createKey(ctx, s, acct.ID, *read)
+	if err != nil {
 		return err
 	}
 	k, _, err := s.KeyByHash(ctx, auth.Hash(key))
@@ -288,7 +280,7 @@ func uiLink(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	fmt.Fprintln(stdout, link)
 	kind := "full-access"
-	if access == billing.AccessRead {
+	if *read {
 		kind = "read-only"
 	}
 	fmt.Fprintf(stderr, "The link works once, for %d minutes. It signs in to account %q with a new %s API key, %s…;\n"+
@@ -493,4 +485,15 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 	fmt.Fprintf(stdout, "    curl -u %s: \"http://%s/v1/activities?start-date=%s&per_page=20\"\n", user, addr,
 		b.Anchor.AddDate(0, -1, 0).Format(time.DateOnly))
 	return nil
+}
+
+// createKey makes a new key for the account, read-only when read, and
+// returns its secret.
+func createKey(ctx context.Context, s *store.Store, acct int64, read bool) (string, error) {
+	access := billing.AccessFull
+	if read {
+		access = billing.AccessRead
+	}
+	key := auth.NewKey()
+	return key, s.CreateAPIKey(ctx, acct, auth.Prefix(key), auth.Hash(key), access)
 }
