@@ -234,7 +234,12 @@
         .then(function (v) {
           if (v.version === document.body.dataset.version) return;
           return fetch(location.href, { credentials: "same-origin", cache: "no-store" })
-            .then(function (r) { return r.text(); })
+            .then(function (r) {
+              // A refusal (429 while the key is busy, say) keeps the page
+              // as it is; the next poll tries again.
+              if (!r.ok) throw new Error("refresh " + r.status);
+              return r.text();
+            })
             .then(function (html) {
               var doc = new DOMParser().parseFromString(html, "text/html");
               var main = doc.getElementById("main");
