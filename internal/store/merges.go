@@ -193,11 +193,12 @@ func (s *Store) UnmergeCustomer(ctx context.Context, acct int64, customerUUID, d
 		}
 		var newID int64
 		err = tx.QueryRowContext(ctx, `INSERT INTO customers (account_id, data_source_id, uuid, external_id, name, email, email_key,
-			company, country, state, city, zip, website_url, owner, lead_created_at, free_trial_started_at, tags, custom, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id`,
+			company, country, state, city, zip, website_url, owner, lead_created_at, free_trial_started_at, tags, custom, created_at,
+			name_key, external_keys)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING id`,
 			acct, dsID, newUUID, externalID, p.Name, p.Email, emailKey(p.Email), p.Company, nullStr(p.Country), nullStr(p.State), p.City,
 			nullStr(p.Zip), nullStr(p.WebsiteURL), nullStr(p.Owner), nullInt(p.LeadCreatedAt), nullInt(p.FreeTrialStartedAt),
-			tags, custom, millis(now())).Scan(&newID)
+			tags, custom, millis(now()), textKey(p.Name), textKey(externalID)).Scan(&newID)
 		if err != nil {
 			return uniqueAs(err, "external_id", "unmerge")
 		}

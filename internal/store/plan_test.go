@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,7 +18,8 @@ import (
 // event, two MRR points and an activity, straight through SQL (the API
 // would take minutes for a benchmark's worth). Customer i has external id
 // "c<i>" and email "c<i>@example.com"; it returns the account and the two
-// data sources' UUIDs.
+// data sources' UUIDs. Customers are in the US but one in ten in GB; those of MRR points
+// are on their data source's plan.
 func seedScale(t testing.TB, s *store.Store, name string, n int) (acct int64, ds [2]string) {
 	t.Helper()
 	ctx := context.Background()
@@ -35,9 +37,10 @@ func seedScale(t testing.TB, s *store.Store, name string, n int) (acct int64, ds
 	series := `WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < $2) `
 	p := name + "_" // keeps UUIDs unique across accounts
 	for _, q := range []string{
-		series + `INSERT INTO customers (account_id, data_source_id, uuid, external_id, name, email, email_key, created_at)
+		series + `INSERT INTO customers (account_id, data_source_id, uuid, external_id, name, email, email_key, name_key, external_keys,
+			country, created_at)
 			SELECT $1, (SELECT min(id) FROM data_sources WHERE account_id = $1) + CASE WHEN x % 100 = 0 THEN 0 ELSE 1 END, '` + p + `cus_' || x, 'c' || x, 'Customer ' || x,
-			'c' || x || '@example.com', 'c' || x || '@example.com', 0 FROM n`,
+			'c' || x || '@example.com', 'c' || x || '@example.com', 'customer ' || x, 'c' || x, CASE WHEN x % 10 = 0 THEN 'GB' ELSE 'US' END, 0 FROM n`,
 		`INSERT INTO customer_identities (account_id, customer_id, data_source_id, external_id)
 			SELECT account_id, id, data_source_id, external_id FROM customers WHERE account_id = $1`,
 		`INSERT INTO plans (account_id, data_source_id, uuid, external_id, name, interval_count, interval_unit, created_at)
@@ -56,6 +59,10 @@ func seedScale(t testing.TB, s *store.Store, name string, n int) (acct int64, ds
 			SELECT id, account_id, 1000, 100, 1 FROM customers WHERE account_id = $1 AND id % 3 <> 0`,
 		`INSERT INTO mrr_points (customer_id, account_id, at, mrr, active)
 			SELECT id, account_id, 2000, 0, 0 FROM customers WHERE account_id = $1 AND id % 3 = 1`,
+		`UPDATE customers SET mrr = 100 WHERE account_id = $1 AND id % 3 = 2`,
+		`INSERT INTO customer_plans (customer_id, account_id, plan_uuid)
+			SELECT c.id, c.account_id, pl.uuid FROM customers c JOIN plans pl ON pl.data_source_id = c.data_source_id
+			WHERE c.account_id = $1 AND c.id % 3 <> 0`,
 		`INSERT INTO activities (account_id, customer_id, uuid, at, type, amount, mrr_after, subscription_external_ids, causes)
 			SELECT account_id, id, '` + p + `act_' || id, 1000 + id, CASE WHEN id % 50 = 0 THEN 'churn' ELSE 'new_biz' END, 100, 100, '[]', '[]'
 			FROM customers WHERE account_id = $1`,
@@ -79,8 +86,9 @@ var bigTables = map[string]string{"c": "customers", "customers": "customers", "i
 
 // condColumns reads the (column, operator) pairs of an index condition:
 // SQLite's "(account_id=? AND rowid>?)", PostgreSQL's
-// "((account_id = '1'::bigint) AND (id > 0))".
-var condColumn = regexp.MustCompile(`(?:\w+\.)?(\w+) ?(=|<=|>=|<|>)`)
+// "((account_id = '1'::bigint) AND (id > 0))", and a trigram index's LIKE
+// (PostgreSQL's "name_key ~~ '%c42%'").
+var condColumn = regexp.MustCompile(`(?:\w+\.)?(\w+) ?(=|<=|>=|<|>|~~)`)
 
 // narrows says whether an index condition picks out less than "every row
 // of the account": an equality on account_id, a range of ids (the keyset)
@@ -159,7 +167,8 @@ func planProblems(t *testing.T, s *store.Store, query string, args []any, filter
 				cond, _ = n["Recheck Cond"].(string)
 			}
 			if typ == "Seq Scan" || cond == "" || (filtered && !narrows(cond, dates)) {
-				problems = append(problems, fmt.Sprintf("%s on %s (%s)", typ, rel, cond))
+				index, _ := n["Index Name"].(string)
+				problems = append(problems, fmt.Sprintf("%s on %s using %s (%s)", typ, rel, index, cond))
 			}
 		}
 		children, _ := n["Plans"].([]any)
@@ -219,9 +228,21 @@ func TestListQueriesUseIndexes(t *testing.T) {
 		cusUUID := cus.Items[0].UUID
 		page := store.Page{Limit: 20}
 		var cases []listCase
-		subsets(5, func(m int) {
+		// A sorted list's page may walk the index of its order from its
+		// start (or its cursor) until the page is full, however narrow the
+		// filters: PostgreSQL does where its statistics say they match many.
+		orders, searchAlone := map[string]string{}, map[string]bool{}
+		sorts := []store.CustomerSort{store.SortCreated, store.SortMRR, store.SortMRRDesc, store.SortName, store.SortNameDesc}
+		subsets(8, func(m int) {
 			f := store.CustomerFilter{DataSourceUUID: pick(m, 0, ds[0]), ExternalID: pick(m, 1, "c42"), Status: pick(m, 2, "Active"),
-				System: pick(m, 3, "Stripe"), Email: pick(m, 4, "c42@example.com")}
+				System: pick(m, 3, "Stripe"), Email: pick(m, 4, "c42@example.com"), Query: pick(m, 5, "c42"), Plan: pick(m, 6, "p1")}
+			if has(m, 7) {
+				f.Countries = []string{"GB"}
+			}
+			// Every order with every combination, over the masks.
+			f.Sort = sorts[m%len(sorts)]
+			order := map[store.CustomerSort]string{store.SortMRR: "customers_mrr", store.SortMRRDesc: "customers_mrr",
+				store.SortName: "customers_name", store.SortNameDesc: "customers_name"}[f.Sort]
 			// The status is stored beside the customer (and checked
 			// against its timeline): it narrows like any other filter.
 			narrowing := m != 0
@@ -229,6 +250,25 @@ func TestListQueriesUseIndexes(t *testing.T) {
 				_, err := s.ListCustomers(ctx, acct, f, page)
 				return err
 			}})
+			orders[cases[len(cases)-1].name] = order
+			if m == 1<<5 && s.Dialect() == store.Postgres {
+				// The search alone: at 2,000 customers PostgreSQL reads
+				// the account's rows rather than three trigram indexes
+				// (cost 122 against 153 and more); at 100,000 it reads the
+				// indexes (BenchmarkCustomerSearch in internal/api).
+				searchAlone[cases[len(cases)-1].name] = true
+			}
+			if f.Sort != store.SortCreated {
+				// The next page, from a cursor.
+				g := f
+				g.After = &store.CustomerKey{ID: 1000, MRR: 100, Name: "Customer 1000"}
+				cases = append(cases, listCase{fmt.Sprintf("customers after a key %+v", g), narrowing, false, func(ctx context.Context) error {
+					_, err := s.ListCustomers(ctx, acct, g, page)
+					return err
+				}})
+				orders[cases[len(cases)-1].name] = order
+				searchAlone[cases[len(cases)-1].name] = searchAlone[fmt.Sprintf("customers %+v", f)]
+			}
 		})
 		subsets(3, func(m int) {
 			f := store.PlanFilter{DataSourceUUID: pick(m, 0, ds[0]), ExternalID: pick(m, 1, "p1"), System: pick(m, 2, "Stripe")}
@@ -289,7 +329,14 @@ func TestListQueriesUseIndexes(t *testing.T) {
 				t.Fatalf("%s: %v", c.name, err)
 			}
 			for i, q := range queries {
-				if p := planProblems(t, s, q, args[i], c.filtered, c.dates); len(p) > 0 {
+				p := planProblems(t, s, q, args[i], c.filtered, c.dates)
+				if order := orders[c.name]; order != "" {
+					p = slices.DeleteFunc(p, func(p string) bool { return strings.Contains(p, " "+order+" ") })
+				}
+				if searchAlone[c.name] {
+					p = slices.DeleteFunc(p, func(p string) bool { return strings.HasSuffix(p, "((account_id = '1'::bigint))") })
+				}
+				if len(p) > 0 {
 					t.Errorf("%s reads a big table whole: %s\n%s", c.name, strings.Join(p, "; "), q)
 				}
 			}

@@ -309,11 +309,12 @@ func (s *Store) saveResults(ctx context.Context, tx *sql.Tx, acct int64, ids []i
 				nullStr(strPtrOrNil(a.PlanExternalID)), nullStr(strPtrOrNil(a.PlanName)), string(causes)})
 		}
 	}
-	for _, id := range ids {
-		status, until := statusAt(results[id].Points, now)
-		if _, err := tx.ExecContext(ctx, `UPDATE customers SET status = $2, status_until = $3 WHERE id = $1`, id, status, until); err != nil {
-			return fmt.Errorf("save customer status: %w", err)
-		}
+	cur := make([]customerNow, len(ids))
+	for i, id := range ids {
+		cur[i] = nowOf(id, acct, results[id].Points, results[id].Steps, now)
+	}
+	if err := s.saveNow(ctx, tx, cur, 0); err != nil {
+		return err
 	}
 	for _, table := range []string{"mrr_points", "activities", "subscription_steps", "dirty_customers"} {
 		if err := queryInExec(ctx, tx, `DELETE FROM `+table+` WHERE customer_id IN (%s)`, ids); err != nil {
@@ -455,51 +456,63 @@ func statusAt(points []ResultPoint, now time.Time) (status string, until int64) 
 	return status, until
 }
 
-// RefreshStatuses works out anew the stored status of every customer
-// whose status may have changed with time alone (status_until has come),
-// from its stored timeline; the background pass runs it. Returns how many.
+// RefreshStatuses works out anew the stored status, MRR and current plans
+// (customerNow) of every customer whose state may have changed with time alone
+// (status_until has come), from its stored timeline and subscription
+// steps; the background pass runs it. Returns how many.
 func (s *Store) RefreshStatuses(ctx context.Context, now time.Time) (int, error) {
 	var ids []int64
-	err := scanRows(ctx, s.r, `SELECT id FROM customers WHERE status_until <= $1 ORDER BY id LIMIT 5000`, []any{millis(now)},
+	accts := map[int64]int64{}
+	err := scanRows(ctx, s.r, `SELECT id, account_id FROM customers WHERE status_until <= $1 ORDER BY id LIMIT 5000`, []any{millis(now)},
 		func(scan func(...any) error) error {
-			var id int64
-			err := scan(&id)
-			ids = append(ids, id)
+			var id, acct int64
+			err := scan(&id, &acct)
+			ids, accts[id] = append(ids, id), acct
 			return err
 		})
 	if err != nil || len(ids) == 0 {
 		return 0, err
 	}
 	points := map[int64][]ResultPoint{}
-	err = queryIn(ctx, s.r, `SELECT customer_id, at, active FROM mrr_points WHERE customer_id IN (%s) ORDER BY customer_id, at`, nil, ids,
+	err = queryIn(ctx, s.r, `SELECT customer_id, at, mrr, active FROM mrr_points WHERE customer_id IN (%s) ORDER BY customer_id, at`, nil, ids,
 		func(scan func(...any) error) error {
-			var id, at int64
+			var id, at, mrr int64
 			var active int
-			if err := scan(&id, &at, &active); err != nil {
+			if err := scan(&id, &at, &mrr, &active); err != nil {
 				return err
 			}
-			points[id] = append(points[id], ResultPoint{At: fromMillis(at), Active: active != 0})
+			points[id] = append(points[id], ResultPoint{At: fromMillis(at), MRR: mrr, Active: active != 0})
 			return nil
 		})
 	if err != nil {
 		return 0, fmt.Errorf("read timelines for statuses: %w", err)
 	}
+	steps := map[int64][]ResultStep{}
+	err = queryIn(ctx, s.r, `SELECT customer_id, subscription_uuid, at, live, plan_uuid FROM subscription_steps WHERE customer_id IN (%s)`, nil, ids,
+		func(scan func(...any) error) error {
+			var id, at int64
+			var st ResultStep
+			var live int
+			if err := scan(&id, &st.SubscriptionUUID, &at, &live, &st.Plan); err != nil {
+				return err
+			}
+			st.At, st.Live = fromMillis(at), live != 0
+			steps[id] = append(steps[id], st)
+			return nil
+		})
+	if err != nil {
+		return 0, fmt.Errorf("read subscription steps for statuses: %w", err)
+	}
 	// A write that recomputes one of them meanwhile writes the same thing
 	// or a newer one: only rows still due are updated.
 	for start := 0; start < len(ids); start += 500 {
 		part := ids[start:min(start+500, len(ids))]
-		err := s.tx(ctx, func(tx *sql.Tx) error {
-			for _, id := range part {
-				status, until := statusAt(points[id], now)
-				if _, err := tx.ExecContext(ctx, `UPDATE customers SET status = $2, status_until = $3 WHERE id = $1 AND status_until <= $4`,
-					id, status, until, millis(now)); err != nil {
-					return fmt.Errorf("refresh customer status: %w", err)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return 0, err
+		cur := make([]customerNow, len(part))
+		for i, id := range part {
+			cur[i] = nowOf(id, accts[id], points[id], steps[id], now)
+		}
+		if err := s.tx(ctx, func(tx *sql.Tx) error { return s.saveNow(ctx, tx, cur, millis(now)) }); err != nil {
+			return 0, fmt.Errorf("refresh customer status: %w", err)
 		}
 	}
 	return len(ids), nil

@@ -161,7 +161,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	return nil
+	return s.fillSearchKeys(ctx)
 }
 
 // forUpdate locks the rows a read-modify-write reads. SQLite needs no lock
