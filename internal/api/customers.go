@@ -1,16 +1,20 @@
 package api
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"maps"
 	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tally-analytics/tally/internal/billing"
+	"github.com/tally-analytics/tally/internal/obfuscate"
 	"github.com/tally-analytics/tally/internal/store"
 )
 
@@ -350,6 +354,9 @@ type customerList struct {
 
 func (a *API) writeCustomers(w http.ResponseWriter, r *http.Request, f store.CustomerFilter, pr pageRequest, notFound error) error {
 	l, err := a.store.ListCustomers(r.Context(), account(r).ID, f, pr.page)
+	if fe, ok := errors.AsType[*store.FilterError](err); ok {
+		return errBadRequest(fe.Message, fe.Param)
+	}
 	if err != nil {
 		return err
 	}
@@ -357,6 +364,10 @@ func (a *API) writeCustomers(w http.ResponseWriter, r *http.Request, f store.Cus
 		return notFound
 	}
 	out := customerList{Entries: make([]customerOut, len(l.Items)), pageMeta: newPageMeta(pr, l)}
+	if f.Sort != store.SortCreated && l.HasMore {
+		c := encodeSortCursor(pr.ids, pr.number+1, f.Sort, l.Items[len(l.Items)-1])
+		out.Cursor = &c
+	}
 	// An empty customer list reports one (empty) page, as recorded after
 	// DELETE /data_sources/{ds}/all (api-reference.md §2.3).
 	out.TotalPages = max(out.TotalPages, 1)
@@ -368,14 +379,105 @@ func (a *API) writeCustomers(w http.ResponseWriter, r *http.Request, f store.Cus
 }
 
 func (a *API) listCustomers(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	// Tally's own parameters (api.md "Customer search"): q, plan,
+	// country, sort; the store checks their values.
+	f := store.CustomerFilter{DataSourceUUID: q.Get("data_source_uuid"), ExternalID: q.Get("external_id"),
+		Status: q.Get("status"), System: q.Get("system"), Query: q.Get("q"), Plan: q.Get("plan"),
+		Sort: store.CustomerSort(q.Get("sort"))}
+	if v := q.Get("country"); v != "" {
+		f.Countries = strings.Split(v, ",")
+	}
+	if !f.Sort.Valid() {
+		return errBadRequest("sort must be mrr, -mrr, name or -name.", "sort")
+	}
+	// A sorted list's cursor holds its last customer's place in the
+	// order; parsePage reads the rest of the request without it.
+	var after *store.CustomerKey
+	number := 0
+	if c := q.Get("cursor"); c != "" {
+		n, order, key, ok := decodeSortCursor(idsOf(r.Context()), c)
+		switch {
+		case ok && order != f.Sort:
+			return errBadRequest("The cursor is for the list in another order: pass the same sort as on the page before.", "cursor")
+		case ok:
+			after, number = &key, n
+			r = withoutQuery(r, "cursor")
+		case f.Sort != store.SortCreated:
+			return errBadRequest("The cursor is not valid for a sorted list: pass the cursor of the previous page unchanged.", "cursor")
+		}
+	}
 	pr, err := parsePage(r)
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	f := store.CustomerFilter{DataSourceUUID: q.Get("data_source_uuid"), ExternalID: q.Get("external_id"),
-		Status: q.Get("status"), System: q.Get("system")}
+	if after != nil {
+		f.After, pr.number, pr.page = after, number, store.Page{Limit: pr.perPage}
+	}
 	return a.writeCustomers(w, r, f, pr, nil)
+}
+
+// withoutQuery is r without the query parameter name.
+func withoutQuery(r *http.Request, name string) *http.Request {
+	u := *r.URL
+	q := u.Query()
+	q.Del(name)
+	u.RawQuery = q.Encode()
+	r2 := r.Clone(r.Context())
+	r2.URL = &u
+	return r2
+}
+
+// A sorted list's cursor is "<page>&s<sort>.<public row id>.<key>": the
+// page number, the order, and the last customer listed, with its MRR or
+// name as listed (the next page starts after it even if that customer
+// is gone or changed meanwhile).
+func encodeSortCursor(ids *obfuscate.Perm, number int, order store.CustomerSort, c billing.Customer) string {
+	key := strconv.FormatInt(c.MRR, 10)
+	if order == store.SortName || order == store.SortNameDesc {
+		key = c.Name
+	}
+	raw := strconv.Itoa(number) + "&s" + string(order) + "." + strconv.FormatInt(ids.Encode(c.ID), 10) + "." + key
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+func decodeSortCursor(ids *obfuscate.Perm, cursor string) (number int, order store.CustomerSort, k store.CustomerKey, ok bool) {
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(cursor, "="))
+	if err != nil {
+		return 0, "", k, false
+	}
+	n, rest, found := strings.Cut(string(b), "&s")
+	if !found {
+		return 0, "", k, false
+	}
+	parts := strings.SplitN(rest, ".", 3)
+	if len(parts) != 3 {
+		return 0, "", k, false
+	}
+	number, err = strconv.Atoi(n)
+	if err != nil || number < 1 || number >= math.MaxInt32 {
+		return 0, "", k, false
+	}
+	order = store.CustomerSort(parts[0])
+	public, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil || order == store.SortCreated || !order.Valid() || public < 1 {
+		return 0, "", k, false
+	}
+	if k.ID, ok = ids.Decode(public); !ok {
+		return 0, "", k, false
+	}
+	switch order {
+	case store.SortMRR, store.SortMRRDesc:
+		if k.MRR, err = strconv.ParseInt(parts[2], 10, 64); err != nil {
+			return 0, "", k, false
+		}
+	default:
+		if !utf8.ValidString(parts[2]) {
+			return 0, "", k, false
+		}
+		k.Name = parts[2]
+	}
+	return number, order, k, true
 }
 
 func errNoCustomerWithEmail(email string) *Error {
