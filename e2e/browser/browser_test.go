@@ -46,6 +46,7 @@ func TestDashboard(t *testing.T) {
 	t.Run("DrillDown", func(t *testing.T) { testDrillDown(t, e, main) })
 	t.Run("BarClick", func(t *testing.T) { testBarClick(t, e, main) })
 	t.Run("CSV", func(t *testing.T) { testCSV(t, e, main) })
+	t.Run("CustomerFilters", func(t *testing.T) { testCustomerFilters(t, e, main) })
 	t.Run("SignIn", func(t *testing.T) { testSignIn(t, e) })
 	t.Run("ReadOnly", func(t *testing.T) { testReadOnly(t, e, main) })
 	t.Run("RevokedKey", func(t *testing.T) { testRevokedKey(t, e) })
@@ -1146,4 +1147,81 @@ func testLive(t *testing.T, e *env, tb *tab) {
 	if p := tb.takeProblems(); len(p) > 0 {
 		t.Errorf("the live update reported problems: %v", p)
 	}
+}
+
+// customerRow is a row of the customer list.
+type customerRow struct {
+	Name    string `json:"name"`
+	Email   string `json:"email"`
+	Status  string `json:"status"`
+	Country string `json:"country"`
+	MRR     string `json:"mrr"`
+}
+
+func readCustomers(t *testing.T, tb *tab) []customerRow {
+	t.Helper()
+	return eval[[]customerRow](t, tb, `Array.from(document.querySelectorAll("#customers-table tbody tr[data-uuid]")).map(tr => ({
+		name: tr.cells[0].textContent.trim(), email: tr.cells[1].textContent.trim(), status: tr.cells[2].textContent.trim(),
+		country: tr.cells[3].textContent.trim(), mrr: tr.querySelector("td[data-value]").dataset.value}))`)
+}
+
+// testCustomerFilters: the customer list searches by name or email, and
+// filters by status and country, and sorts by MRR (issue 11, page 4).
+func testCustomerFilters(t *testing.T, e *env, tb *tab) {
+	base := e.srv.base
+	// A search typed into the form: a surname several customers share.
+	tb.open(t, base+"/customers")
+	first := readCustomers(t, tb)[0]
+	surname := first.Name[strings.LastIndex(first.Name, " ")+1:]
+	run(t, tb, chromedp.SendKeys(chromedp.CSS(`form.filters input[name="q"]`), surname))
+	if status, _ := tb.click(t, `form.filters button[type=submit]`); status != http.StatusOK {
+		t.Fatalf("searching %q: %d", surname, status)
+	}
+	rows := readCustomers(t, tb)
+	if len(rows) == 0 {
+		t.Errorf("searching %q found nobody, though %s has it", surname, first.Name)
+	}
+	for _, r := range rows {
+		if !strings.Contains(strings.ToLower(r.Name+" "+r.Email), strings.ToLower(surname)) {
+			t.Errorf("searching %q lists %s <%s>", surname, r.Name, r.Email)
+			break
+		}
+	}
+	for _, f := range []struct{ query, what string }{{"status=Cancelled", "Cancelled"}, {"country=GB", "GB"}} {
+		tb.open(t, base+"/customers?"+f.query)
+		rows := readCustomers(t, tb)
+		if len(rows) == 0 {
+			t.Errorf("%s lists nobody", f.query)
+		}
+		for _, r := range rows {
+			if r.Status != f.what && r.Country != f.what {
+				t.Errorf("%s lists %s (%s, %s)", f.query, r.Name, r.Status, r.Country)
+				break
+			}
+		}
+	}
+	tb.open(t, base+"/customers?sort=-mrr")
+	var top int64
+	for _, c := range entries(t, e.srv.get(t, "/v1/customers", url.Values{"per_page": {"200"}})) {
+		top = max(top, mustInt(t, text(c["mrr"])))
+	}
+	rows = readCustomers(t, tb)
+	for i, r := range rows {
+		if i == 0 && mustInt(t, r.MRR) < top {
+			t.Errorf("sorted by MRR, the first customer has %s; the highest MRR is at least %d", r.MRR, top)
+		}
+		if i > 0 && mustInt(t, r.MRR) > mustInt(t, rows[i-1].MRR) {
+			t.Errorf("sorted by MRR, row %d (%s) comes after %s", i, r.MRR, rows[i-1].MRR)
+			break
+		}
+	}
+}
+
+func mustInt(t *testing.T, s string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatalf("%q: %v", s, err)
+	}
+	return n
 }
