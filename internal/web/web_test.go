@@ -416,6 +416,13 @@ func TestSignInAndSecurity(t *testing.T) {
 			if got := b.get("/customers"); strings.Contains(got.body, cus.Entries[0]["name"].(string)) {
 				t.Error("another account's customer listed")
 			}
+			// An account with no data at all: every page still renders.
+			for _, p := range []string{"/", "/metrics/mrr", "/metrics/all", "/metrics/cash-flow", "/metrics/retention", "/metrics/cmrr",
+				"/metrics/ltv.csv", "/customers", "/customers.csv", "/activities", "/activities?start-date=2025-01-01", "/settings"} {
+				if got := b.get(p); got.status != http.StatusOK {
+					t.Errorf("empty account, GET %s: %d %s", p, got.status, got.body)
+				}
+			}
 		})
 
 		t.Run("share link hides names and dies on revoke", func(t *testing.T) {
