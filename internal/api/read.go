@@ -65,6 +65,16 @@ func (a *API) Read(ctx context.Context, p auth.Principal, path string, q url.Val
 	if err := a.loadIDs(ctx); err != nil {
 		return nil, err
 	}
+	// The key's rate limit, as authenticate applies it over HTTP (a
+	// share link counts as a key of its own).
+	if lim := a.limiter(p.Key.ID); lim != nil {
+		if res := lim.Reserve(); res.Delay() > 0 {
+			res.Cancel()
+			e := errRateLimited()
+			body, _ := json.Marshal(e.Body)
+			return nil, &ReadError{Status: e.Status, Body: body}
+		}
+	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	id := hex.EncodeToString(b)

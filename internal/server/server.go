@@ -195,7 +195,7 @@ func Handler(s *store.Store, cfg config.Config, log *slog.Logger) http.Handler {
 		RateBurst: cfg.RateBurst, MaxEntries: cfg.MaxEntries, MaxInFlight: cfg.MaxInFlight, BodyTimeout: cfg.BodyTimeout,
 		WriteTimeout: cfg.WriteTimeout, PublicURL: cfg.PublicURL})
 	apiHandler := a.Handler()
-	dashboard := web.New(s, a, web.Options{Logger: log, TrustProxy: cfg.TrustProxy})
+	dashboard := web.New(s, a, web.Options{Logger: log, TrustProxy: cfg.TrustProxy, PublicURL: cfg.PublicURL})
 	// By prefix, not through a ServeMux: a mux would redirect an unclean
 	// /v1 path (/v1//ping) with its own text, where the API answers it
 	// in JSON.

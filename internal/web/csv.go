@@ -13,29 +13,26 @@ func writeCSV(rw http.ResponseWriter, name string, rows [][]string) error {
 	rw.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
 	rw.Header().Set("Cache-Control", "no-store")
 	cw := csv.NewWriter(rw)
-	for _, r := range rows {
-		for i, v := range r {
-			r[i] = defuse(v)
-		}
-	}
 	if err := cw.WriteAll(rows); err != nil {
 		return err
 	}
 	return nil
 }
 
-// defuse keeps a spreadsheet from running a cell as a formula: text that
-// starts with =, +, @ or a tab gets a leading quote. (A leading - is a
-// negative number here, and numbers are never text a client wrote.)
-func defuse(v string) string {
-	if v == "" {
-		return v
+// text is a cell of text a client wrote (a name, an email, an id),
+// kept from running as a spreadsheet formula: one that starts with =, +,
+// -, @, a tab or a return gets a leading quote. Numbers, which Tally
+// writes, go out as they are (a negative one starts with -).
+func text(v any) string {
+	s := str(v)
+	if s == "" {
+		return s
 	}
-	switch v[0] {
-	case '=', '+', '@', '\t', '\r':
-		return "'" + v
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + s
 	}
-	return v
+	return s
 }
 
 // tableCSV is a metric table: one row per entry, a column per field.
@@ -58,11 +55,11 @@ func tableCSV(t table) [][]string {
 func customersCSV(entries []map[string]any, shared bool, currency string) [][]string {
 	out := [][]string{{"uuid", "external_id", "name", "email", "status", "country", "customer-since", "mrr", "arr", "currency"}}
 	for _, c := range entries {
-		name, email, ext := str(c["name"]), str(c["email"]), str(c["external_id"])
+		name, email, ext := text(c["name"]), text(c["email"]), text(c["external_id"])
 		if shared {
 			name, email, ext = "", "", ""
 		}
-		out = append(out, []string{str(c["uuid"]), ext, name, email, str(c["status"]), str(c["country"]),
+		out = append(out, []string{str(c["uuid"]), ext, name, email, str(c["status"]), text(c["country"]),
 			str(c["customer-since"]), str(c["mrr"]), str(c["arr"]), currency})
 	}
 	return out
@@ -71,12 +68,12 @@ func customersCSV(entries []map[string]any, shared bool, currency string) [][]st
 func activitiesCSV(entries []map[string]any, shared bool) [][]string {
 	out := [][]string{{"uuid", "date", "type", "customer-uuid", "customer-name", "description", "activity-mrr-movement", "activity-mrr", "activity-arr", "currency"}}
 	for _, a := range entries {
-		name := str(a["customer-name"])
+		name := text(a["customer-name"])
 		if shared {
 			name = ""
 		}
 		out = append(out, []string{str(a["uuid"]), str(a["date"]), str(a["type"]), str(a["customer-uuid"]), name,
-			str(a["description"]), str(a["activity-mrr-movement"]), str(a["activity-mrr"]), str(a["activity-arr"]), str(a["currency"])})
+			text(a["description"]), str(a["activity-mrr-movement"]), str(a["activity-mrr"]), str(a["activity-arr"]), str(a["currency"])})
 	}
 	return out
 }

@@ -100,6 +100,17 @@ var (
 	}
 )
 
+// columnLabel is the column a drill-down names (its with parameter), the
+// zero column for a key no metric table has.
+func columnLabel(key string) column {
+	for _, d := range metricDefs {
+		if i := slices.IndexFunc(d.Columns, func(c column) bool { return c.Key == key }); i >= 0 {
+			return d.Columns[i]
+		}
+	}
+	return column{}
+}
+
 func metricDefByName(name string) (metricDef, bool) {
 	i := slices.IndexFunc(metricDefs, func(d metricDef) bool { return d.Name == name })
 	if i < 0 {

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tally-analytics/tally/internal/auth"
 	"github.com/tally-analytics/tally/internal/store"
@@ -84,11 +86,16 @@ func (w *Web) home(rw http.ResponseWriter, r *http.Request) error {
 	var data homePage
 	for _, t := range tileDefs {
 		s := answers[t.source]
-		tl := tile{Metric: t.metric, Label: t.label, Unit: t.unit, Href: link(pg.Base, "metrics/"+t.page, "start-date", q.Get("start-date"), "end-date", q.Get("end-date"), "interval", q.Get("interval"))}
+		tl := tile{Metric: t.metric, Label: t.label, Unit: t.unit, Href: link(pg.Base, "metrics/"+t.page, "start-date", q.Get("start-date"),
+			"end-date", q.Get("end-date"), "interval", q.Get("interval"), "geo", q.Get("geo"), "plans", q.Get("plans"))}
 		if n := len(s.Entries); n > 0 {
 			i := n - 1
-			if t.flow && n > 1 && p.Unfinished() {
-				i--
+			if t.flow {
+				// The last period over: the last entry dated before
+				// today (a range may end in the future, too).
+				for i > 0 && str(s.Entries[i]["date"]) >= p.Today.Format(time.DateOnly) {
+					i--
+				}
 			}
 			e := s.Entries[i]
 			tl.Value, tl.Date = e[t.metric], str(e["date"])
@@ -120,9 +127,12 @@ func (w *Web) home(rw http.ResponseWriter, r *http.Request) error {
 		}
 		// A flow's sparkline stops at its tile's entry: a running period
 		// would end every line in a fall.
-		spark := s.Entries
-		if t.flow && len(spark) > 1 && p.Unfinished() {
-			spark = spark[:len(spark)-1]
+		var spark []map[string]any
+		if len(s.Entries) > 0 {
+			spark = s.Entries[:len(s.Entries)-1]
+			if i := slices.IndexFunc(s.Entries, func(e map[string]any) bool { return str(e["date"]) == tl.Date }); i >= 0 {
+				spark = s.Entries[:i+1]
+			}
 		}
 		tl.Spark = chart{Kind: "spark", Unit: t.unit, Currency: pg.Account.Currency,
 			Series: []chartSeries{{Key: t.metric, Label: t.label, Role: "line", Unit: t.unit, Values: numbers(spark, t.metric)}}}
@@ -179,10 +189,20 @@ func (w *Web) customers(rw http.ResponseWriter, r *http.Request) error {
 	pg := w.newPage(r, "Customers", "customers")
 	q := pass(r.URL.Query(), "q", "status", "plan", "country", "sort", "page")
 	if pg.Shared {
-		// Searching names through a share link would reveal them.
+		// Searching or sorting names through a share link would reveal
+		// them.
 		q.Del("q")
+		if strings.HasSuffix(q.Get("sort"), "name") {
+			q.Del("sort")
+		}
 	}
 	q.Set("per_page", "50")
+	// The version before the data: a write between the two then shows
+	// as a change at the next poll, never as a stale page stamped new.
+	var err error
+	if pg.Version, err = w.version(r); err != nil {
+		return err
+	}
 	var data customersPage
 	if err := w.get(r, "/v1/customers", q, &data.List); err != nil {
 		return err
@@ -202,9 +222,6 @@ func (w *Web) customers(rw http.ResponseWriter, r *http.Request) error {
 	}
 	if data.List.HasMore {
 		data.Next = max(data.List.Page, 1) + 1
-	}
-	if pg.Version, _ = w.version(r); pg.Version == "" {
-		pg.Version = "0"
 	}
 	pg.Data = data
 	w.render(rw, r, http.StatusOK, "customers", pg)
@@ -227,6 +244,10 @@ func (w *Web) customer(rw http.ResponseWriter, r *http.Request) error {
 	uuid := r.PathValue("uuid")
 	pg := w.newPage(r, "Customer", "customers")
 	var data customerPage
+	var err error
+	if pg.Version, err = w.version(r); err != nil {
+		return err
+	}
 	esc := url.PathEscape(uuid)
 	if err := w.get(r, "/v1/customers/"+esc, nil, &data.Customer); err != nil {
 		return err
@@ -267,10 +288,6 @@ func (w *Web) customer(rw http.ResponseWriter, r *http.Request) error {
 	if pg.Title == "" {
 		pg.Title = "Customer " + short(uuid)
 	}
-	var err error
-	if pg.Version, err = w.version(r); err != nil {
-		return err
-	}
 	pg.Data = data
 	w.render(rw, r, http.StatusOK, "customer", pg)
 	return nil
@@ -286,7 +303,7 @@ func number(v any) json.Number {
 type activitiesPage struct {
 	List list
 	// Column is the table column a drill-down came from, if any.
-	Column          string
+	Column          column
 	Type, From, To  string
 	Next, FirstPage string
 }
@@ -308,7 +325,11 @@ func (w *Web) activities(rw http.ResponseWriter, r *http.Request) error {
 		// account's every one.
 		q.Set("with_total", "true")
 	}
-	data := activitiesPage{Type: in.Get("type"), From: in.Get("start-date"), To: in.Get("end-date"), Column: in.Get("with")}
+	data := activitiesPage{Type: in.Get("type"), From: in.Get("start-date"), To: in.Get("end-date"), Column: columnLabel(in.Get("with"))}
+	var err error
+	if pg.Version, err = w.version(r); err != nil {
+		return err
+	}
 	if err := w.get(r, "/v1/activities", q, &data.List); err != nil {
 		return err
 	}
@@ -322,10 +343,6 @@ func (w *Web) activities(rw http.ResponseWriter, r *http.Request) error {
 	}
 	if in.Get("cursor") != "" {
 		data.FirstPage = pg.Base + "activities?" + pass(in, "type", "start-date", "end-date", "order", "with").Encode()
-	}
-	var err error
-	if pg.Version, err = w.version(r); err != nil {
-		return err
 	}
 	pg.Data = data
 	w.render(rw, r, http.StatusOK, "activities", pg)
@@ -376,17 +393,23 @@ func (w *Web) renderSettings(rw http.ResponseWriter, r *http.Request, newLink st
 func (w *Web) createShare(rw http.ResponseWriter, r *http.Request) error {
 	v := viewerOf(r)
 	name := strings.TrimSpace(r.PostFormValue("name"))
+	if !utf8.ValidString(name) || strings.ContainsRune(name, 0) {
+		pg := w.newPage(r, "Refused", "settings")
+		pg.Message = "A share link's name must be text (UTF-8, without NUL characters)."
+		w.render(rw, r, http.StatusBadRequest, "error", pg)
+		return nil
+	}
 	if name == "" {
 		name = "Shared dashboard"
 	}
-	if len(name) > 255 {
-		name = name[:255]
+	if runes := []rune(name); len(runes) > 255 {
+		name = string(runes[:255])
 	}
 	token := auth.NewToken()
 	if _, err := w.store.CreateShareLink(r.Context(), v.p.Account.ID, v.p.Key.ID, auth.Hash(token), name, r.PostFormValue("embed") == "on"); err != nil {
 		return err
 	}
-	return w.renderSettings(rw, r, origin(r)+"/share/"+token+"/")
+	return w.renderSettings(rw, r, w.origin(r)+"/share/"+token+"/")
 }
 
 func (w *Web) revokeShare(rw http.ResponseWriter, r *http.Request) error {
@@ -398,10 +421,14 @@ func (w *Web) revokeShare(rw http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// origin is the scheme and host the browser reached the server at.
-func origin(r *http.Request) string {
+// origin is where people reach the server: --public-url, else the scheme
+// and host the browser came to (https per a trusted proxy too).
+func (w *Web) origin(r *http.Request) string {
+	if w.opts.PublicURL != "" {
+		return strings.TrimSuffix(w.opts.PublicURL, "/")
+	}
 	scheme := "http"
-	if r.TLS != nil {
+	if r.TLS != nil || (w.opts.TrustProxy && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")) {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host

@@ -3,6 +3,8 @@ package web
 import (
 	"net/url"
 	"time"
+
+	"github.com/tally-analytics/tally/internal/billing"
 )
 
 const day = 24 * time.Hour
@@ -40,8 +42,15 @@ func parsePeriod(q url.Values, today time.Time) (period, url.Values) {
 		if v == "" {
 			continue
 		}
+		// Read as the API reads it (a date, or a time whose date
+		// counts), and asked on as a plain date, so the page and its
+		// answer cut the same periods; what the API cannot read goes on
+		// as is, for it to refuse in its own words.
 		raw.Set(name, v)
-		if t, err := time.Parse(time.DateOnly, v); err == nil {
+		if t, err := billing.ParseDate(v); err == nil {
+			y, m, d := t.Date()
+			t = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+			raw.Set(name, t.Format(time.DateOnly))
 			if name == "start-date" {
 				p.Start = t
 			} else {

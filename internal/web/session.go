@@ -175,15 +175,19 @@ func (w *Web) loginPage(rw http.ResponseWriter, r *http.Request) error {
 
 // login checks a key typed into the sign-in form.
 func (w *Web) login(rw http.ResponseWriter, r *http.Request) error {
-	ip := clientIP(r)
-	if !w.signIn.ok(ip) {
+	// A try is taken before the key is looked up, so that attempts in
+	// parallel count too, and given back when the key is good.
+	try, ok := w.signIn.take(clientIP(r))
+	if !ok {
 		return w.tooManySignIns(rw, r)
 	}
 	r.Body = http.MaxBytesReader(rw, r.Body, 4<<10)
 	key := strings.TrimSpace(r.PostFormValue("key"))
 	k, _, err := w.store.KeyByHash(r.Context(), auth.Hash(key))
+	if err == nil && key != "" {
+		try.Cancel()
+	}
 	if key == "" || errors.Is(err, store.ErrNotFound) {
-		w.signIn.failed(ip)
 		w.render(rw, r, http.StatusUnauthorized, "login", page{Title: "Sign in", Message: "That is not a valid API key."})
 		return nil
 	}
@@ -193,15 +197,24 @@ func (w *Web) login(rw http.ResponseWriter, r *http.Request) error {
 	return w.startSession(rw, r, k)
 }
 
-// loginLink signs in with a one-time link from `tally ui-link`.
+// loginLinkPage shows a one-time link's button. Opening the link spends
+// nothing: link previews and mail scanners fetch links, and a page of
+// another site could make a browser GET one; only the button's POST,
+// which cross-origin protection guards, signs in.
+func (w *Web) loginLinkPage(rw http.ResponseWriter, r *http.Request) error {
+	pg := page{Title: "Sign in"}
+	pg.Data = map[string]string{"Action": "/login/" + r.PathValue("token")}
+	w.render(rw, r, http.StatusOK, "login", pg)
+	return nil
+}
+
+// loginLink signs in with a one-time link from `tally ui-link`. It is
+// not counted against the address's sign-ins: its token is 256 random
+// bits, used once, and a flood of bad keys from a shared address must not
+// lock out the link an operator just made.
 func (w *Web) loginLink(rw http.ResponseWriter, r *http.Request) error {
-	ip := clientIP(r)
-	if !w.signIn.ok(ip) {
-		return w.tooManySignIns(rw, r)
-	}
 	k, _, err := w.store.UseLoginToken(r.Context(), auth.Hash(r.PathValue("token")), w.opts.Now())
 	if errors.Is(err, store.ErrNotFound) {
-		w.signIn.failed(ip)
 		w.render(rw, r, http.StatusUnauthorized, "login", page{Title: "Sign in", Message: "This sign-in link was used already, has expired or its key was revoked. Make a new one with tally ui-link, or sign in with an API key."})
 		return nil
 	}
@@ -238,37 +251,53 @@ type signInLimiter struct {
 	m  map[string]*rate.Limiter
 }
 
-const signInLimiterMax = 10000
+const (
+	signInLimiterMax = 10000
+	signInBurst      = 10
+)
 
 func newSignInLimiter() *signInLimiter { return &signInLimiter{m: map[string]*rate.Limiter{}} }
 
-// ok reports whether ip may try to sign in now.
-func (l *signInLimiter) ok(ip string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	lim, seen := l.m[ip]
-	return !seen || lim.Tokens() >= 1
-}
-
-// failed counts a failed attempt from ip.
-func (l *signInLimiter) failed(ip string) {
+// take takes a try from ip's bucket, reporting whether one was left; the
+// reservation's Cancel gives it back.
+func (l *signInLimiter) take(ip string) (*rate.Reservation, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	lim, seen := l.m[ip]
 	if !seen {
 		if len(l.m) >= signInLimiterMax {
-			clear(l.m)
+			// Full buckets (no failure for 20 s) hold nothing worth
+			// keeping; the others stay, so a flood of new addresses
+			// cannot wipe what is counted.
+			for k, b := range l.m {
+				if b.Tokens() >= signInBurst {
+					delete(l.m, k)
+				}
+			}
+			if len(l.m) >= signInLimiterMax {
+				return nil, false
+			}
 		}
-		lim = rate.NewLimiter(rate.Every(2*time.Second), 10)
+		lim = rate.NewLimiter(rate.Every(2*time.Second), signInBurst)
 		l.m[ip] = lim
 	}
-	lim.Allow()
+	res := lim.Reserve()
+	if res.Delay() > 0 {
+		res.Cancel()
+		return nil, false
+	}
+	return res, true
 }
 
+// clientIP is the address failures are counted by: an IPv6 client by its
+// /64, which one host usually holds whole.
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
+		return ip.Mask(net.CIDRMask(64, 128)).String()
 	}
 	return host
 }

@@ -2,6 +2,8 @@ package web
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -153,7 +155,22 @@ func (t *templates) execute(buf *bytes.Buffer, name string, p page) error {
 	return set.ExecuteTemplate(buf, "layout", p)
 }
 
+// assetVersion names this binary's assets in their URLs, so a browser
+// never runs a cached app.js of another version with a new page.
+var assetVersion = func() string {
+	h := sha256.New()
+	_ = fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := staticFS.ReadFile(p)
+			h.Write(b)
+		}
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}()
+
 var funcs = template.FuncMap{
+	"asset":     func() string { return assetVersion },
 	"money":     formatMoney,
 	"pct":       formatPercent,
 	"count":     formatCount,

@@ -26,6 +26,9 @@ type Options struct {
 	// TrustProxy believes X-Forwarded-Proto: https from the proxy in
 	// front, for the session cookie's Secure flag.
 	TrustProxy bool
+	// PublicURL is where people reach the server (--public-url), for the
+	// share links it hands out; empty: from each request.
+	PublicURL string
 	// SessionLifetime is how long a sign-in lasts; default 14 days.
 	SessionLifetime time.Duration
 	// Now is the clock (tests); default time.Now.
@@ -72,7 +75,8 @@ func (w *Web) handler() http.Handler {
 	m.Handle("GET /static/", http.StripPrefix("/static/", staticFiles(http.FileServerFS(static))))
 	m.Handle("GET /login", handler(w.loginPage))
 	m.Handle("POST /login", handler(w.login))
-	m.Handle("GET /login/{token}", handler(w.loginLink))
+	m.Handle("GET /login/{token}", handler(w.loginLinkPage))
+	m.Handle("POST /login/{token}", handler(w.loginLink))
 	m.Handle("POST /logout", w.session(handler(w.logout)))
 	m.Handle("/share/{token}/", w.share(w.pageMux()))
 	m.Handle("/", w.session(w.pageMux()))
@@ -133,7 +137,7 @@ func (w *Web) edge(next http.Handler) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				w.log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", p)
+				w.log.Error("panic", "method", r.Method, "path", redactPath(r.URL.Path), "panic", p)
 				if sw.status == 0 {
 					http.Error(sw, "Internal server error.", http.StatusInternalServerError)
 				}

@@ -456,6 +456,25 @@ func TestSignInAndSecurity(t *testing.T) {
 					t.Errorf("shared %s links outside the share", p)
 				}
 			}
+			// Sources of every kind of movement: no external id (the
+			// demo's all start with the customer's, demo-cus-…).
+			for _, typ := range []string{"new_biz", "expansion", "contraction", "churn", "reactivation"} {
+				var acts struct {
+					Entries []map[string]any `json:"entries"`
+				}
+				st.api(st.key, "/v1/activities?per_page=5&type="+typ, &acts)
+				for _, a := range acts.Entries {
+					got := anon.get(path + "activities/" + a["uuid"].(string))
+					if got.status != http.StatusOK || strings.Contains(got.body, "demo-cus-") || strings.Contains(got.body, "map[") {
+						t.Errorf("shared %s activity: %d, shows an external id or a raw map", typ, got.status)
+					}
+				}
+			}
+			for _, p := range []string{"customers?sort=name", "customers?q=son"} {
+				if got := anon.get(path + p); got.status != http.StatusOK || strings.Contains(got.body, "demo-cus-") {
+					t.Errorf("shared %s: %d", p, got.status)
+				}
+			}
 			if got := anon.get(path + "settings"); got.status != http.StatusNotFound {
 				t.Errorf("shared settings: %d", got.status)
 			}
@@ -485,14 +504,25 @@ func TestSignInAndSecurity(t *testing.T) {
 			}
 			path := strings.TrimPrefix(u, st.srv.URL)
 			b := st.browser()
-			if got := b.get(path); got.status != http.StatusSeeOther || got.header.Get("Location") != "/" {
+			// Opening it spends nothing (a link preview fetches it); its
+			// button signs in.
+			for range 2 {
+				if got := b.get(path); got.status != http.StatusOK || !strings.Contains(got.body, `action="`+path+`"`) {
+					t.Fatalf("sign-in link page: %d", got.status)
+				}
+			}
+			if got := b.do(http.MethodPost, path, url.Values{}); got.status != http.StatusSeeOther || got.header.Get("Location") != "/" {
 				t.Fatalf("sign-in link: %d", got.status)
 			}
 			if got := b.get("/"); got.status != http.StatusOK || !strings.Contains(got.body, "read-only") {
 				t.Errorf("after the link: %d", got.status)
 			}
-			if got := st.browser().get(path); got.status != http.StatusUnauthorized {
+			if got := st.browser().do(http.MethodPost, path, url.Values{}); got.status != http.StatusUnauthorized {
 				t.Errorf("second use: %d", got.status)
+			}
+			// From another site, the button is refused.
+			if got := st.browser().do(http.MethodPost, path, url.Values{}, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"); got.status != http.StatusForbidden {
+				t.Errorf("cross-site sign-in: %d", got.status)
 			}
 		})
 

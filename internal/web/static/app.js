@@ -221,23 +221,30 @@
   function live() {
     var url = document.body.dataset.live;
     if (!url) return;
-    var busy = false;
+    var busy = false, stopped = false;
     setInterval(function () {
-      if (busy || document.hidden) return;
+      if (busy || stopped || document.hidden) return;
       busy = true;
       fetch(url, { headers: { "X-Tally-Live": "1" }, credentials: "same-origin", cache: "no-store" })
         .then(function (r) {
-          if (r.status === 401) { location.href = "/login"; throw new Error("signed out"); }
+          // Signed out, key revoked, share link revoked: final. The page
+          // loads again and shows why (the sign-in page, a 404).
+          if (r.status === 401 || r.status === 403 || r.status === 404) { stopped = true; location.reload(); throw new Error("live " + r.status); }
           if (!r.ok) throw new Error("live " + r.status);
           return r.json();
         })
         .then(function (v) {
           if (v.version === document.body.dataset.version) return;
-          return fetch(location.href, { credentials: "same-origin", cache: "no-store" })
+          // Someone typing in a form of the page keeps it; the change
+          // shows once they leave it.
+          var f = document.activeElement;
+          if (f && f !== document.body && document.getElementById("main").contains(f) && /INPUT|SELECT|TEXTAREA/.test(f.tagName)) return;
+          return fetch(location.href, { headers: { "X-Tally-Live": "1" }, credentials: "same-origin", cache: "no-store" })
             .then(function (r) {
-              // A refusal (429 while the key is busy, say) keeps the page
-              // as it is; the next poll tries again.
-              if (!r.ok) throw new Error("refresh " + r.status);
+              // A refusal (429 while the key is busy, say) or a redirect
+              // (to the sign-in page) keeps the page as it is; the next
+              // poll tries again.
+              if (!r.ok || r.redirected) throw new Error("refresh " + r.status);
               return r.text();
             })
             .then(function (html) {
