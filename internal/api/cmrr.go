@@ -1,8 +1,10 @@
 package api
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -109,26 +111,56 @@ func (a *API) getCMRR(w http.ResponseWriter, r *http.Request) error {
 		}
 		scheduledOnly[c.id] = metrics.History{Movements: own}
 	}
-	invoiced := seg.book()
-	actual, err := invoiced.Series(sq.req)
+	actual, err := seg.book().Series(sq.req)
 	if err != nil {
 		return errBadRequest(err.Error(), "interval")
 	}
-	withScheduled, _ := invoiced.With(committed).Series(sq.req)
+	// Committed MRR is the invoiced MRR with the customers that have
+	// scheduled events counted as committed instead. MRR adds up over
+	// customers, so only theirs are drawn twice, not the whole book
+	// merged again: a book of 100,000 customers took 100 ms to copy.
+	// Their invoiced histories as the segment has them: as stored when
+	// kept whole, aggregated again when a plans filter splits them,
+	// nothing when outside it.
+	invoicedOnly := make(map[int64]metrics.History, len(committed))
+	for _, c := range seg.cs {
+		if _, ok := committed[c.id]; ok && (seg.keep == nil || seg.keep[c.id]) {
+			invoicedOnly[c.id] = c.history
+		}
+	}
+	for id, h := range seg.mixed {
+		if _, ok := committed[id]; ok {
+			invoicedOnly[id] = h
+		}
+	}
+	committedSeries, _ := metrics.NewBook(committed).Series(sq.req)
+	invoicedSeries, _ := metrics.NewBook(invoicedOnly).Series(sq.req)
+	withScheduled := make([]int64, len(actual))
+	for i := range actual {
+		withScheduled[i] = actual[i].MRR + committedSeries[i].MRR - invoicedSeries[i].MRR
+	}
 	flows, _ := metrics.NewBook(scheduledOnly).Series(sq.req)
 	out := make([]map[string]any, len(actual))
 	for i := range actual {
 		f := flows[i]
-		out[i] = map[string]any{"date": actual[i].Date.Format("2006-01-02"), "cmrr": withScheduled[i].MRR, "mrr": actual[i].MRR,
+		out[i] = map[string]any{"date": actual[i].Date.Format("2006-01-02"), "cmrr": withScheduled[i], "mrr": actual[i].MRR,
 			"scheduled-new-business": f.NewBiz, "scheduled-expansion": f.Expansion, "scheduled-contraction": f.Contraction,
 			"scheduled-churn": f.Churn, "scheduled-reactivation": f.Reactivation}
 	}
 	last := withScheduled[len(withScheduled)-1]
+	lastMRR := actual[len(actual)-1].MRR
 	if scheduled == nil {
 		scheduled = []map[string]any{}
 	}
+	// In date order, whatever order the cache held the customers in (it
+	// is a map): the same book always answers the same bytes.
+	slices.SortStableFunc(scheduled, func(x, y map[string]any) int {
+		return cmp.Or(cmp.Compare(x["date"].(string), y["date"].(string)),
+			cmp.Compare(x["customer-uuid"].(string), y["customer-uuid"].(string)),
+			cmp.Compare(fmt.Sprint(x["subscription-event-ids"]), fmt.Sprint(y["subscription-event-ids"])))
+	})
 	writeJSON(w, http.StatusOK, map[string]any{"entries": out, "scheduled": scheduled,
-		"summary": map[string]any{"current-cmrr": last.MRR, "current-mrr": actual[len(actual)-1].MRR,
-			"committed-change": last.MRR - actual[len(actual)-1].MRR}})
+		"summary": map[string]any{"current-cmrr": last, "current-mrr": lastMRR,
+			"committed-change": last - lastMRR}})
 	return nil
 }

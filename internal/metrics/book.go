@@ -59,6 +59,9 @@ func NewBook(hs map[int64]History) *Book {
 // With returns a Book in which the customers of changed have these
 // histories instead of their old ones (an empty history removes one).
 func (b *Book) With(changed map[int64]History) *Book {
+	if len(changed) == 0 {
+		return b // a Book is never changed, so it may be shared
+	}
 	var add Book
 	for id, h := range changed {
 		add.changes = appendChanges(add.changes, id, h.Timeline)

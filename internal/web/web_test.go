@@ -290,6 +290,37 @@ func TestDashboard(t *testing.T) {
 			}
 		})
 
+		t.Run("committed MRR is MRR and the scheduled movements so far", func(t *testing.T) {
+			// On every entry, filtered or not: cmrr − mrr is the sum of
+			// the scheduled movements of the range up to that entry (the
+			// range starts before any scheduled event).
+			for _, f := range []string{"", "&geo=US", "&plans=demo-pro-monthly", "&geo=DE,FR&plans=demo-growth-annual,demo-pro-monthly"} {
+				var c struct {
+					Entries   []map[string]any `json:"entries"`
+					Scheduled []map[string]any `json:"scheduled"`
+				}
+				st.api(st.key, "/v1/metrics/cmrr?start-date=2025-11-01&end-date=2028-12-31&interval=month"+f, &c)
+				var run int64
+				for _, e := range c.Entries {
+					for _, k := range []string{"scheduled-new-business", "scheduled-expansion", "scheduled-contraction", "scheduled-churn", "scheduled-reactivation"} {
+						n, _ := e[k].(json.Number).Int64()
+						run += n
+					}
+					cm, _ := e["cmrr"].(json.Number).Int64()
+					mrr, _ := e["mrr"].(json.Number).Int64()
+					if cm-mrr != run {
+						t.Errorf("%q %s: cmrr %d − mrr %d ≠ scheduled so far %d", f, e["date"], cm, mrr, run)
+					}
+				}
+				if f == "" && (run == 0 || len(c.Scheduled) == 0) {
+					t.Error("the demo has scheduled changes; none counted")
+				}
+				if !slices.IsSortedFunc(c.Scheduled, func(x, y map[string]any) int { return strings.Compare(x["date"].(string), y["date"].(string)) }) {
+					t.Errorf("%q: scheduled changes out of date order", f)
+				}
+			}
+		})
+
 		t.Run("filters go to the API and turn drill-downs off", func(t *testing.T) {
 			q := "start-date=2025-06-01&end-date=2026-11-30&interval=month&geo=US&plans=demo-pro-monthly"
 			pg := b.get("/metrics/mrr?" + q)
