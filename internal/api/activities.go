@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/tally-analytics/tally/internal/billing"
@@ -22,23 +21,8 @@ func metricsTime(t time.Time, acct billing.Account) string {
 	return t.In(accountLocation(acct)).Format("2006-01-02T15:04:05-07:00")
 }
 
-// accountLocation is the account's time zone (metrics.md rule 14), UTC
-// when its name is unknown to this machine. Loaded zones are kept:
-// time.LoadLocation reads the zone file on every call, and this runs for
-// every row of an activity list or export.
-func accountLocation(acct billing.Account) *time.Location {
-	if loc, ok := locations.Load(acct.TimeZone); ok {
-		return loc.(*time.Location)
-	}
-	loc, err := time.LoadLocation(acct.TimeZone)
-	if err != nil {
-		loc = time.UTC
-	}
-	locations.Store(acct.TimeZone, loc)
-	return loc
-}
-
-var locations sync.Map // zone name → *time.Location
+// accountLocation is the account's time zone (metrics.md rule 14).
+func accountLocation(acct billing.Account) *time.Location { return acct.Location() }
 
 // parseBound reads a range bound: a time as it is, or a date as a day of
 // loc (metrics.md rule 14) — its first instant, or for an end (end) the

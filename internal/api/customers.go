@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tally-analytics/tally/internal/billing"
+	"github.com/tally-analytics/tally/internal/money"
 	"github.com/tally-analytics/tally/internal/obfuscate"
 	"github.com/tally-analytics/tally/internal/store"
 )
@@ -302,17 +303,7 @@ func (a *API) customerWire(c billing.Customer, acct billing.Account) customerOut
 	}
 }
 
-var currencySigns = map[string]string{
-	"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "¥", "INR": "₹", "AUD": "A$", "CAD": "C$",
-	"CHF": "CHF", "SEK": "kr", "NOK": "kr", "DKK": "kr", "BRL": "R$", "PLN": "zł", "KRW": "₩", "RUB": "₽",
-}
-
-func currencySign(code string) string {
-	if s, ok := currencySigns[code]; ok {
-		return s
-	}
-	return code
-}
+func currencySign(code string) string { return money.Sign(code) }
 
 func (a *API) createCustomer(w http.ResponseWriter, r *http.Request) error {
 	var in customerIn

@@ -43,3 +43,18 @@ func Exponent(code string) int {
 // it leaves room for sums of many amounts; the sums are checked anyway
 // (Add, Sub).
 const MaxAmount = 10_000_000_000_000
+
+// signs are the symbols the API's currency-sign field gives (and the
+// dashboard writes amounts with); other currencies go by their code.
+var signs = map[string]string{
+	"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "¥", "INR": "₹", "AUD": "A$", "CAD": "C$",
+	"CHF": "CHF", "SEK": "kr", "NOK": "kr", "DKK": "kr", "BRL": "R$", "PLN": "zł", "KRW": "₩", "RUB": "₽",
+}
+
+// Sign is the currency's symbol, or its code when it has none listed.
+func Sign(code string) string {
+	if s, ok := signs[code]; ok {
+		return s
+	}
+	return code
+}

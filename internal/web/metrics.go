@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -109,6 +110,13 @@ func columnLabel(key string) column {
 		}
 	}
 	return column{}
+}
+
+// query is q with the def's Extra parameters, a copy.
+func (d metricDef) query(q url.Values) url.Values {
+	out := maps.Clone(q)
+	maps.Copy(out, d.Extra)
+	return out
 }
 
 func metricDefByName(name string) (metricDef, bool) {
@@ -323,9 +331,7 @@ func (w *Web) metric(rw http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	for k, v := range def.Extra {
-		q[k] = v
-	}
+	q = def.query(q)
 	if err := w.get(r, def.API, q, &raw); err != nil {
 		return err
 	}

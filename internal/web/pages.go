@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -69,17 +70,8 @@ func (w *Web) home(rw http.ResponseWriter, r *http.Request) error {
 	}
 	answers := map[string]*series{"all": {}, "mrr": {}, "retention": {}}
 	for name, s := range answers {
-		aq := q
-		if def, ok := metricDefByName(name); ok && def.Extra != nil {
-			aq = url.Values{}
-			for k, v := range q {
-				aq[k] = v
-			}
-			for k, v := range def.Extra {
-				aq[k] = v
-			}
-		}
-		if err := w.get(r, "/v1/metrics/"+name, aq, s); err != nil {
+		def, _ := metricDefByName(name)
+		if err := w.get(r, "/v1/metrics/"+name, def.query(q), s); err != nil {
 			return err
 		}
 	}
@@ -104,10 +96,7 @@ func (w *Web) home(rw http.ResponseWriter, r *http.Request) error {
 				// summary compares its last two entries, so the range is
 				// asked again ending at the tile's entry.
 				if i < n-1 {
-					q2 := url.Values{}
-					for k, v := range q {
-						q2[k] = v
-					}
+					q2 := maps.Clone(q)
 					q2.Set("end-date", tl.Date)
 					var s2 series
 					if err := w.get(r, "/v1/metrics/retention", q2, &s2); err != nil {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"maps"
 	"net/url"
 	"time"
 
@@ -125,13 +126,11 @@ func (p period) Unfinished() bool { return !p.End.Before(p.Today) }
 
 // with is q with the period's parameters set (the page's others kept).
 func with(q url.Values, params url.Values) string {
-	out := url.Values{}
-	for k, v := range q {
-		out[k] = v
+	out := maps.Clone(q)
+	if out == nil {
+		out = url.Values{}
 	}
-	for k, v := range params {
-		out[k] = v
-	}
+	maps.Copy(out, params)
 	// A cursor belongs to the page it came from.
 	out.Del("cursor")
 	return out.Encode()

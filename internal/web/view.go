@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/tally-analytics/tally/internal/billing"
 	"github.com/tally-analytics/tally/internal/money"
@@ -236,13 +237,14 @@ func formatMoney(currency string, v any) string {
 	return out
 }
 
-var symbols = map[string]string{"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "AUD": "A$", "CAD": "C$", "BRL": "R$"}
-
+// symbol is the API's currency sign, set apart from the digits when it
+// is a word (CHF 12.00, kr 12.00).
 func symbol(currency string) string {
-	if s, ok := symbols[currency]; ok {
-		return s
+	s := money.Sign(currency)
+	if !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) }) {
+		return s + " "
 	}
-	return currency + " "
+	return s
 }
 
 // group writes n with thousands separators.
@@ -327,10 +329,6 @@ func link(base, path string, kv ...string) string {
 
 // today is the date in the account's time zone (metrics.md rule 14).
 func today(acct billing.Account, now time.Time) time.Time {
-	loc, err := time.LoadLocation(acct.TimeZone)
-	if err != nil {
-		loc = time.UTC
-	}
-	y, m, d := now.In(loc).Date()
+	y, m, d := now.In(acct.Location()).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
