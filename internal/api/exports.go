@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tally-analytics/tally/internal/sheet"
 	"github.com/tally-analytics/tally/internal/store"
 )
 
@@ -123,19 +124,6 @@ func (a *API) getActivityExport(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// cell makes a text cell safe to open in a spreadsheet (OWASP's CSV
-// injection advice): one starting with =, +, -, @, a tab or a carriage
-// return would be read as a formula, so it gets a leading single quote.
-// Names and ids come from billing systems the tenant's own customers
-// fill in. Only text columns go through it: amounts are written as
-// numbers, negative ones included.
-func cell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
-
 // activityExportFile streams the export as CSV, page by page, each page
 // after the (date, UUID) of the last row written, so writes racing the
 // download neither cut it short nor repeat rows.
@@ -158,9 +146,9 @@ func (a *API) activityExportFile(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		for _, act := range acts {
-			_ = cw.Write([]string{metricsTime(act.At, acct), act.Type, act.CustomerUUID, cell(act.CustomerExternalID), cell(act.CustomerName),
-				cell(describe(act)), strconv.FormatInt(act.Amount, 10), strconv.FormatInt(act.MRRAfter, 10),
-				strconv.FormatInt(12*act.MRRAfter, 10), acct.Currency, cell(firstOr(act.SubscriptionExternalIDs)), cell(act.PlanExternalID), act.UUID})
+			_ = cw.Write([]string{metricsTime(act.At, acct), act.Type, act.CustomerUUID, sheet.Text(act.CustomerExternalID), sheet.Text(act.CustomerName),
+				sheet.Text(describe(act)), strconv.FormatInt(act.Amount, 10), strconv.FormatInt(act.MRRAfter, 10),
+				strconv.FormatInt(12*act.MRRAfter, 10), acct.Currency, sheet.Text(firstOr(act.SubscriptionExternalIDs)), sheet.Text(act.PlanExternalID), act.UUID})
 		}
 		if len(acts) < a.exportPage {
 			break

@@ -3,6 +3,8 @@ package web
 import (
 	"encoding/csv"
 	"net/http"
+
+	"github.com/tally-analytics/tally/internal/sheet"
 )
 
 // writeCSV answers rows as a CSV download. Numbers are the API's own
@@ -19,21 +21,9 @@ func writeCSV(rw http.ResponseWriter, name string, rows [][]string) error {
 	return nil
 }
 
-// text is a cell of text a client wrote (a name, an email, an id),
-// kept from running as a spreadsheet formula: one that starts with =, +,
-// -, @, a tab or a return gets a leading quote. Numbers, which Tally
-// writes, go out as they are (a negative one starts with -).
-func text(v any) string {
-	s := str(v)
-	if s == "" {
-		return s
-	}
-	switch s[0] {
-	case '=', '+', '-', '@', '\t', '\r':
-		return "'" + s
-	}
-	return s
-}
+// text is a cell of text a client wrote (a name, an email, an id), kept
+// from running as a spreadsheet formula (sheet.Text).
+func text(v any) string { return sheet.Text(str(v)) }
 
 // tableCSV is a metric table: one row per entry, a column per field.
 func tableCSV(t table) [][]string {
