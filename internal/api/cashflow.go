@@ -60,9 +60,7 @@ func (a *API) getCashFlow(w http.ResponseWriter, r *http.Request) error {
 		return rateError(rates, err)
 	}
 
-	writeJSON(w, http.StatusOK, map[string]any{
-		"entries": entryMaps(entries, func(e metrics.CashEntry) time.Time { return e.Date }, cashFlowFields),
-		"summary": summaryMap(cashFlowFields, cur, prev),
-	})
-	return nil
+	out := entryMaps(entries, func(e metrics.CashEntry) time.Time { return e.Date }, cashFlowFields)
+	return respond(w, r, "cash-flow", map[string]any{"entries": out, "summary": summaryMap(cashFlowFields, cur, prev)},
+		out, fieldColumns(cashFlowFields))
 }

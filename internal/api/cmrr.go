@@ -159,8 +159,7 @@ func (a *API) getCMRR(w http.ResponseWriter, r *http.Request) error {
 			cmp.Compare(x["customer-uuid"].(string), y["customer-uuid"].(string)),
 			cmp.Compare(fmt.Sprint(x["subscription-event-ids"]), fmt.Sprint(y["subscription-event-ids"])))
 	})
-	writeJSON(w, http.StatusOK, map[string]any{"entries": out, "scheduled": scheduled,
+	return respond(w, r, "cmrr", map[string]any{"entries": out, "scheduled": scheduled,
 		"summary": map[string]any{"current-cmrr": last, "current-mrr": lastMRR,
-			"committed-change": last - lastMRR}})
-	return nil
+			"committed-change": last - lastMRR}}, out, cmrrColumns)
 }

@@ -352,8 +352,7 @@ func (a *API) getMetric(w http.ResponseWriter, r *http.Request) error {
 			summary[k+"-percentage-change"] = metrics.PercentChange(asFloat(prev), asFloat(cur))
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": out, "summary": summary})
-	return nil
+	return respond(w, r, name, map[string]any{"entries": out, "summary": summary}, out, metricColumns(name, keys, withNetNew))
 }
 
 // stocks are the summary's stock values now (as-of) and one interval

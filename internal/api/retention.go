@@ -51,9 +51,7 @@ func (a *API) getRetention(w http.ResponseWriter, r *http.Request) error {
 	if n := len(entries); n > 1 {
 		prev = entries[n-2]
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"entries": entryMaps(entries, func(e metrics.RetentionEntry) time.Time { return e.Date }, retentionFields),
-		"summary": summaryMap(retentionFields, last, prev),
-	})
-	return nil
+	out := entryMaps(entries, func(e metrics.RetentionEntry) time.Time { return e.Date }, retentionFields)
+	return respond(w, r, "retention", map[string]any{"entries": out, "summary": summaryMap(retentionFields, last, prev)},
+		out, fieldColumns(retentionFields))
 }
