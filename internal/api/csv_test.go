@@ -11,9 +11,11 @@ import (
 	"testing"
 )
 
-// csvColumns are the documented columns (docs/api.md, "CSV") of each
-// Metrics API endpoint, written out by hand.
-var csvColumns = map[string][]string{
+// CSVColumns are the documented columns (docs/api.md, "Metrics as CSV")
+// of each Metrics API endpoint, written out by hand. It and the helpers
+// below are exported for the demo book's test (package api_test, as the
+// demo imports api).
+var CSVColumns = map[string][]string{
 	"all": {"date", "mrr", "mrr-percentage-change", "arr", "arr-percentage-change", "customer-churn-rate",
 		"customer-churn-rate-percentage-change", "mrr-churn-rate", "mrr-churn-rate-percentage-change", "ltv",
 		"ltv-percentage-change", "customers", "customers-percentage-change", "asp", "asp-percentage-change", "arpa",
@@ -37,9 +39,9 @@ var csvColumns = map[string][]string{
 		"scheduled-churn", "scheduled-reactivation"},
 }
 
-// metricsURL is the endpoint of a csvColumns key with the range q (a
+// MetricsURL is the endpoint of a CSVColumns key with the range q (a
 // query without its ?).
-func metricsURL(endpoint, q string) string {
+func MetricsURL(endpoint, q string) string {
 	path, extra, _ := strings.Cut(endpoint, "?")
 	if extra != "" {
 		q += "&" + extra
@@ -55,25 +57,25 @@ func TestMetricsCSV(t *testing.T) {
 	eachEnv(t, func(t *testing.T, e *env) {
 		syncalytics(t, e)
 		q := "start-date=2024-01-01&end-date=2025-03-31&interval=month&as-of=2025-03-15"
-		for endpoint, want := range csvColumns {
-			plain := e.do(e.key, "GET", metricsURL(endpoint, q), nil)
+		for endpoint, want := range CSVColumns {
+			plain := e.do(e.key, "GET", MetricsURL(endpoint, q), nil)
 			for _, f := range []string{"json", ""} {
-				asJSON := e.do(e.key, "GET", metricsURL(endpoint, q+"&format="+f), nil)
+				asJSON := e.do(e.key, "GET", MetricsURL(endpoint, q+"&format="+f), nil)
 				if plain.status != 200 || !bytes.Equal(plain.body, asJSON.body) || asJSON.header.Get("Content-Type") != "application/json; charset=utf-8" {
 					t.Errorf("%s: format=%s answered %d %q, without format %d %q", endpoint, f, asJSON.status, asJSON.body, plain.status, plain.body)
 				}
 			}
-			r := e.do(e.key, "GET", metricsURL(endpoint, q+"&format=csv"), nil)
+			r := e.do(e.key, "GET", MetricsURL(endpoint, q+"&format=csv"), nil)
 			name, _, _ := strings.Cut(endpoint, "?")
 			if r.status != 200 || r.header.Get("Content-Type") != "text/csv; charset=utf-8" ||
 				r.header.Get("Content-Disposition") != `attachment; filename="`+name+`-2024-01-01-2025-03-31.csv"` {
 				t.Fatalf("%s: %d %v %q", endpoint, r.status, r.header, r.body)
 			}
-			rows := csvRows(t, r.body)
+			rows := CSVRows(t, r.body)
 			if !slices.Equal(rows[0], want) {
 				t.Errorf("%s: columns %q, want %q", endpoint, rows[0], want)
 			}
-			sameNumbers(t, endpoint, plain.body, rows)
+			SameNumbers(t, endpoint, plain.body, rows)
 		}
 
 		// By hand (TestMetricsAPI's book): January 2024 is Gold yearly's
@@ -134,7 +136,8 @@ func TestMetricsCSV(t *testing.T) {
 	})
 }
 
-func csvRows(t *testing.T, body []byte) [][]string {
+// CSVRows reads a CSV body, at least its header line.
+func CSVRows(t *testing.T, body []byte) [][]string {
 	t.Helper()
 	rows, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
 	if err != nil || len(rows) == 0 {
@@ -143,9 +146,9 @@ func csvRows(t *testing.T, body []byte) [][]string {
 	return rows
 }
 
-// sameNumbers checks that the CSV rows hold the JSON's entries: one line
+// SameNumbers checks that the CSV rows hold the JSON's entries: one line
 // each, every field in its column in the JSON's own text.
-func sameNumbers(t *testing.T, what string, jsonBody []byte, rows [][]string) {
+func SameNumbers(t *testing.T, what string, jsonBody []byte, rows [][]string) {
 	t.Helper()
 	var body struct{ Entries []map[string]any }
 	d := json.NewDecoder(bytes.NewReader(jsonBody))
