@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -142,6 +143,27 @@ func (st *site) api(key, path string, into any) {
 	if err := d.Decode(into); err != nil {
 		st.t.Fatal(err)
 	}
+}
+
+// apiCSV reads a /v1 CSV answer with the full key.
+func (st *site) apiCSV(path string) [][]string {
+	st.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, st.srv.URL+path, nil)
+	req.SetBasicAuth(st.key, "")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
+		st.t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil {
+		st.t.Fatalf("GET %s: %v", path, err)
+	}
+	return rows
 }
 
 var (
@@ -287,6 +309,42 @@ func TestDashboard(t *testing.T) {
 			}
 			if drilled != 6*len(api.Entries) {
 				t.Errorf("%d movement cells linked, want %d", drilled, 6*len(api.Entries))
+			}
+		})
+
+		t.Run("every metric CSV is the API's format=csv, digit for digit", func(t *testing.T) {
+			// The dashboard's CSV (its table's columns, read through the
+			// Reader) and the API's own (every column of the entries) are
+			// written from the same answer: each column they share holds
+			// the same text on every line.
+			for _, q := range []string{"start-date=2025-06-01&end-date=2026-11-30&interval=month",
+				"start-date=2023-01-01&end-date=2025-12-31&interval=quarter&geo=DE,FR,NL,ES,IE"} {
+				for _, m := range []string{"mrr", "arr", "arpa", "asp", "customer-count", "customer-churn-rate", "mrr-churn-rate", "ltv", "all", "cash-flow", "retention", "cmrr"} {
+					extra := ""
+					if m == "mrr" {
+						extra = "&with_net_new=true" // the dashboard always asks it
+					}
+					page, api := b.get("/metrics/"+m+".csv?"+q), st.apiCSV("/v1/metrics/"+m+"?"+q+extra+"&format=csv")
+					mine, err := csv.NewReader(strings.NewReader(page.body)).ReadAll()
+					if err != nil || page.status != http.StatusOK || len(mine) < 2 {
+						t.Fatalf("%s: %d %v %q", m, page.status, err, page.body)
+					}
+					if len(mine) != len(api) {
+						t.Fatalf("%s: %d lines, the API's %d", m, len(mine), len(api))
+					}
+					for j, key := range mine[0] {
+						k := slices.Index(api[0], key)
+						if k < 0 {
+							t.Errorf("%s: column %s is not in the API's CSV %q", m, key, api[0])
+							continue
+						}
+						for i := 1; i < len(mine); i++ {
+							if mine[i][j] != api[i][k] {
+								t.Errorf("%s %s %s: dashboard %q, API %q", m, mine[i][0], key, mine[i][j], api[i][k])
+							}
+						}
+					}
+				}
 			}
 		})
 
