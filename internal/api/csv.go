@@ -166,3 +166,50 @@ func fieldColumns[E any](fields []field[E]) []string {
 // cmrrColumns are the columns of /v1/metrics/cmrr (docs/committed-mrr.md).
 var cmrrColumns = []string{"date", "cmrr", "mrr", "scheduled-new-business", "scheduled-expansion", "scheduled-contraction",
 	"scheduled-churn", "scheduled-reactivation"}
+
+// cohortColumns are the columns of /v1/metrics/cohorts' CSV: a line per
+// cell, its cohort's fields first (the cohort's size and MRR renamed
+// cohort-customers and cohort-mrr), its age, then the cell's own fields.
+var cohortColumns = []string{"cohort", "cohort-customers", "cohort-mrr", "age", "date", "customers", "customers-percentage",
+	"mrr", "mrr-percentage"}
+
+// cohortLines are a cohorts answer's rows as the lines of its CSV (see
+// cohortColumns): each row holds its cells, one per age, as a list of
+// maps under cells. The values are the answer's own, moved, never computed again;
+// age is a cell's position in its row when the cell does not carry it.
+// The cohorts handler answers with
+//
+//	respond(w, r, "cohorts", body, cohortLines(rows, "cells"), cohortColumns)
+func cohortLines(rows []map[string]any, cells string) []map[string]any {
+	var out []map[string]any
+	for _, row := range rows {
+		var list []map[string]any
+		switch l := row[cells].(type) {
+		case []map[string]any:
+			list = l
+		case []any:
+			for _, c := range l {
+				m, _ := c.(map[string]any)
+				list = append(list, m)
+			}
+		}
+		for age, c := range list {
+			line := make(map[string]any, len(row)+len(c)+1)
+			for k, v := range row {
+				switch k {
+				case cells:
+				case "cohort":
+					line[k] = v
+				default:
+					line["cohort-"+k] = v
+				}
+			}
+			line["age"] = age
+			for k, v := range c {
+				line[k] = v
+			}
+			out = append(out, line)
+		}
+	}
+	return out
+}

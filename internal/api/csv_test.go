@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -229,5 +230,45 @@ func TestCSVNeverDropsAColumn(t *testing.T) {
 	cols := []string{"date", "mrr"}
 	if got := withEveryKey(rows[:1], cols[:2:2]); !slices.Equal(cols, []string{"date", "mrr"}) || !slices.Equal(got, []string{"date", "mrr", "zz"}) {
 		t.Errorf("columns %q, the caller's %q", got, cols)
+	}
+}
+
+// TestCohortsCSV: a cohorts answer (issue 12's shape: a row per cohort
+// with its size, MRR and a cell per age) is written a line per cell, the
+// cohort's fields first.
+func TestCohortsCSV(t *testing.T) {
+	rows := []map[string]any{
+		{"cohort": "2024-01-01", "customers": int64(4), "mrr": int64(40000), "cells": []map[string]any{
+			{"date": "2024-01-31", "customers": int64(4), "customers-percentage": 100.0, "mrr": int64(40000), "mrr-percentage": 100.0},
+			{"date": "2024-02-29", "customers": int64(3), "customers-percentage": 75.0, "mrr": int64(33333), "mrr-percentage": 83.33},
+		}},
+		{"cohort": "2024-02-01", "customers": int64(0), "mrr": int64(0), "cells": []any{
+			map[string]any{"date": "2024-02-29", "customers": int64(0), "customers-percentage": 0.0, "mrr": int64(0), "mrr-percentage": 0.0},
+		}},
+	}
+	body := map[string]any{"entries": rows}
+	for _, tc := range []struct{ query, want string }{
+		{"format=csv&start-date=2024-01-01&end-date=2024-02-29",
+			"cohort,cohort-customers,cohort-mrr,age,date,customers,customers-percentage,mrr,mrr-percentage\n" +
+				"2024-01-01,4,40000,0,2024-01-31,4,100,40000,100\n" +
+				"2024-01-01,4,40000,1,2024-02-29,3,75,33333,83.33\n" +
+				"2024-02-01,0,0,0,2024-02-29,0,0,0,0\n"},
+		{"start-date=2024-01-01&end-date=2024-02-29", ""},
+	} {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", "/v1/metrics/cohorts?"+tc.query, nil)
+		if err := respond(w, r, "cohorts", body, cohortLines(rows, "cells"), cohortColumns); err != nil {
+			t.Fatal(err)
+		}
+		if tc.want == "" {
+			want, _ := json.Marshal(body)
+			if got := w.Body.String(); got != string(want)+"\n" {
+				t.Errorf("JSON %s", got)
+			}
+			continue
+		}
+		if got := w.Body.String(); got != tc.want || w.Header().Get("Content-Disposition") != `attachment; filename="cohorts-2024-01-01-2024-02-29.csv"` {
+			t.Errorf("CSV %v\n%s\nwant\n%s", w.Header(), got, tc.want)
+		}
 	}
 }
