@@ -272,3 +272,36 @@ func TestCohortsCSV(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRespond writes a metrics/all answer at the entry cap (5,000
+// entries of 17 fields) as JSON and as CSV. Run:
+//
+//	go test ./internal/api -run '^$' -bench Respond
+func BenchmarkRespond(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	rows := make([]map[string]any, 5000)
+	for i := range rows {
+		m := map[string]any{"date": "2024-01-31"}
+		for j, k := range allKeys {
+			if j%2 == 0 {
+				m[k] = rng.Int64N(1e9)
+			} else {
+				m[k] = math.Round(rng.Float64()*10000) / 100
+			}
+			m[k+"-percentage-change"] = math.Round(rng.NormFloat64()*1000) / 100
+		}
+		rows[i] = m
+	}
+	body := map[string]any{"entries": rows, "summary": map[string]any{}}
+	for _, format := range []string{"json", "csv"} {
+		b.Run(format, func(b *testing.B) {
+			r := httptest.NewRequest("GET", "/v1/metrics/all?start-date=2024-01-01&end-date=2024-12-31&format="+format, nil)
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				if err := respond(w, r, "all", body, rows, metricColumns("all", allKeys, false)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
