@@ -20,13 +20,22 @@ type pred interface {
 }
 
 // Compile resolves the expression's names in the account; unknown names
-// are *Error. Plan and plan group conditions under the same operator are
+// are *Error. r may be nil for an expression without plan, plan_group,
+// data_source, mrr or arr conditions. Plan and plan group conditions under the same operator are
 // one condition on the union of their plans: under ANY that union is the
 // filter's plan view (CFL's special case: joined by AND they act as OR).
 func (e *Expr) Compile(ctx context.Context, r Resolver) (*Filter, error) {
 	f := &Filter{}
 	if e == nil {
 		return f.build(nil), nil
+	}
+	if r == nil {
+		for _, c := range e.conds {
+			switch c.filter {
+			case FilterPlan, FilterPlanGroup, FilterDataSource, FilterMRR, FilterARR:
+				return nil, fmt.Errorf("compile %s: no resolver for its names", c.filter)
+			}
+		}
 	}
 	groups, err := resolveGroups(ctx, r, e.conds)
 	if err != nil {
@@ -167,24 +176,25 @@ func newSetPred(c cond) *setPred {
 
 func (p *setPred) values(c *Facts) []string {
 	switch p.filter {
-	case FilterRegion:
-		if c.Country == "" {
-			return nil
-		}
-		return []string{c.Country}
 	case FilterCurrency:
 		return c.Currencies
 	case FilterDataSource:
 		return c.DataSources
 	case FilterTags:
 		return c.Tags
-	case FilterCustomerStatus:
-		return []string{c.Status}
 	}
 	return nil
 }
 
 func (p *setPred) match(c *Facts) bool {
+	switch p.filter {
+	case FilterRegion, FilterCustomerStatus: // one value, ALL not taken
+		v := c.Country
+		if p.filter == FilterCustomerStatus {
+			v = c.Status
+		}
+		return p.set[v] != (p.op == OpNone) // "" is never in the set
+	}
 	vals := p.values(c)
 	switch p.op {
 	case OpAll:
@@ -454,7 +464,7 @@ func (p *customPred) positive(a billing.CustomAttribute, present bool) bool {
 	if p.kind == KindNull {
 		return !present // IS~NULL; IS_NOT is its complement
 	}
-	if !present || customKinds[cmpType(a.Type)] != p.kind {
+	if !present || valueKind(a.Type) != p.kind {
 		return false
 	}
 	switch p.kind {
@@ -502,16 +512,20 @@ func (p *customPred) positive(a billing.CustomAttribute, present bool) bool {
 	return false
 }
 
-// cmpType maps an attribute type to the one its values compare as: an
-// Integer compares as a number, an untyped attribute is a String.
-func cmpType(t string) string {
-	switch t {
-	case "Integer":
-		return "Decimal"
-	case "":
-		return "String"
+// valueKind is the kind of value an attribute type compares with: an
+// Integer and a Decimal with numbers, an untyped attribute is a String.
+func valueKind(typ string) Kind {
+	switch typ {
+	case "String", "":
+		return KindText
+	case "Integer", "Decimal":
+		return KindNumber
+	case "Timestamp":
+		return KindDate
+	case "Boolean":
+		return KindBoolean
 	}
-	return t
+	return ""
 }
 
 func attrNum(v any) (num, bool) {

@@ -150,11 +150,11 @@ func scan(s string) ([]rawCond, error) {
 			return nil, &Error{Part: part(s[i:]), Message: "A value is followed by a comma, ~AND~ or the end of the expression."}
 		}
 		j := i + 1
-		word, _ := field(s, &j)
+		word, ok := field(s, &j)
 		if !strings.EqualFold(word, "AND") {
 			return nil, &Error{Part: part(s[i:]), Message: "Conditions are joined by ~AND~, the only connective CFL has."}
 		}
-		if strings.TrimSpace(s[j:]) == "" {
+		if !ok || strings.TrimSpace(s[j:]) == "" {
 			return nil, &Error{Part: part(s[i:]), Message: "The expression ends after ~AND~; a condition must follow it."}
 		}
 		i = j
@@ -230,6 +230,12 @@ func value(s string, i *int) (rawValue, error) {
 // check turns a condition as written into a checked one.
 func check(rc rawCond) (cond, error) {
 	name := rc.name
+	if name == "" {
+		return cond{}, &Error{Part: part(rc.src), Message: "A condition starts with its filter name; this one has none."}
+	}
+	if rc.op == "" {
+		return cond{}, &Error{Part: part(rc.src), Message: "A condition has an operator between its filter name and its value; this one has none."}
+	}
 	op := Op(strings.ToUpper(rc.op))
 	if !slices.Contains(ops, op) {
 		return cond{}, &Error{Part: part(rc.op), Message: fmt.Sprintf("%q is not a CFL operator; the operators are %s.", rc.op, opList(ops))}

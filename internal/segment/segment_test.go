@@ -450,3 +450,15 @@ func TestComplement(t *testing.T) {
 		}
 	}
 }
+
+func TestNilResolver(t *testing.T) {
+	e, _ := Parse("region~ANY~'US'~AND~tags~ANY~'vip'")
+	f, err := e.Compile(context.Background(), nil)
+	if err != nil || len(selected(f)) != 1 {
+		t.Errorf("without a resolver: %v, %v", selected(f), err)
+	}
+	e, _ = Parse("mrr~GT~1")
+	if _, err := e.Compile(context.Background(), nil); err == nil {
+		t.Error("mrr compiled without a resolver")
+	}
+}
