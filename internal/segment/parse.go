@@ -236,28 +236,33 @@ func check(rc rawCond) (cond, error) {
 	if rc.op == "" {
 		return cond{}, &Error{Part: part(rc.src), Message: "A condition has an operator between its filter name and its value; this one has none."}
 	}
-	op := Op(strings.ToUpper(rc.op))
-	if !slices.Contains(ops, op) {
-		return cond{}, &Error{Part: part(rc.op), Message: fmt.Sprintf("%q is not a CFL operator; the operators are %s.", rc.op, opList(ops))}
-	}
-	var c cond
-	if key, ok := cutCustom(name); ok {
-		if strings.TrimSpace(key) == "" {
+	// The filter first, then its operator.
+	key, custom := cutCustom(name)
+	var sp Spec
+	if custom {
+		if key == "" {
 			return cond{}, &Error{Part: part(name), Message: "A custom attribute filter is written custom.<key>; the key is missing."}
 		}
 		if utf8.RuneCountInString(key) > billing.MaxIDLength {
 			return cond{}, &Error{Part: part(name), Message: fmt.Sprintf("A custom attribute key has at most %d characters.", billing.MaxIDLength)}
 		}
+	} else {
+		var ok bool
+		if sp, ok = spec(strings.ToLower(name)); !ok {
+			return cond{}, &Error{Part: part(name), Message: fmt.Sprintf("%q is not a filter; the filters are %s, and custom.<key> for a custom attribute.", name, filterList())}
+		}
+	}
+	op := Op(strings.ToUpper(rc.op))
+	if !slices.Contains(ops, op) {
+		return cond{}, &Error{Part: part(rc.op), Message: fmt.Sprintf("%q is not a CFL operator; the operators are %s.", rc.op, opList(ops))}
+	}
+	var c cond
+	if custom {
 		c = cond{filter: CustomPrefix + key, op: op, kind: customKind(rc.vals)}
-		allowed := customOps[c.kind]
-		if !slices.Contains(allowed, op) {
+		if !slices.Contains(customOps[c.kind], op) {
 			return cond{}, &Error{Part: part(rc.op), Message: customOpMessage(c.kind, op)}
 		}
 	} else {
-		sp, ok := spec(strings.ToLower(name))
-		if !ok {
-			return cond{}, &Error{Part: part(name), Message: fmt.Sprintf("%q is not a filter; the filters are %s, and custom.<key> for a custom attribute.", name, filterList())}
-		}
 		if !slices.Contains(sp.Ops, op) {
 			return cond{}, &Error{Part: part(rc.op), Message: fmt.Sprintf("%s does not take %s; it takes %s.", sp.Name, op, opList(sp.Ops))}
 		}

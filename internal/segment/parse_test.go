@@ -31,6 +31,7 @@ func TestParseErrors(t *testing.T) {
 		{"tags~ANY~'\xff'", "tags~ANY~'\xff'", "UTF-8"},
 		// names and operators
 		{"country~ANY~'US'", "country", `"country" is not a filter`},
+		{"country~IN~'US'", "country", `"country" is not a filter`}, // the filter is named first
 		{"plans~ANY~'x'", "plans", "the filters are plan, plan_group, region"},
 		{"custom.~EQ~1", "custom.", "key is missing"},
 		{"region~IN~'US'", "IN", `"IN" is not a CFL operator`},
