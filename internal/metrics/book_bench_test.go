@@ -126,3 +126,97 @@ func BenchmarkRetentionBook(b *testing.B) {
 		})
 	}
 }
+
+// benchHistories are benchBook's customers with the movements of their
+// timelines: new business at the first point, then expansion,
+// contraction and churn.
+func benchHistories(n int) map[int64]History {
+	_, cs := benchBook(n)
+	hs := make(map[int64]History, len(cs))
+	for id, c := range cs {
+		h := History{Timeline: c.History.Timeline}
+		prev := int64(0)
+		for i, p := range h.Timeline {
+			m := Movement{At: p.At, Amount: p.MRR - prev, MRRAfter: p.MRR}
+			switch {
+			case i == 0:
+				m.Type = NewBiz
+			case p.MRR == 0:
+				m.Type = Churn
+			case p.MRR > prev:
+				m.Type = Expansion
+			default:
+				m.Type = Contraction
+			}
+			h.Movements = append(h.Movements, m)
+			prev = p.MRR
+		}
+		hs[id] = h
+	}
+	return hs
+}
+
+// The Book at 100,000 customers over five years by month: the whole
+// book, half of its customers through a Set, and a write of one customer
+// after another (each on the Book the previous one returned, so merges of
+// the overlay into the base are paid for as they come). Run:
+//
+//	go test ./internal/metrics -run '^$' -bench 'BookSeries|BookWith' -benchtime 2s
+func BenchmarkBookSeries(b *testing.B) {
+	req := SeriesRequest{Start: time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC),
+		Interval: "month", Location: time.UTC}
+	const n = 100_000
+	hs := benchHistories(n)
+	book := NewBook(hs)
+	b.Run("all", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := book.Series(req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// Every other customer, in a random order of keys (no run of kept
+	// customers for the branch predictor to learn).
+	rng := rand.New(rand.NewPCG(3, 4))
+	var half []int64
+	for id := range int64(n) {
+		if rng.IntN(2) == 0 {
+			half = append(half, id)
+		}
+	}
+	keep := NewSet(half...)
+	b.Run("half", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := SeriesOf(req, Part{Book: book, Keep: keep}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// After 1,000 writes of one customer each: the overlay read beside
+	// the base.
+	written := book
+	for id := range int64(1000) {
+		written = written.With(map[int64]History{id * 97 % n: hs[id*97%n]})
+	}
+	b.Run("all-after-writes", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := written.Series(req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkBookWith(b *testing.B) {
+	const n = 100_000
+	hs := benchHistories(n)
+	book := NewBook(hs)
+	b.Run("one", func(b *testing.B) {
+		i := int64(0)
+		for b.Loop() {
+			id := i * 7919 % n
+			i++
+			book = book.With(map[int64]History{id: hs[id]})
+		}
+	})
+}

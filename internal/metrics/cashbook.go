@@ -473,7 +473,7 @@ func (b *CashBook) With(old, changed map[int64][]CashTransaction, rates Rates) *
 		}
 		nb.fx = fx
 	}
-	drop := newIDSet(changed)
+	drop := SetOf(changed)
 	days := make([]int32, 0, len(touched))
 	for d := range touched {
 		days = append(days, d)
@@ -516,7 +516,7 @@ func (b *CashBook) cellKey(it *bookItem) cellKey {
 // rebuildDay is day d of the new book: old (nil when none) with the
 // changed customers' items taken out of their cells and the new ones put
 // in; the other cells are shared with old.
-func (b *CashBook) rebuildDay(d int32, old *cashDay, ch *dayChange, drop idSet) *cashDay {
+func (b *CashBook) rebuildDay(d int32, old *cashDay, ch *dayChange, drop *Set) *cashDay {
 	newKeys := make([]cellKey, 0, len(ch.added))
 	for k := range ch.added {
 		newKeys = append(newKeys, k)
@@ -528,7 +528,7 @@ func (b *CashBook) rebuildDay(d int32, old *cashDay, ch *dayChange, drop idSet) 
 		oldCells = old.cells
 		fails = old.fails
 		if ch.failsDirty {
-			fails = slices.DeleteFunc(slices.Clone(fails), func(f cashFail) bool { return drop.has(f.tx.Customer) })
+			fails = slices.DeleteFunc(slices.Clone(fails), func(f cashFail) bool { return drop.Has(f.tx.Customer) })
 		}
 	}
 	cells := make([]cashCell, 0, len(oldCells)+len(newKeys))
@@ -554,7 +554,7 @@ func (b *CashBook) rebuildDay(d int32, old *cashDay, ch *dayChange, drop idSet) 
 		}
 		kept := c.items
 		if ch.dirty[k] {
-			kept = slices.DeleteFunc(slices.Clone(kept), func(it bookItem) bool { return drop.has(it.customer) })
+			kept = slices.DeleteFunc(slices.Clone(kept), func(it bookItem) bool { return drop.Has(it.customer) })
 		}
 		put(k, kept)
 	}
