@@ -220,3 +220,43 @@ func BenchmarkBookWith(b *testing.B) {
 		}
 	})
 }
+
+// Signup cohorts at 100,000 customers over five years by month (60 rows,
+// 1,830 cells), of the whole book and of half of it through a Set, and
+// the customers behind one cell. Run:
+//
+//	go test ./internal/metrics -run '^$' -bench 'SignupCohorts' -benchtime 2s
+func BenchmarkSignupCohorts(b *testing.B) {
+	req := CohortRequest{Start: time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC),
+		Interval: "month", Location: time.UTC}
+	const n = 100_000
+	book := NewBook(benchHistories(n))
+	b.Run("all", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := SignupCohorts(req, Part{Book: book}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	var half []int64
+	for id := range int64(n) {
+		if id%2 == 0 {
+			half = append(half, id)
+		}
+	}
+	keep := NewSet(half...)
+	b.Run("half", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := SignupCohorts(req, Part{Book: book, Keep: keep}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("members", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := SignupCohortMembers(req, time.Date(2022, 6, 1, 0, 0, 0, 0, time.UTC), 12, Part{Book: book}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -79,7 +79,16 @@ func bookFigures(t *testing.T, parts ...Part) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fmt.Sprint(series, quarters, mrr, customers, asp)
+	cohorts, err := SignupCohorts(CohortRequest{Start: day("2022-01-01"), End: day("2025-03-31"), Interval: "quarter", Location: ny}, parts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	members, err := SignupCohortMembers(CohortRequest{Start: day("2022-01-01"), End: day("2025-03-31"), Interval: "month"},
+		day("2023-02-01"), 5, parts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprint(series, quarters, mrr, customers, asp, cohorts, members)
 }
 
 // A Book written customer by customer answers as one built afresh from
