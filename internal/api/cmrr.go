@@ -111,7 +111,7 @@ func (a *API) getCMRR(w http.ResponseWriter, r *http.Request) error {
 		}
 		scheduledOnly[c.id] = metrics.History{Movements: own}
 	}
-	actual, err := seg.book().Series(sq.req)
+	actual, err := metrics.SeriesOf(sq.req, seg.parts()...)
 	if err != nil {
 		return errBadRequest(err.Error(), "interval")
 	}

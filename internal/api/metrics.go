@@ -178,12 +178,26 @@ type segment struct {
 	mixed map[int64]metrics.History
 }
 
-// book is the segment's engine outputs as a Book.
-func (seg segment) book() *metrics.Book {
+// parts are the segment's customers as parts of books: the account's
+// book with the customers seen as stored kept, beside a book of those the
+// plans filter aggregates again (built of them alone). Nothing is copied:
+// the engine sums over the parts.
+func (seg segment) parts() []metrics.Part {
 	if seg.keep == nil {
-		return seg.all
+		return []metrics.Part{{Book: seg.all}}
 	}
-	return seg.all.Select(seg.keep).With(seg.mixed)
+	return []metrics.Part{{Book: seg.all, Keep: metrics.SetOf(seg.keep)}, {Book: metrics.NewBook(seg.mixed)}}
+}
+
+// seriesParts are the customers of sq's segment as the engine takes them:
+// every metric built on the Book (the Metrics API's nine, cohorts) gets
+// its customers here, and only here.
+func (a *API) seriesParts(r *http.Request, sq seriesQuery) ([]metrics.Part, error) {
+	seg, err := a.segment(r, sq)
+	if err != nil {
+		return nil, err
+	}
+	return seg.parts(), nil
 }
 
 // histories is the segment's engine outputs customer by customer.
@@ -281,12 +295,11 @@ func (a *API) getMetric(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	seg, err := a.segment(r, sq)
+	parts, err := a.seriesParts(r, sq)
 	if err != nil {
 		return err
 	}
-	book := seg.book()
-	entries, err := book.Series(sq.req)
+	entries, err := metrics.SeriesOf(sq.req, parts...)
 	if errors.Is(err, money.ErrOverflow) {
 		return err
 	}
@@ -335,12 +348,12 @@ func (a *API) getMetric(w http.ResponseWriter, r *http.Request) error {
 		out[i] = m
 	}
 	summary := map[string]any{}
-	stocks, err := summaryStocks(book, sq)
+	stocks, err := summaryStocks(parts, sq)
 	if err != nil {
 		return err
 	}
 	for _, k := range keys {
-		cur, prev, err := stocks.summary(book, entries, sq, k)
+		cur, prev, err := stocks.summary(parts, entries, sq, k)
 		if err != nil {
 			return err
 		}
@@ -359,9 +372,9 @@ func (a *API) getMetric(w http.ResponseWriter, r *http.Request) error {
 // earlier, computed once for every metric of a request.
 type stocks struct{ cur, prev metrics.Entry }
 
-func summaryStocks(book *metrics.Book, sq seriesQuery) (stocks, error) {
+func summaryStocks(parts []metrics.Part, sq seriesQuery) (stocks, error) {
 	at := func(t time.Time) (metrics.Entry, error) {
-		mrr, customers, err := book.StockAt(t)
+		mrr, customers, err := metrics.StockAtOf(t, parts...)
 		e := metrics.Entry{MRR: mrr, Customers: customers}
 		if customers > 0 {
 			e.ARPA = mrr / customers
@@ -379,7 +392,7 @@ func summaryStocks(book *metrics.Book, sq seriesQuery) (stocks, error) {
 // summary is rule 18's summary: MRR, ARR, customers, ARPA and ASP now
 // (as-of) against one interval earlier; churn rates and LTV from the last
 // two entries.
-func (st stocks) summary(book *metrics.Book, entries []metrics.Entry, sq seriesQuery, key string) (cur, prev any, err error) {
+func (st stocks) summary(parts []metrics.Part, entries []metrics.Entry, sq seriesQuery, key string) (cur, prev any, err error) {
 	switch key {
 	case "customer-churn-rate", "mrr-churn-rate", "ltv":
 		n := len(entries)
@@ -392,11 +405,11 @@ func (st stocks) summary(book *metrics.Book, entries []metrics.Entry, sq seriesQ
 		return cur, prev, nil
 	case "asp":
 		back := metrics.Back(sq.asOf, sq.req.Interval)
-		now, err := book.ASPBetween(back, sq.asOf)
+		now, err := metrics.ASPBetweenOf(back, sq.asOf, parts...)
 		if err != nil {
 			return nil, nil, err
 		}
-		before, err := book.ASPBetween(metrics.Back(back, sq.req.Interval), back)
+		before, err := metrics.ASPBetweenOf(metrics.Back(back, sq.req.Interval), back, parts...)
 		return now, before, err
 	}
 	return value(st.cur, key), value(st.prev, key), nil
