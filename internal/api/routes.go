@@ -187,6 +187,8 @@ func (a *API) routes() *http.ServeMux {
 	m.Handle("GET /v1/metrics/cash-flow", a.expensive(handler(a.getCashFlow)))
 	m.Handle("GET /v1/metrics/retention", a.expensive(handler(a.getRetention)))
 	m.Handle("GET /v1/metrics/cmrr", a.expensive(handler(a.getCMRR)))
+	m.Handle("GET /v1/metrics/cohorts", a.expensive(handler(a.getCohorts)))
+	m.Handle("GET /v1/metrics/cohorts/customers", a.expensive(handler(a.getCohortCustomers)))
 	m.Handle("GET /v1/activities", a.expensive(handler(a.activities)))
 	m.Handle("GET /v1/activities/{uuid}/sources", handler(a.activitySources))
 	m.Handle("POST /v1/activities_export", a.expensive(handler(a.createActivityExport)))

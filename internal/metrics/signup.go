@@ -76,6 +76,21 @@ func cohortPeriods(r CohortRequest) ([]period, error) {
 	return ps, nil
 }
 
+// CohortStarts are the first days of r's periods (midnight in its
+// Location): the cohorts of its table, each with a cell per later
+// period. It checks r as SignupCohorts does, without reading any book.
+func CohortStarts(r CohortRequest) ([]time.Time, error) {
+	ps, err := cohortPeriods(r)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]time.Time, len(ps))
+	for i, p := range ps {
+		out[i] = p.from
+	}
+	return out, nil
+}
+
 // signups is what one pass over the movements of some sources learns:
 // each customer's cohort, by its index across the sources (the source's
 // offset plus its index in its layer).
