@@ -3,6 +3,8 @@ package api
 import (
 	"fmt"
 	"net/url"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -76,6 +78,18 @@ func TestCohortsAPI(t *testing.T) {
 				{"age":1,"date":"2024-03-31","customers":1,"customers-percentage":100,"mrr":5000,"mrr-percentage":100}]},
 			{"cohort":"2024-03-01","customers":0,"mrr":0,"cells":[
 				{"age":0,"date":"2024-03-31","customers":0,"customers-percentage":0,"mrr":0,"mrr-percentage":0}]}]}`)
+
+		// docs/segments.md shows this answer as its worked example.
+		doc, err := os.ReadFile("../../docs/segments.md")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, example, _ := strings.Cut(string(doc), "<!-- cohorts example: TestCohortsAPI checks this answer -->\n```json\n")
+		example, _, found := strings.Cut(example, "```")
+		if !found {
+			t.Fatal("docs/segments.md has no cohorts example")
+		}
+		jsonEqual(t, r.body, example)
 
 		// By country: the US leaves D out. January: A, B (size 2); A alone
 		// at 10000 until March, when A 15000 + B 20000 = 35000: 350 %.

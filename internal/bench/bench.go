@@ -158,7 +158,7 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 	var cases []metricCase
 	// Each endpoint once before it is timed: the first answer loads the
 	// account's cache (a cold start, measured elsewhere); these are warm.
-	for _, ep := range []string{"all", "cash-flow", "retention"} {
+	for _, ep := range []string{"all", "cash-flow", "retention", "cohorts"} {
 		path := "/v1/metrics/" + ep + q
 		if _, err := get(path); err != nil {
 			return err
@@ -182,7 +182,7 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 	// The first answer after a write: one customer's paid invoice and its
 	// recomputation, then each endpoint, which folds the change into what
 	// it keeps in memory.
-	endpoints := []string{"all", "cash-flow", "retention"}
+	endpoints := []string{"all", "cash-flow", "retention", "cohorts"}
 	after := make([][]time.Duration, len(endpoints))
 	for i := range o.FilteredSamples {
 		p := plans[rng.IntN(len(plans))]
