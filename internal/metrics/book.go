@@ -173,8 +173,10 @@ func newLayer(ids []int64, hs map[int64]History) *layer {
 			l.moves = append(l.moves, move{at: m.At.UnixMilli(), customer: id, kind: kind, amount: m.Amount, idx: idx})
 		}
 	}
-	slices.SortStableFunc(l.changes, func(x, y change) int { return cmp.Compare(x.at, y.at) })
-	slices.SortStableFunc(l.moves, func(x, y move) int { return cmp.Compare(x.at, y.at) })
+	// Elements of one customer at one instant may come in any order: no
+	// figure depends on it.
+	slices.SortFunc(l.changes, func(x, y change) int { return cmp.Or(cmp.Compare(x.at, y.at), cmp.Compare(x.customer, y.customer)) })
+	slices.SortFunc(l.moves, func(x, y move) int { return cmp.Or(cmp.Compare(x.at, y.at), cmp.Compare(x.customer, y.customer)) })
 	return l
 }
 

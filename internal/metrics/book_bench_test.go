@@ -260,3 +260,11 @@ func BenchmarkSignupCohorts(b *testing.B) {
 		}
 	})
 }
+
+// A whole book at once, as the results cache builds it on first use.
+func BenchmarkNewBook(b *testing.B) {
+	hs := benchHistories(100_000)
+	for b.Loop() {
+		NewBook(hs)
+	}
+}
