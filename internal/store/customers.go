@@ -669,6 +669,10 @@ type customerNow struct {
 	mrr      int64
 	plans    []string
 	until    int64
+	// facts is set by a recomputation, with what the history says of the
+	// customer for segments (factsOf; migration 00013).
+	facts                  bool
+	currencies, quantities string
 }
 
 // nowOf works out customerNow from a customer's MRR timeline (in time
@@ -707,7 +711,8 @@ func nowOf(id, acct int64, points []ResultPoint, steps []ResultStep, now time.Ti
 // saveNow stores what the customers are now, with their external ids'
 // search keys (a merge, an unmerge or a data source's deletion changes
 // them and marks the customers for the recomputation that calls this),
-// and replaces their current plans. A row is written only where it
+// and replaces their current plans; from a recomputation, also what
+// their histories say of them for segments. A row is written only where it
 // changes (PostgreSQL rewrites every index of a row it updates). With
 // due > 0 (the background pass), a customer is written only if its
 // status_until is still at or before due: a recomputation that ran
@@ -724,11 +729,17 @@ func (s *Store) saveNow(ctx context.Context, tx *sql.Tx, cs []customerNow, due i
 	var saved []int64
 	var plans [][]any
 	for _, c := range cs {
-		q := `UPDATE customers SET status = $2, status_until = $3, mrr = $4, external_keys = $5
-			WHERE id = $1 AND (status <> $2 OR status_until <> $3 OR mrr <> $4 OR external_keys <> $5)`
+		set, changed := ``, ``
 		args := []any{c.id, c.status, c.until, c.mrr, keys[c.id]}
+		if c.facts {
+			set, changed = `, currencies = $6, quantities = $7`, ` OR currencies <> $6 OR quantities <> $7`
+			args = append(args, c.currencies, c.quantities)
+		}
+		q := `UPDATE customers SET status = $2, status_until = $3, mrr = $4, external_keys = $5` + set + `
+			WHERE id = $1 AND (status <> $2 OR status_until <> $3 OR mrr <> $4 OR external_keys <> $5` + changed + `)`
 		if due > 0 {
-			q, args = q+` AND status_until <= $6`, append(args, due)
+			args = append(args, due)
+			q += ` AND status_until <= $` + strconv.Itoa(len(args))
 		}
 		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	mathrand "math/rand/v2"
 	"strconv"
@@ -67,11 +68,13 @@ type HistorySubscription struct {
 	Group               int64 // connected group, 0 for none
 }
 
-// History is what the metrics engine needs of one customer.
+// History is what the metrics engine needs of one customer, and the
+// currencies of its invoices (the segments' currency filter).
 type History struct {
 	CustomerID    int64
 	CustomerUUID  string
 	Subscriptions []*HistorySubscription
+	Currencies    []string // distinct, sorted; one-time invoices' too
 }
 
 // ResultPoint is one point of a customer's stored MRR timeline.
@@ -216,7 +219,54 @@ func histories(ctx context.Context, q querier, ids []int64) (map[int64]*History,
 	if err != nil {
 		return nil, fmt.Errorf("load cancellation events: %w", err)
 	}
+	err = queryIn(ctx, q, `SELECT DISTINCT customer_id, currency FROM invoices WHERE customer_id IN (%s) ORDER BY customer_id, currency`, nil, ids,
+		func(scan func(...any) error) error {
+			var id int64
+			var cur string
+			if err := scan(&id, &cur); err != nil {
+				return err
+			}
+			if h := out[id]; h != nil {
+				h.Currencies = append(h.Currencies, cur)
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("load invoice currencies: %w", err)
+	}
 	return out, nil
+}
+
+// factsOf is what a customer's history says of it for segments' filters
+// (migration 00013), as customers.currencies and customers.quantities
+// hold it: its invoices' currencies, and each subscription's quantity,
+// that of its latest line (see CustomerResults.Quantities).
+func factsOf(h *History) (currencies, quantities string) {
+	cur := h.Currencies
+	if cur == nil {
+		cur = []string{}
+	}
+	qty := map[string]int64{}
+	for _, sub := range h.Subscriptions {
+		var last *HistoryLine
+		var at quantityLine
+		for i := range sub.Lines {
+			l := &sub.Lines[i]
+			k := quantityLine{start: millis(l.Start), charge: 1, id: l.Seq}
+			if l.Amount < 0 {
+				k.charge = 0
+			}
+			if last == nil || at.before(k) {
+				last, at = l, k
+			}
+		}
+		if last != nil {
+			qty[sub.UUID] = last.Quantity
+		}
+	}
+	c, _ := json.Marshal(cur)
+	q, _ := json.Marshal(qty) // keys sorted: equal facts, equal text
+	return string(c), string(q)
 }
 
 // lockCustomers serialises recomputations of the same customers on

@@ -258,7 +258,7 @@ func (s *Store) recomputeBatch(ctx context.Context, acct int64, marks []dirtyMar
 		if len(save) == 0 {
 			return nil
 		}
-		if err := s.saveResults(ctx, tx, acct, save, results, now); err != nil {
+		if err := s.saveResults(ctx, tx, acct, save, results, hs, now); err != nil {
 			return err
 		}
 		out.done = len(save)
@@ -291,8 +291,9 @@ func recordFailure(ctx context.Context, tx *sql.Tx, m dirtyMark, now time.Time, 
 }
 
 // saveResults replaces the stored results of the customers and clears
-// their marks.
-func (s *Store) saveResults(ctx context.Context, tx *sql.Tx, acct int64, ids []int64, results map[int64]Result, now time.Time) error {
+// their marks; hs are the histories they were computed from.
+func (s *Store) saveResults(ctx context.Context, tx *sql.Tx, acct int64, ids []int64, results map[int64]Result, hs map[int64]*History,
+	now time.Time) error {
 	var points, acts, steps [][]any
 	for _, id := range ids {
 		res := results[id]
@@ -312,6 +313,8 @@ func (s *Store) saveResults(ctx context.Context, tx *sql.Tx, acct int64, ids []i
 	cur := make([]customerNow, len(ids))
 	for i, id := range ids {
 		cur[i] = nowOf(id, acct, results[id].Points, results[id].Steps, now)
+		cur[i].facts = true
+		cur[i].currencies, cur[i].quantities = factsOf(hs[id])
 	}
 	if err := s.saveNow(ctx, tx, cur, 0); err != nil {
 		return err
