@@ -88,6 +88,14 @@ func (s *Store) CreateCustomer(ctx context.Context, acct int64, c *billing.Custo
 		return fmt.Errorf("create customer: %w", err)
 	}
 	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
+		// A results version of its own, as updateCustomer gives (and
+		// taken first, as it takes it): a cache of the account's results
+		// learns of the customer (a lead has no results, but segments
+		// select customers, leads included, by their attributes).
+		version, _, err := nextResultsVersion(ctx, tx, acct)
+		if err != nil {
+			return err
+		}
 		dsID, err := dataSourceID(ctx, tx, acct, c.DataSourceUUID)
 		if err != nil {
 			return err
@@ -95,11 +103,11 @@ func (s *Store) CreateCustomer(ctx context.Context, acct int64, c *billing.Custo
 		c.UUID, c.CreatedAt, c.Status = NewUUID("cus_"), now(), billing.StatusNewLead // no history yet
 		err = tx.QueryRowContext(ctx, `INSERT INTO customers (account_id, data_source_id, uuid, external_id, name, email,
 			company, country, state, city, zip, website_url, owner, lead_created_at, free_trial_started_at, tags, custom,
-			created_at, email_key, name_key, external_keys)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING id`,
+			created_at, email_key, name_key, external_keys, results_version)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) RETURNING id`,
 			acct, dsID, c.UUID, c.ExternalID, c.Name, c.Email, c.Company, nullStr(c.Country), nullStr(c.State), c.City,
 			nullStr(c.Zip), nullStr(c.WebsiteURL), nullStr(c.Owner), nullMillis(c.LeadCreatedAt), nullMillis(c.FreeTrialStartedAt),
-			tags, custom, millis(c.CreatedAt), emailKey(c.Email), textKey(c.Name), textKey(c.ExternalID)).Scan(&c.ID)
+			tags, custom, millis(c.CreatedAt), emailKey(c.Email), textKey(c.Name), textKey(c.ExternalID), version).Scan(&c.ID)
 		if isUnique(err) {
 			return &ConflictError{Field: "external_id"}
 		}
