@@ -144,6 +144,10 @@ type CustomerFilter struct {
 	Query     string
 	Plan      string
 	Countries []string
+	// CustomerIDs, when not nil, restricts the list to these customers
+	// (internal ids; other accounts' are never listed): the members of a
+	// segment the caller worked out. Empty, nothing matches.
+	CustomerIDs []int64
 	// Sort orders the list (creation order when empty); After, for a
 	// sorted list, is the last customer of the page before, which the
 	// page starts after (Page.AfterID is for creation order only).
@@ -283,9 +287,9 @@ func (s *Store) ListCustomers(ctx context.Context, acct int64, f CustomerFilter,
 	return l, nil
 }
 
-// searchFilters is the SQL of f's search, plan and country filters,
-// their values appended to args; a value that cannot be used is a
-// *FilterError.
+// searchFilters is the SQL of f's search, plan, country and customer
+// set filters, their values appended to args; a value that cannot be
+// used is a *FilterError.
 func (s *Store) searchFilters(ctx context.Context, acct int64, f CustomerFilter, args *[]any) (searched, error) {
 	arg := func(v any) string {
 		*args = append(*args, v)
@@ -366,16 +370,24 @@ func (s *Store) searchFilters(ctx context.Context, acct int64, f CustomerFilter,
 		where.WriteString(` AND c.country IN (` + strings.Join(marks, ", ") + `)`)
 		out.narrowed = true
 	}
+	if f.CustomerIDs != nil {
+		// A set of few customers is read by id; of many, tested against
+		// each customer the list reads in its order.
+		cond, few := s.idSet(`c.id`, f.CustomerIDs, args)
+		where.WriteString(` AND ` + cond)
+		out.narrowed, out.byIDs = true, out.byIDs || few
+	}
 	out.cond = where.String()
 	return out, nil
 }
 
-// searched is the SQL of a list's search, plan and country filters.
+// searched is the SQL of a list's search, plan, country and customer set
+// filters.
 type searched struct {
 	cond     string
 	plans    string // the plan filter's parameters ("$7, $8"), "" without one
-	narrowed bool   // by the search or the countries
-	byIDs    bool   // the search or the plan selects customer ids through an index of its own
+	narrowed bool   // by the search, the countries or a set of customers
+	byIDs    bool   // the search, the plan or a set of few customers selects customer ids through an index of its own
 }
 
 // likeEscaper makes text match itself in a LIKE pattern (PostgreSQL's

@@ -17,8 +17,8 @@ type ActivityKey struct {
 }
 
 // ExportActivities lists up to limit activities of the filter (its
-// CustomerUUID, Type, From and To; Descending is ignored) in (date, UUID)
-// order after the key (nil: from the start).
+// CustomerUUID, CustomerIDs, Type, From and To; Descending is ignored) in
+// (date, UUID) order after the key (nil: from the start).
 func (s *Store) ExportActivities(ctx context.Context, acct int64, f ActivityFilter, after *ActivityKey, limit int) ([]Activity, error) {
 	from, to := int64(-1<<62), int64(1<<62)
 	if f.From != nil {
@@ -33,11 +33,19 @@ func (s *Store) ExportActivities(ctx context.Context, acct int64, f ActivityFilt
 	if after != nil {
 		afterAt, afterUUID = max(after.At, from), after.UUID
 	}
+	args := []any{acct, f.CustomerUUID, f.Type, to, afterAt, afterUUID, limit}
+	account, set := `a.account_id = $1`, ``
+	if f.CustomerIDs != nil {
+		// As activityWhere: a few customers' activities by customer, many
+		// tested against each activity read in date order.
+		cond, few := s.idSet(`a.customer_id`, f.CustomerIDs, &args)
+		account, set = byAccount(`a.account_id`, few), ` AND `+cond
+	}
 	var out []Activity
 	err := scanRows(ctx, s.r, `SELECT `+activityCols+activityFrom+`
-		WHERE a.account_id = $1 AND ($2 = '' OR c.uuid = $2) AND ($3 = '' OR a.type = $3) AND a.at < $4
-		  AND a.at >= $5 AND (a.at > $5 OR a.uuid > $6)
-		ORDER BY a.at, a.uuid LIMIT $7`, []any{acct, f.CustomerUUID, f.Type, to, afterAt, afterUUID, limit},
+		WHERE `+account+` AND ($2 = '' OR c.uuid = $2) AND ($3 = '' OR a.type = $3) AND a.at < $4
+		  AND a.at >= $5 AND (a.at > $5 OR a.uuid > $6)`+set+`
+		ORDER BY a.at, a.uuid LIMIT $7`, args,
 		func(scan func(...any) error) error {
 			a, err := scanActivity(rowScanner(scan))
 			out = append(out, a)

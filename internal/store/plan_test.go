@@ -270,6 +270,30 @@ func TestListQueriesUseIndexes(t *testing.T) {
 				searchAlone[cases[len(cases)-1].name] = searchAlone[fmt.Sprintf("customers %+v", f)]
 			}
 		})
+		// A set of a few customers (a segment's members, issue 12) is read
+		// by id, in every order and with a type of activity; ids of the
+		// middle of the book, where walking an order would be long.
+		set := []int64{}
+		for _, c := range cus.Items {
+			set = append(set, c.ID, c.ID+500, c.ID+900)
+		}
+		for _, sort := range sorts {
+			f := store.CustomerFilter{Sort: sort, CustomerIDs: set}
+			cases = append(cases, listCase{fmt.Sprintf("customers of a set %+v", f), true, false, func(ctx context.Context) error {
+				_, err := s.ListCustomers(ctx, acct, f, page)
+				return err
+			}})
+		}
+		for _, typ := range []string{"", "churn"} {
+			f := store.ActivityFilter{Type: typ, CustomerIDs: set}
+			cases = append(cases, listCase{fmt.Sprintf("activities of a set %+v", f), true, false, func(ctx context.Context) error {
+				_, err := s.ListActivities(ctx, acct, f, page)
+				return err
+			}}, listCase{fmt.Sprintf("activity total of a set %+v", f), true, false, func(ctx context.Context) error {
+				_, _, err := s.ActivityTotal(ctx, acct, f)
+				return err
+			}})
+		}
 		subsets(3, func(m int) {
 			f := store.PlanFilter{DataSourceUUID: pick(m, 0, ds[0]), ExternalID: pick(m, 1, "p1"), System: pick(m, 2, "Stripe")}
 			cases = append(cases, listCase{fmt.Sprintf("plans %+v", f), m != 0, false, func(ctx context.Context) error {

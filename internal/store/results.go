@@ -261,9 +261,12 @@ type Activity struct {
 // ActivityFilter narrows an activity list.
 type ActivityFilter struct {
 	CustomerUUID string
-	Type         string
-	From, To     *int64 // Unix ms, [From, To)
-	Descending   bool
+	// CustomerIDs, when not nil, keeps the activities of these customers
+	// (internal ids): a segment's. Empty, none.
+	CustomerIDs []int64
+	Type        string
+	From, To    *int64 // Unix ms, [From, To)
+	Descending  bool
 	// AfterAt and AfterUUID continue after this activity, in the list's
 	// order (date, then UUID). Not a row id: a recomputation writes a
 	// customer's activities anew, with new ids, between a client's two
@@ -275,27 +278,29 @@ type ActivityFilter struct {
 // ListActivities lists activities by date (then UUID), after f.AfterAt
 // and f.AfterUUID; Page.AfterID is not used.
 func (s *Store) ListActivities(ctx context.Context, acct int64, f ActivityFilter, p Page) (Listed[Activity], error) {
-	where, from, to := activityWhere(f)
 	var afterAt int64
 	if f.AfterAt != nil {
 		afterAt = *f.AfterAt
 	}
-	args := []any{acct, f.CustomerUUID, f.Type, from, to, f.AfterUUID, afterAt}
+	args := []any{acct, f.CustomerUUID, f.Type, 0, 0, f.AfterUUID, afterAt}
+	where := s.activityWhere(f, &args)
 	order, cmp := `a.at, a.uuid`, `>`
 	if f.Descending {
 		order, cmp = `a.at DESC, a.uuid DESC`, `<`
 	}
-	// Keyset on (at, uuid) = ($7, $6). The generic row-id keyset ($8,
-	// always 0 here) is kept numbered.
+	// Keyset on (at, uuid) = ($7, $6). The generic row-id keyset (always
+	// 0 here), the limit and the offset follow the filters' parameters.
 	after := `$6 = '' AND $7 = CAST(0 AS BIGINT)`
 	if f.AfterAt != nil {
 		after = `a.at ` + cmp + ` $7 OR (a.at = $7 AND a.uuid ` + cmp + ` $6)`
 	}
+	n := len(args)
 	// Not counted: no activity list shows a total (ActivityTotal counts
 	// when asked), and counting walked every activity of the account on
 	// each page.
 	return list(ctx, s.reads(), "activities", "",
-		`SELECT `+activityCols+activityFrom+where+` AND (`+after+`) AND $8 = 0 ORDER BY `+order+` LIMIT $9 OFFSET $10`, args, 0, p,
+		`SELECT `+activityCols+activityFrom+where+` AND (`+after+`) AND `+fmt.Sprintf(`$%d = 0 ORDER BY %s LIMIT $%d OFFSET $%d`, n+1, order, n+2, n+3),
+		args, 0, p,
 		func(row interface{ Scan(...any) error }) (Activity, int64, error) {
 			a, err := scanActivity(row)
 			return a, a.ID, err
@@ -304,33 +309,44 @@ func (s *Store) ListActivities(ctx context.Context, acct int64, f ActivityFilter
 
 // activityWhere is the condition selecting f's activities (but for its
 // After fields) on $1 account, $2 customer, $3 type and [$4, $5) dates,
-// and the bounds to bind to $4 and $5.
-func activityWhere(f ActivityFilter) (where string, from, to int64) {
-	from, to = int64(-1<<62), int64(1<<62)
+// whose bounds it sets in args, and a set of customers, whose parameter
+// it appends to args.
+func (s *Store) activityWhere(f ActivityFilter, args *[]any) (where string) {
+	from, to := int64(-1<<62), int64(1<<62)
 	if f.From != nil {
 		from = *f.From
 	}
 	if f.To != nil {
 		to = *f.To
 	}
-	where = `WHERE ` + byAccount(`a.account_id`, f.CustomerUUID != "") + ` AND ` + filter(f.CustomerUUID, `$2`, `a.customer_id = (SELECT fc.id FROM customers fc WHERE fc.account_id = $1 AND fc.uuid = $2)`) + ` AND ` + eq(`a.type`, `$3`, f.Type) + ` AND a.at >= $4 AND a.at < $5`
+	(*args)[3], (*args)[4] = from, to
+	// A set of few customers, like one customer, reads their activities
+	// through the customer index (and sorts them); a set of many is
+	// tested against each activity the list reads in date order.
+	set, few := ``, false
+	if f.CustomerIDs != nil {
+		set, few = s.idSet(`a.customer_id`, f.CustomerIDs, args)
+		set = ` AND ` + set
+	}
+	where = `WHERE ` + byAccount(`a.account_id`, f.CustomerUUID != "" || few) + ` AND ` + filter(f.CustomerUUID, `$2`, `a.customer_id = (SELECT fc.id FROM customers fc WHERE fc.account_id = $1 AND fc.uuid = $2)`) + ` AND ` + eq(`a.type`, `$3`, f.Type) + ` AND a.at >= $4 AND a.at < $5`
 	if f.Type != "" && f.From == nil && f.To == nil {
 		// The dates filter nothing: SQLite would walk the account's
 		// activities by date (activities_account) rather than by type.
 		where = strings.Replace(where, `a.at >= $4 AND a.at < $5`, `+a.at >= $4 AND +a.at < $5`, 1)
 	}
-	return where, from, to
+	return where + set
 }
 
 // ActivityTotal is how many activities f selects (its After fields
 // aside) and the sum of their MRR movements: a drill-down's proof that
 // the activities behind a number add up to it.
 func (s *Store) ActivityTotal(ctx context.Context, acct int64, f ActivityFilter) (count, sum int64, err error) {
-	where, from, to := activityWhere(f)
+	args := []any{acct, f.CustomerUUID, f.Type, 0, 0}
+	where := s.activityWhere(f, &args)
 	// The sum is read as text: PostgreSQL sums BIGINT as NUMERIC.
 	var total string
 	err = s.reads().QueryRowContext(ctx, `SELECT count(*), CAST(COALESCE(sum(a.amount), 0) AS TEXT) FROM activities a `+where,
-		acct, f.CustomerUUID, f.Type, from, to).Scan(&count, &total)
+		args...).Scan(&count, &total)
 	if err != nil {
 		return 0, 0, fmt.Errorf("activity total: %w", err)
 	}
