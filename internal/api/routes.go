@@ -183,6 +183,12 @@ func (a *API) routes() *http.ServeMux {
 	m.Handle("DELETE /v1/plan_groups/{uuid}", handler(a.deletePlanGroup))
 	m.Handle("GET /v1/plan_groups/{uuid}/plans", handler(a.planGroupPlans))
 
+	m.Handle("POST /v1/segments", handler(a.createSegment))
+	m.Handle("GET /v1/segments", handler(a.listSegments))
+	m.Handle("GET /v1/segments/{uuid}", handler(a.getSegment))
+	m.Handle("PATCH /v1/segments/{uuid}", handler(a.updateSegment))
+	m.Handle("DELETE /v1/segments/{uuid}", handler(a.deleteSegment))
+
 	m.Handle("GET /v1/metrics/{name}", a.expensive(handler(a.getMetric)))
 	m.Handle("GET /v1/metrics/cash-flow", a.expensive(handler(a.getCashFlow)))
 	m.Handle("GET /v1/metrics/retention", a.expensive(handler(a.getRetention)))
