@@ -184,6 +184,9 @@ func (a *API) activities(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.AfterAt, f.AfterUUID = &at, after
 	}
+	if f.CustomerIDs, err = a.filteredCustomers(r); err != nil {
+		return err
+	}
 	l, err := a.store.ListActivities(r.Context(), acct.ID, f, page)
 	if err != nil {
 		return err

@@ -1,12 +1,14 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/tally-analytics/tally/internal/metrics"
+	"github.com/tally-analytics/tally/internal/segment"
 	"github.com/tally-analytics/tally/internal/store"
 )
 
@@ -32,6 +34,13 @@ type accountResults struct {
 	// changed, like book. nil until retention is first asked for.
 	cohorts *metrics.Cohorts
 	cash    cashState
+	// segments are the selections asked for so far, by key, kept current
+	// like the book (filters.go); used counts requests for eviction.
+	segments map[string]*segState
+	used     uint64
+	// list is the customers as a slice, replaced (never changed) when
+	// they change; nil until asked for after a change.
+	list []*cachedCustomer
 }
 
 // account is the cache entry of an account, made on first use.
@@ -51,10 +60,16 @@ func (c *resultsCache) account(acct int64) *accountResults {
 
 type cachedCustomer struct {
 	id      int64
+	version int64 // its results version
 	country string
 	history metrics.History
 	subs    []metrics.SubscriptionSteps
 	plans   []string // every plan its subscriptions have been on
+	// facts are its attributes as filters read them (the now-dependent
+	// ones are worked out by factsAt); quantities the quantity of each
+	// subscription's latest line, by subscription UUID.
+	facts      segment.Facts
+	quantities map[string]int64
 }
 
 // coverage tells whether any and whether all of the customer's plans are
@@ -72,7 +87,8 @@ func (c *cachedCustomer) coverage(plans map[string]bool) (some, all bool) {
 }
 
 func toCached(r *store.CustomerResults) *cachedCustomer {
-	c := &cachedCustomer{id: r.CustomerID, country: r.Country}
+	c := &cachedCustomer{id: r.CustomerID, version: r.Version, country: r.Country, quantities: r.Quantities,
+		facts: segment.Facts{Country: r.Country, DataSources: r.DataSources, Currencies: r.Currencies, Tags: r.Tags, Custom: r.Custom}}
 	for _, p := range r.Points {
 		c.history.Timeline = append(c.history.Timeline, metrics.Point{At: p.At, MRR: p.MRR, Active: p.Active, FX: p.FX})
 	}
@@ -102,11 +118,19 @@ func (c *resultsCache) customers(ctx context.Context, s *store.Store, acct int64
 	if err := a.refresh(ctx, s, acct); err != nil {
 		return nil, nil, err
 	}
-	out := make([]*cachedCustomer, 0, len(a.customers))
-	for _, cc := range a.customers {
-		out = append(out, cc)
+	return a.customerList(), a.book, nil
+}
+
+// customerList is the account's customers, under a.mu; callers must not
+// change it.
+func (a *accountResults) customerList() []*cachedCustomer {
+	if a.list == nil {
+		a.list = make([]*cachedCustomer, 0, len(a.customers))
+		for _, cc := range a.customers {
+			a.list = append(a.list, cc)
+		}
 	}
-	return out, a.book, nil
+	return a.list
 }
 
 // refresh brings the account's results up to date, under a.mu.
@@ -142,7 +166,7 @@ func (a *accountResults) refresh(ctx context.Context, s *store.Store, acct int64
 		}
 		a.customers[r.CustomerID], changed[r.CustomerID] = cc, cc.history
 	}
-	a.book = a.book.With(changed)
+	a.book, a.list = a.book.With(changed), nil
 	if a.cohorts != nil {
 		a.cohorts = a.cohorts.With(oldCo, newCo)
 	}
@@ -321,5 +345,23 @@ func cashInput(rows []store.CashTransaction) []metrics.CashTransaction {
 		out[i] = metrics.CashTransaction{Customer: t.CustomerID, Country: t.Country, At: t.At, Type: t.Type,
 			Successful: t.Result == "successful", Amount: t.Amount, Currency: t.Currency, Lines: lines}
 	}
+	return out
+}
+
+// cashTransactions are the transactions of the customers ids from the
+// account's cash state, as the last cashBook call loaded them, in time
+// order: a filtered cash flow sums them one by one, since the book's sums
+// are by country and plans only.
+func (c *resultsCache) cashTransactions(acct int64, ids []int64) []metrics.CashTransaction {
+	a := c.account(acct)
+	a.mu.Lock()
+	var out []metrics.CashTransaction
+	for _, id := range ids {
+		out = append(out, a.cash.byCustomer[id]...)
+	}
+	a.mu.Unlock()
+	slices.SortStableFunc(out, func(x, y metrics.CashTransaction) int {
+		return cmp.Or(x.At.Compare(y.At), cmp.Compare(x.Customer, y.Customer))
+	})
 	return out
 }

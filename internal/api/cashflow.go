@@ -31,7 +31,7 @@ func (a *API) getCashFlow(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	acct := account(r)
-	f := metrics.CashFilter{Currency: acct.Currency, Plans: sq.plans, Geo: sq.geo}
+	f := metrics.CashFilter{Currency: acct.Currency, Plans: sq.sel.plans, Geo: sq.sel.geo}
 	rates := recompute.NewStoreRates(r.Context(), a.store)
 
 	// The account's cash book, from the cache, valued at today's rates
@@ -43,7 +43,25 @@ func (a *API) getCashFlow(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	entries, err := book.Flow(sq.req, f, rates)
+	flow, between := book.Flow, book.Between
+	if sq.sel.filter != nil {
+		// A CFL filter selects customers, which the book's sums do not
+		// keep apart: the selection's transactions are summed one by one,
+		// through its plan view.
+		sel, err := a.selectFor(r, sq.sel)
+		if err != nil {
+			return err
+		}
+		txs := a.results.cashTransactions(acct.ID, sel.customerIDs())
+		f = metrics.CashFilter{Currency: acct.Currency, Plans: sq.sel.view()}
+		flow = func(req metrics.SeriesRequest, f metrics.CashFilter, rates metrics.Rates) ([]metrics.CashEntry, error) {
+			return metrics.CashFlow(txs, req, f, rates)
+		}
+		between = func(from, to time.Time, f metrics.CashFilter, rates metrics.Rates) (metrics.CashEntry, error) {
+			return metrics.CashFlowBetween(txs, from, to, f, rates)
+		}
+	}
+	entries, err := flow(sq.req, f, rates)
 	if err != nil {
 		var missing *metrics.MissingRateError
 		if !errors.As(err, &missing) && !errors.Is(err, money.ErrOverflow) && rates.Err() == nil {
@@ -51,11 +69,11 @@ func (a *API) getCashFlow(w http.ResponseWriter, r *http.Request) error {
 		}
 		return rateError(rates, err)
 	}
-	cur, err := book.Between(back, sq.asOf, f, rates)
+	cur, err := between(back, sq.asOf, f, rates)
 	if err != nil {
 		return rateError(rates, err)
 	}
-	prev, err := book.Between(back2, back, f, rates)
+	prev, err := between(back2, back, f, rates)
 	if err != nil {
 		return rateError(rates, err)
 	}

@@ -52,7 +52,7 @@ func (a *API) getCMRR(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	acct := account(r)
-	seg, err := a.segment(r, sq)
+	sel, err := a.selectFor(r, sq.sel)
 	if err != nil {
 		return err
 	}
@@ -71,14 +71,18 @@ func (a *API) getCMRR(w http.ResponseWriter, r *http.Request) error {
 		return errBadRequest(err.Error(), "interval")
 	}
 	settings := recompute.Settings(acct)
-	settings.Plans = sq.plans
+	settings.Plans = sq.sel.view()
 	rates := recompute.NewStoreRates(r.Context(), a.store)
 	committed := map[int64]metrics.History{}
 	scheduledOnly := map[int64]metrics.History{}
 	var scheduled []map[string]any
-	for _, c := range seg.cs {
+	for _, c := range sel.cs {
 		changes := byCustomer[c.id]
-		if len(changes) == 0 || (sq.geo != nil && !sq.geo[c.country]) {
+		// A plans view alone looks at every customer through its plans
+		// (one moving onto them is new business of the segment); other
+		// conditions select customers as they are now.
+		if len(changes) == 0 || (sq.sel.geo != nil && !sq.sel.geo[c.country]) ||
+			(sq.sel.filter != nil && !sel.selects(c.id)) {
 			continue
 		}
 		subs, err := metrics.Committed(c.subs, changes, settings, rates)
@@ -111,7 +115,7 @@ func (a *API) getCMRR(w http.ResponseWriter, r *http.Request) error {
 		}
 		scheduledOnly[c.id] = metrics.History{Movements: own}
 	}
-	actual, err := metrics.SeriesOf(sq.req, seg.parts()...)
+	actual, err := metrics.SeriesOf(sq.req, sel.parts()...)
 	if err != nil {
 		return errBadRequest(err.Error(), "interval")
 	}
@@ -123,14 +127,11 @@ func (a *API) getCMRR(w http.ResponseWriter, r *http.Request) error {
 	// kept whole, aggregated again when a plans filter splits them,
 	// nothing when outside it.
 	invoicedOnly := make(map[int64]metrics.History, len(committed))
-	for _, c := range seg.cs {
-		if _, ok := committed[c.id]; ok && (seg.keep == nil || seg.keep[c.id]) {
-			invoicedOnly[c.id] = c.history
-		}
-	}
-	for id, h := range seg.mixed {
-		if _, ok := committed[id]; ok {
-			invoicedOnly[id] = h
+	for _, c := range sel.cs {
+		if _, ok := committed[c.id]; ok {
+			if h, ok := sel.history(c); ok {
+				invoicedOnly[c.id] = h
+			}
 		}
 	}
 	committedSeries, _ := metrics.NewBook(committed).Series(sq.req)

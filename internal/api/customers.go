@@ -382,6 +382,10 @@ func (a *API) listCustomers(w http.ResponseWriter, r *http.Request) error {
 	if !f.Sort.Valid() {
 		return errBadRequest("sort must be mrr, -mrr, name or -name.", "sort")
 	}
+	var err error
+	if f.CustomerIDs, err = a.filteredCustomers(r); err != nil {
+		return err
+	}
 	// A sorted list's cursor holds its last customer's place in the
 	// order; parsePage reads the rest of the request without it.
 	var after *store.CustomerKey

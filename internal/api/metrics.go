@@ -11,7 +11,6 @@ import (
 	"github.com/tally-analytics/tally/internal/billing"
 	"github.com/tally-analytics/tally/internal/metrics"
 	"github.com/tally-analytics/tally/internal/money"
-	"github.com/tally-analytics/tally/internal/recompute"
 )
 
 // metricKeys maps a Metrics API path to the key its entries carry.
@@ -52,14 +51,13 @@ func errTooManyEntries(max int) *Error {
 }
 
 type seriesQuery struct {
-	req   metrics.SeriesRequest
-	asOf  time.Time
-	geo   map[string]bool // nil: every country
-	plans map[string]bool // nil: every plan
+	req  metrics.SeriesRequest
+	asOf time.Time
+	sel  selection // which customers
 }
 
-// parseSeries reads start-date, end-date, interval, geo, plans and as-of
-// (Tally's own: the instant the summary's "current" is taken at).
+// parseSeries reads start-date, end-date, interval, as-of (Tally's own:
+// the instant the summary's "current" is taken at) and the selection.
 func (a *API) parseSeries(r *http.Request) (seriesQuery, error) {
 	q := r.URL.Query()
 	acct := account(r)
@@ -114,48 +112,9 @@ func (a *API) parseSeries(r *http.Request) (seriesQuery, error) {
 		}
 		sq.asOf = t
 	}
-	if v := query(q, "geo"); v != "" {
-		for _, c := range strings.Split(v, ",") {
-			if c = strings.ToUpper(strings.TrimSpace(c)); c == "" {
-				continue // "geo=US," or "geo=,": empty items name nothing
-			}
-			if !billing.ValidCountry(c) {
-				return sq, errBadRequest("geo must list ISO 3166-1 alpha-2 country codes; "+c+" is not one.", "geo")
-			}
-			if sq.geo == nil {
-				sq.geo = map[string]bool{}
-			}
-			sq.geo[c] = true
-		}
-	}
-	if v := query(q, "plans"); v != "" {
-		var tokens []string
-		seen := map[string]bool{}
-		for _, p := range strings.Split(v, ",") {
-			if p = strings.TrimSpace(p); p != "" && !seen[p] {
-				seen[p] = true
-				tokens = append(tokens, p)
-			}
-		}
-		if len(tokens) == 0 {
-			return sq, nil // "plans=,": no plan named, so no filter, as with "plans="
-		}
-		if len(tokens) > maxPlansFilter {
-			return sq, errBadRequest("The plans filter names at most "+itoa(maxPlansFilter)+" different plans.", "plans")
-		}
-		uuids, unknown, err := a.store.ResolvePlans(r.Context(), acct.ID, tokens)
-		if err != nil {
-			return sq, err
-		}
-		if len(unknown) > 0 {
-			return sq, errBadRequest("Unknown plans in the filter: "+strings.Join(unknown, ", ")+".", "plans")
-		}
-		sq.plans = map[string]bool{}
-		for _, u := range uuids {
-			sq.plans[u] = true
-		}
-	}
-	return sq, nil
+	sel, err := a.parseSelection(r)
+	sq.sel = sel
+	return sq, err
 }
 
 func weekday(name string) time.Weekday {
@@ -167,88 +126,15 @@ func weekday(name string) time.Weekday {
 	return time.Sunday
 }
 
-// segment is a query's customers from the results cache: those seen as
-// stored (keep), and those a plans filter aggregates again from their
-// subscription steps with only those plans in view (rule 19), with the
-// Book of the whole account.
-type segment struct {
-	all   *metrics.Book
-	cs    []*cachedCustomer
-	keep  map[int64]bool
-	mixed map[int64]metrics.History
-}
-
-// parts are the segment's customers as parts of books: the account's
-// book with the customers seen as stored kept, beside a book of those the
-// plans filter aggregates again (built of them alone). Nothing is copied:
-// the engine sums over the parts.
-func (seg segment) parts() []metrics.Part {
-	if seg.keep == nil {
-		return []metrics.Part{{Book: seg.all}}
-	}
-	return []metrics.Part{{Book: seg.all, Keep: metrics.SetOf(seg.keep)}, {Book: metrics.NewBook(seg.mixed)}}
-}
-
-// seriesParts are the customers of sq's segment as the engine takes them:
-// every metric built on the Book (the Metrics API's nine, cohorts) gets
-// its customers here, and only here.
+// seriesParts are the customers of sq's selection as the engine takes
+// them: every metric built on the Book (the Metrics API's nine, cohorts)
+// gets its customers here, and only here.
 func (a *API) seriesParts(r *http.Request, sq seriesQuery) ([]metrics.Part, error) {
-	seg, err := a.segment(r, sq)
+	sel, err := a.selectFor(r, sq.sel)
 	if err != nil {
 		return nil, err
 	}
-	return seg.parts(), nil
-}
-
-// histories is the segment's engine outputs customer by customer.
-func (seg segment) histories() []metrics.History {
-	out := make([]metrics.History, 0, len(seg.cs))
-	for _, c := range seg.cs {
-		if seg.keep == nil || seg.keep[c.id] {
-			out = append(out, c.history)
-		}
-	}
-	for _, h := range seg.mixed {
-		out = append(out, h)
-	}
-	return out
-}
-
-// segment classifies the account's customers for sq; keep is nil when
-// nothing is filtered.
-func (a *API) segment(r *http.Request, sq seriesQuery) (segment, error) {
-	acct := account(r)
-	cs, all, err := a.results.customers(r.Context(), a.store, acct.ID)
-	if err != nil || (sq.geo == nil && sq.plans == nil) {
-		return segment{all: all, cs: cs}, err
-	}
-	settings := recompute.Settings(acct)
-	settings.Plans = sq.plans
-	// A customer whose plans are all in the filter looks the same through
-	// it, and one with none of them is not in it: only customers with
-	// plans on both sides are aggregated again.
-	keep := map[int64]bool{}
-	mixed := map[int64]metrics.History{}
-	for _, c := range cs {
-		if sq.geo != nil && !sq.geo[c.country] {
-			continue
-		}
-		if sq.plans == nil {
-			keep[c.id] = true
-			continue
-		}
-		switch some, every := c.coverage(sq.plans); {
-		case every:
-			keep[c.id] = true
-		case some:
-			res, err := metrics.Aggregate("", c.subs, settings)
-			if err != nil {
-				return segment{}, err
-			}
-			mixed[c.id] = metrics.History{Timeline: res.Timeline, Movements: res.Movements}
-		}
-	}
-	return segment{all: all, cs: cs, keep: keep, mixed: mixed}, nil
+	return sel.parts(), nil
 }
 
 // value is one metric of an entry as published.

@@ -28,22 +28,22 @@ func (a *API) getRetention(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var entries []metrics.RetentionEntry
-	if sq.plans == nil {
+	if sq.sel.filter == nil && sq.sel.plans == nil {
 		// Unfiltered or by country: from the account's cohorts.
 		co, err := a.results.cohorts(r.Context(), a.store, account(r).ID, sq.req)
 		if err != nil {
 			return err
 		}
-		entries, _, err = co.Retention(sq.req, sq.geo)
+		entries, _, err = co.Retention(sq.req, sq.sel.geo)
 		if err != nil {
 			return errBadRequest(err.Error(), "interval")
 		}
 	} else {
-		seg, err := a.segment(r, sq)
+		sel, err := a.selectFor(r, sq.sel)
 		if err != nil {
 			return err
 		}
-		if entries, err = metrics.Retention(seg.histories(), sq.req); err != nil {
+		if entries, err = metrics.Retention(sel.histories(), sq.req); err != nil {
 			return errBadRequest(err.Error(), "interval")
 		}
 	}

@@ -8,12 +8,9 @@ import (
 	"strings"
 
 	"github.com/tally-analytics/tally/internal/billing"
-	cfl "github.com/tally-analytics/tally/internal/segment"
+	"github.com/tally-analytics/tally/internal/segment"
 	"github.com/tally-analytics/tally/internal/store"
 )
-
-// The segment package is imported as cfl: metrics.go's segment is a
-// query's customers.
 
 // storeResolver looks up what a CFL expression names in one account.
 type storeResolver struct {
@@ -40,20 +37,20 @@ func (r storeResolver) Currency() string { return r.acct.Currency }
 // cannot be used is a 400 naming filters, whose message says what is
 // wrong and quotes the offending part (docs/segments.md "Errors"); a
 // blank one is nil, which selects every customer.
-func (a *API) compileFilters(ctx context.Context, acct billing.Account, expr string) (*cfl.Filter, error) {
+func (a *API) compileFilters(ctx context.Context, acct billing.Account, expr string) (*segment.Filter, error) {
 	f, err := compile(ctx, a.store, acct, expr)
-	var se *cfl.Error
+	var se *segment.Error
 	if errors.As(err, &se) {
 		return nil, errBadRequest(filtersMessage(se), "filters")
 	}
 	return f, err
 }
 
-func compile(ctx context.Context, s *store.Store, acct billing.Account, expr string) (*cfl.Filter, error) {
+func compile(ctx context.Context, s *store.Store, acct billing.Account, expr string) (*segment.Filter, error) {
 	if strings.TrimSpace(expr) == "" {
 		return nil, nil
 	}
-	e, err := cfl.Parse(expr)
+	e, err := segment.Parse(expr)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +60,7 @@ func compile(ctx context.Context, s *store.Store, acct billing.Account, expr str
 // filtersMessage is an expression's mistake as a client reads it: the
 // package's sentence, and the part it is about when the sentence does not
 // quote it already.
-func filtersMessage(e *cfl.Error) string {
+func filtersMessage(e *segment.Error) string {
 	msg := e.Message
 	if e.Part != "" && !strings.Contains(msg, e.Part) {
 		msg = strings.TrimSuffix(msg, ".") + " (in " + strconv.Quote(e.Part) + ")."
@@ -99,7 +96,7 @@ func (a *API) checkSegment(ctx context.Context, acct billing.Account, in segment
 	}
 	if in.Filters.Set {
 		_, err := compile(ctx, a.store, acct, trimmed(in.Filters))
-		var se *cfl.Error
+		var se *segment.Error
 		if errors.As(err, &se) {
 			return errField("filters", filtersMessage(se))
 		}
@@ -206,4 +203,21 @@ func (a *API) deleteSegment(w http.ResponseWriter, r *http.Request) error {
 	}
 	noContent(w)
 	return nil
+}
+
+// savedSegmentFilter is the filter of the account's saved segment id
+// (the segment parameter): a 404 for an unknown one, a 400 naming
+// segment when its expression no longer compiles (a plan it names is
+// gone).
+func (a *API) savedSegmentFilter(ctx context.Context, acct billing.Account, id string) (*segment.Filter, error) {
+	g, err := a.store.Segment(ctx, acct.ID, id)
+	if err != nil {
+		return nil, err
+	}
+	f, err := compile(ctx, a.store, acct, g.Filters)
+	var se *segment.Error
+	if errors.As(err, &se) {
+		return nil, errBadRequest("The segment "+strconv.Quote(g.Name)+" no longer applies: "+filtersMessage(se), "segment")
+	}
+	return f, err
 }

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"runtime"
 	"slices"
@@ -76,7 +77,13 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 	invoiceCount := 0
 	for c := range o.Customers {
 		cus := billing.Customer{DataSourceUUID: ds.UUID, ExternalID: fmt.Sprintf("c%d", c), Name: fmt.Sprintf("Customer %d", c),
-			Country: ptr([]string{"US", "GB", "DE", "FR", "NL"}[rng.IntN(5)])}
+			Country: ptr([]string{"US", "GB", "DE", "FR", "NL"}[rng.IntN(5)]),
+			// Attributes for the segment filters: a tag on one in five,
+			// a seat count on every customer.
+			Custom: map[string]billing.CustomAttribute{"seats": {Type: "Integer", Value: int64(1 + rng.IntN(50))}}}
+		if rng.IntN(5) == 0 {
+			cus.Tags = []string{"enterprise"}
+		}
 		if err := s.CreateCustomer(ctx, acct.ID, &cus); err != nil {
 			return err
 		}
@@ -151,6 +158,7 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 		return time.Since(t), nil
 	}
 	const q = "?start-date=2021-01-01&end-date=2025-12-31&interval=month"
+	const cq = "?start-date=2021-01-01&end-date=2025-12-31&cohort-interval=month"
 	type metricCase struct {
 		name, path string
 		n          int
@@ -167,6 +175,23 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 			metricCase{"metrics/" + ep + ", 5 years by month, plans filter", path + "&plans=Plan+2,Plan+6", o.FilteredSamples},
 			metricCase{"metrics/" + ep + ", 5 years by month, geo filter", path + "&geo=US,DE", o.FilteredSamples})
 	}
+	// Segments (issue 12): CFL filters, one and three conditions, and
+	// signup cohorts, each asked once before it is timed.
+	plan2 := url.QueryEscape("'" + plans[1].uuid + "'")
+	for _, c := range []metricCase{
+		{"metrics/all, 5 years by month, filter region", "/v1/metrics/all" + q + "&filters=" + url.QueryEscape("region~ANY~'US','DE'"), o.FilteredSamples},
+		{"metrics/all, 5 years by month, filter plan", "/v1/metrics/all" + q + "&filters=plan~ANY~" + plan2, o.FilteredSamples},
+		{"metrics/all, 5 years by month, filter mrr (now-dependent)", "/v1/metrics/all" + q + "&filters=" + url.QueryEscape("mrr~GT~50"), o.FilteredSamples},
+		{"metrics/all, 5 years by month, three filters", "/v1/metrics/all" + q + "&filters=" +
+			url.QueryEscape("region~ANY~'US','GB','DE'~AND~tags~NONE~'enterprise'~AND~custom.seats~GT~10"), o.FilteredSamples},
+		{"metrics/cohorts, 5 years by month, unfiltered", "/v1/metrics/cohorts" + cq, o.FilteredSamples},
+		{"metrics/cohorts, 5 years by month, filter region", "/v1/metrics/cohorts" + cq + "&filters=" + url.QueryEscape("region~ANY~'US','DE'"), o.FilteredSamples},
+	} {
+		if _, err := get(c.path); err != nil {
+			return err
+		}
+		cases = append(cases, c)
+	}
 	for _, c := range cases {
 		var ds []time.Duration
 		for range c.n {
@@ -182,7 +207,9 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 	// The first answer after a write: one customer's paid invoice and its
 	// recomputation, then each endpoint, which folds the change into what
 	// it keeps in memory.
-	endpoints := []string{"all", "cash-flow", "retention", "cohorts"}
+	endpoints := []string{"all", "cash-flow", "retention", "all" + q + "&filters=" + url.QueryEscape("region~ANY~'US','DE'"),
+		"all" + q + "&filters=" + url.QueryEscape("region~ANY~'US','GB','DE'~AND~tags~NONE~'enterprise'~AND~custom.seats~GT~10"),
+		"cohorts" + cq}
 	after := make([][]time.Duration, len(endpoints))
 	for i := range o.FilteredSamples {
 		p := plans[rng.IntN(len(plans))]
@@ -199,7 +226,11 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 			return err
 		}
 		for k, ep := range endpoints {
-			d, err := get("/v1/metrics/" + ep + q)
+			path := "/v1/metrics/" + ep
+			if !strings.Contains(ep, "?") {
+				path += q
+			}
+			d, err := get(path)
 			if err != nil {
 				return err
 			}
@@ -207,8 +238,15 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 		}
 	}
 	for k, ep := range endpoints {
+		name, filter, _ := strings.Cut(ep, "?")
+		if filter != "" {
+			if _, f, ok := strings.Cut(filter, "&filters="); ok {
+				f, _ = url.QueryUnescape(f)
+				name += " (" + f + ")"
+			}
+		}
 		fmt.Fprintf(out, "metrics/%s, 5 years by month, first answer after one customer's import: p50 %s p99 %s (%d samples)\n",
-			ep, pct(after[k], 50), pct(after[k], 99), len(after[k]))
+			name, pct(after[k], 50), pct(after[k], 99), len(after[k]))
 	}
 	if err := Pages(ctx, s, acct, max(1, o.PageSamples), out); err != nil {
 		return err

@@ -440,14 +440,15 @@ type ActivityExport struct {
 	UUID      string
 	Type      string
 	From, To  *int64
+	Filters   string // a CFL expression, "" for none
 	CreatedAt time.Time
 }
 
 // CreateActivityExport records an export request.
 func (s *Store) CreateActivityExport(ctx context.Context, acct int64, x *ActivityExport) error {
 	x.UUID, x.CreatedAt = uuid.Must(uuid.NewV7()).String(), now()
-	_, err := s.w.ExecContext(ctx, `INSERT INTO activity_exports (uuid, account_id, activity_type, start_at, end_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, x.UUID, acct, x.Type, nullInt(x.From), nullInt(x.To), millis(x.CreatedAt))
+	_, err := s.w.ExecContext(ctx, `INSERT INTO activity_exports (uuid, account_id, activity_type, start_at, end_at, filters, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, x.UUID, acct, x.Type, nullInt(x.From), nullInt(x.To), x.Filters, millis(x.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("create activity export: %w", err)
 	}
@@ -459,8 +460,8 @@ func (s *Store) ActivityExportByUUID(ctx context.Context, acct int64, id string)
 	var x ActivityExport
 	var from, to sql.NullInt64
 	var created int64
-	err := s.r.QueryRowContext(ctx, `SELECT uuid, activity_type, start_at, end_at, created_at FROM activity_exports
-		WHERE account_id = $1 AND uuid = $2`, acct, id).Scan(&x.UUID, &x.Type, &from, &to, &created)
+	err := s.r.QueryRowContext(ctx, `SELECT uuid, activity_type, start_at, end_at, filters, created_at FROM activity_exports
+		WHERE account_id = $1 AND uuid = $2`, acct, id).Scan(&x.UUID, &x.Type, &from, &to, &x.Filters, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return x, &MissingError{What: "activities export"}
 	}
