@@ -709,6 +709,31 @@ eachBackend(srv => {
     assert.deepEqual(fr.entries.map(e => e.mrr), [0, 0, 0, 0]);
   });
 
+  it('segments: CFL filters pass through the client and select as the geo parameter does', async () => {
+    const c = s.seg;
+    // region~ANY~'US' is the geo=US table above, entry for entry.
+    const us = await Metrics.all(c, { ...SEG_RANGE, filters: "region~ANY~'US'" });
+    assert.deepEqual(pick(us.entries, SEG), pick((await Metrics.all(c, { ...SEG_RANGE, geo: 'US' })).entries, SEG));
+    assert.equal(us.entries[2].mrr, 15000);
+    // Its negation is Bravo alone (GB); the two add up to the whole.
+    const notUS = await Metrics.mrr(c, { ...SEG_RANGE, filters: "region~NONE~'US'" });
+    assert.deepEqual(notUS.entries.map(e => e.mrr), [0, 20000, 20000, 20000]);
+    // Active now: Alpha (5000, then 15000 with Pro) and Bravo (20000 from
+    // February); Charlie is cancelled and Delta a lead.
+    const active = await Metrics.mrr(c, { ...SEG_RANGE, filters: "customer_status~ANY~'Active'" });
+    assert.deepEqual(pick(active.entries, MRR), rows(MRR, [
+      ['2024-01-31', 5000, 5000, 0, 0, 0, 0],
+      ['2024-02-29', 25000, 20000, 0, 0, 0, 0],
+      ['2024-03-31', 35000, 0, 10000, 0, 0, 0],
+      ['2024-04-30', 35000, 0, 0, 0, 0, 0]
+    ]));
+    // Two conditions joined by AND: active and in the US is Alpha.
+    const both = await Metrics.mrr(c, { ...SEG_RANGE, filters: "customer_status~ANY~'Active'~AND~region~ANY~'US'" });
+    assert.deepEqual(both.entries.map(e => e.mrr), [5000, 5000, 15000, 15000]);
+    // A malformed expression is a 400 naming filters.
+    await rejects(Metrics.all(c, { ...SEG_RANGE, filters: "colour~ANY~'red'" }), 400);
+  });
+
   it('segments: the plans filter by name, UUID or external id; entering a segment is new business', async () => {
     const c = s.seg;
     const pro = await Metrics.all(c, { ...SEG_RANGE, plans: 'Pro' });
