@@ -184,7 +184,6 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 		{"metrics/all, 5 years by month, filter mrr (now-dependent)", "/v1/metrics/all" + q + "&filters=" + url.QueryEscape("mrr~GT~50"), o.FilteredSamples},
 		{"metrics/all, 5 years by month, three filters", "/v1/metrics/all" + q + "&filters=" +
 			url.QueryEscape("region~ANY~'US','GB','DE'~AND~tags~NONE~'enterprise'~AND~custom.seats~GT~10"), o.FilteredSamples},
-		{"metrics/cohorts, 5 years by month, unfiltered", "/v1/metrics/cohorts" + cq, o.FilteredSamples},
 		{"metrics/cohorts, 5 years by month, filter region", "/v1/metrics/cohorts" + cq + "&filters=" + url.QueryEscape("region~ANY~'US','DE'"), o.FilteredSamples},
 	} {
 		if _, err := get(c.path); err != nil {
