@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 	"github.com/tally-analytics/tally/internal/auth"
 	"github.com/tally-analytics/tally/internal/billing"
 	"github.com/tally-analytics/tally/internal/demo"
+	"github.com/tally-analytics/tally/internal/metrics"
 	"github.com/tally-analytics/tally/internal/store"
 	"github.com/tally-analytics/tally/internal/store/storetest"
 )
@@ -27,7 +31,9 @@ import (
 //     list gives for the same filter, period and type (the list reads
 //     the stored activities, not the Book: two paths);
 //   - the customers list under a filter and its negation count every
-//     customer once.
+//     customer once;
+//   - under random expressions, the series is that of a Book built afresh
+//     of the customers the list gives for the expression.
 func TestFilterPropertiesOnTheDemo(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
@@ -151,5 +157,125 @@ func TestFilterPropertiesOnTheDemo(t *testing.T) {
 				}
 			}
 		}
+
+		// Random expressions of one to three conditions: the series of
+		// each is the series of a Book holding only the customers the
+		// customer list gives for it, built afresh from the stored
+		// results (not the account's Book and its Set of members).
+		settings := get("/v1/account/settings")
+		loc, err := time.LoadLocation(settings["time_zone"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, err := s.ResultsSince(ctx, res.Account.ID, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byID := map[int64]metrics.History{}
+		for _, r := range stored {
+			var h metrics.History
+			for _, p := range r.Points {
+				h.Timeline = append(h.Timeline, metrics.Point{At: p.At, MRR: p.MRR, Active: p.Active, FX: p.FX})
+			}
+			for _, m := range r.Activities {
+				h.Movements = append(h.Movements, metrics.Movement{At: m.At, Type: m.Type, Amount: m.Amount, MRRAfter: m.MRRAfter})
+			}
+			byID[r.CustomerID] = h
+		}
+		req := metrics.SeriesRequest{Start: time.Date(2023, 1, 1, 0, 0, 0, 0, loc), End: time.Date(2025, 12, 31, 0, 0, 0, 0, loc),
+			Interval: "month", Location: loc, MaxEntries: 5000}
+		rng := rand.New(rand.NewPCG(12, 1))
+		split := 0 // expressions selecting some customers but not all
+		for range 25 {
+			f := randomFilter(rng)
+			var hs []metrics.History
+			cursor := ""
+			for {
+				path := "/v1/customers?per_page=200&filters=" + url.QueryEscape(f)
+				if cursor != "" {
+					path += "&cursor=" + url.QueryEscape(cursor)
+				}
+				page := get(path)
+				for _, c := range page["entries"].([]any) {
+					cus, err := s.Customer(ctx, res.Account.ID, c.(map[string]any)["uuid"].(string))
+					if err != nil {
+						t.Fatal(err)
+					}
+					hs = append(hs, byID[cus.ID])
+				}
+				if page["has_more"] != true {
+					break
+				}
+				cursor = page["cursor"].(string)
+			}
+			if len(hs) > 0 && len(hs) < total {
+				split++
+			}
+			want, err := metrics.Series(hs, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := entries("all", f)
+			if len(got) != len(want) {
+				t.Fatalf("%s: %d entries, want %d", f, len(got), len(want))
+			}
+			for i, w := range want {
+				g := got[i]
+				for k, v := range map[string]float64{"mrr": float64(w.MRR), "customers": float64(w.Customers), "arpa": float64(w.ARPA),
+					"asp": float64(w.ASP), "customer-churn-rate": w.CustomerChurnRate, "mrr-churn-rate": w.MRRChurnRate, "ltv": float64(w.LTV)} {
+					if g[k].(float64) != v {
+						t.Errorf("%s, %s %s: %v, a Book of its %d customers says %v", f, g["date"], k, g[k], len(hs), v)
+					}
+				}
+			}
+		}
+		if split < 10 {
+			t.Errorf("only %d of 25 random expressions split the customers", split)
+		}
 	})
+}
+
+// randomFilter is an expression of one to three conditions over the demo
+// book's attributes, without plan conditions (whose view changes the
+// customers' histories rather than selecting them).
+func randomFilter(rng *rand.Rand) string {
+	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
+	some := func(xs ...string) string {
+		var out []string
+		for _, x := range xs {
+			if rng.IntN(2) == 0 {
+				out = append(out, "'"+x+"'")
+			}
+		}
+		if len(out) == 0 {
+			out = append(out, "'"+xs[0]+"'")
+		}
+		return strings.Join(out, ",")
+	}
+	conds := []func() string{
+		func() string {
+			return "region~" + pick("ANY", "NONE") + "~" + some("US", "GB", "DE", "FR", "NL", "CA", "AU")
+		},
+		func() string {
+			return "tags~" + pick("ANY", "NONE", "ALL") + "~" + some("enterprise", "demo", "prospect")
+		},
+		func() string {
+			return "custom.channel~" + pick("EQ", "NOT_EQ") + "~'" + pick("Organic search", "Referral", "Paid ads", "Partner") + "'"
+		},
+		func() string {
+			return "customer_status~" + pick("ANY", "NONE") + "~" + some("Active", "Cancelled", "New Lead")
+		},
+		func() string { return "mrr~" + pick("GT", "LT", "GTE", "LTE") + "~" + strconv.Itoa(rng.IntN(400)) },
+		func() string { return "currency~" + pick("ANY", "NONE") + "~" + some("USD", "EUR") },
+		func() string {
+			return "subscriber_since~" + pick("LT", "GTE") + "~" + time.Date(2022+rng.IntN(4), time.Month(1+rng.IntN(12)), 1, 0, 0, 0, 0, time.UTC).Format("2006-01-02")
+		},
+		func() string { return "active_quantity~" + pick("GTE", "LT") + "~" + strconv.Itoa(1+rng.IntN(4)) },
+	}
+	n := 1 + rng.IntN(3)
+	var parts []string
+	for _, i := range rng.Perm(len(conds))[:n] {
+		parts = append(parts, conds[i]())
+	}
+	return strings.Join(parts, "~AND~")
 }
