@@ -235,6 +235,12 @@ func (c *resultsCache) selectCustomers(ctx context.Context, s *store.Store, acct
 		return selected{}, err
 	}
 	st.used = ar.used
+	if strings.Contains(key, "plan_group~ALL") {
+		// Its key names the groups, not their plans, and a group's plans
+		// change without any customer's results: not kept.
+		out.st = st
+		return out, nil
+	}
 	if old == nil && len(ar.segments) >= maxSegStates {
 		// The least recently used goes.
 		var lru string
