@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tally-analytics/tally/internal/billing"
@@ -139,8 +140,11 @@ type segState struct {
 	mixed     map[int64]metrics.History
 	mixedBook *metrics.Book
 	set       *metrics.Set // members, for series over the account's Book
-	ids       []int64      // members and mixed ones, in order
 	used      uint64       // for eviction
+	// ids are the members and mixed ones, in order, worked out when a
+	// list first asks.
+	idsOnce sync.Once
+	ids     []int64
 }
 
 // maxSegStates bounds the selections an account keeps: each holds a bit
@@ -205,7 +209,17 @@ func (s selected) customerIDs() []int64 {
 	if s.every {
 		return nil
 	}
-	return s.st.ids
+	st := s.st
+	st.idsOnce.Do(func() {
+		st.ids = st.members.ids()
+		if len(st.mixed) > 0 {
+			for id := range st.mixed {
+				st.ids = append(st.ids, id)
+			}
+			slices.Sort(st.ids)
+		}
+	})
+	return st.ids
 }
 
 // selectCustomers works out the selection's customers from the results
@@ -324,24 +338,8 @@ func (ar *accountResults) selectFrom(old *segState, sel selection, settings metr
 	} else {
 		st.mixedBook = old.mixedBook.With(changedMixed)
 	}
-	whole := st.members.ids()
-	st.set = metrics.NewSet(whole...)
-	if len(st.mixed) == 0 {
-		st.ids = whole
-	} else {
-		st.ids = slices.Sorted(func(yield func(int64) bool) {
-			for _, id := range whole {
-				if !yield(id) {
-					return
-				}
-			}
-			for id := range st.mixed {
-				if !yield(id) {
-					return
-				}
-			}
-		})
-	}
+	// The Set shares the bitmap, which is cloned before any change.
+	st.set = metrics.SetOfBits(st.members.lo, st.members.w)
 	return st, nil
 }
 

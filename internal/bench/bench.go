@@ -247,6 +247,13 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 		fmt.Fprintf(out, "metrics/%s, 5 years by month, first answer after one customer's import: p50 %s p99 %s (%d samples)\n",
 			name, pct(after[k], 50), pct(after[k], 99), len(after[k]))
 	}
+	// What the server keeps in memory for the account (the results
+	// cache, its Book, cash book, cohorts and the selections asked for
+	// above), apart from the peak that import and recompute reach.
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(out, "live heap after the metrics above: %d MiB\n", ms.HeapAlloc>>20)
 	if err := Pages(ctx, s, acct, max(1, o.PageSamples), out); err != nil {
 		return err
 	}

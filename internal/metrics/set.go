@@ -89,3 +89,14 @@ func (s *Set) Len() int {
 	}
 	return s.n
 }
+
+// SetOfBits is the set holding lo+i for every bit i set in words (bit
+// i%64 of word i/64). words is kept, not copied: the caller must never
+// change it afterwards.
+func SetOfBits(lo int64, words []uint64) *Set {
+	s := &Set{lo: lo, bits: words}
+	for _, w := range words {
+		s.n += bits.OnesCount64(w)
+	}
+	return s
+}
