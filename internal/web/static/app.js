@@ -9,7 +9,8 @@
   var charts = [];
   var colors = {
     "mrr-new-business": "#2f9e44", "mrr-expansion": "#74b816", "mrr-reactivation": "#1098ad",
-    "mrr-contraction": "#f08c00", "mrr-churn": "#e03131", "mrr": "#364fc7", "net-new-mrr": "#364fc7"
+    "mrr-contraction": "#f08c00", "mrr-churn": "#e03131", "mrr": "#364fc7", "net-new-mrr": "#364fc7",
+    "a": "#364fc7", "b": "#e8590c"
   };
   var palette = ["#364fc7", "#e8590c", "#2b8a3e", "#862e9c", "#c2255c", "#0b7285", "#5c940d"];
 
@@ -253,6 +254,7 @@
               if (!main) return;
               document.getElementById("main").replaceWith(document.adoptNode(main));
               document.body.dataset.version = doc.body.dataset.version || v.version;
+              enhance();
               drawAll();
             });
         })
@@ -261,12 +263,112 @@
     }, 1000);
   }
 
+  // The filter builder (a form that works without script: its rows are
+  // c0-filter, c0-op, c0-value… and the server writes them as CFL into
+  // the filters parameter). Here it offers each filter's operators and a
+  // picker of its values, and adds and removes rows. Events are
+  // delegated: the live refresh swaps the form.
+  function catalogOf(form) {
+    if (!form._catalog) form._catalog = JSON.parse(form.dataset.catalog || "{}");
+    return form._catalog;
+  }
+
+  function opLabel(op) {
+    return { ANY: "is any of", ALL: "has all of", NONE: "is none of", EQ: "=", NOT_EQ: "\u2260", GT: ">",
+      GTE: "\u2265", LT: "<", LTE: "\u2264", BETWEEN: "between" }[op] || op;
+  }
+
+  function el(tag, attrs) {
+    var e = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    return e;
+  }
+
+  // fitRow gives a row the operators and value control of its filter.
+  function fitRow(row) {
+    var form = row.closest("form.builder");
+    var cat = catalogOf(form);
+    var n = row.dataset.n;
+    var name = row.querySelector(".c-filter").value;
+    var def = (cat.filters || []).filter(function (d) { return d.name === name; })[0];
+    var key = row.querySelector(".c-key");
+    var keyed = !!(def && def.keyed);
+    key.hidden = !keyed; key.disabled = !keyed;
+    var op = row.querySelector(".c-op");
+    var was = op.value;
+    var ops = def ? def.ops : cat.all_ops || [];
+    op.textContent = "";
+    ops.forEach(function (o) {
+      var opt = el("option", { value: o });
+      opt.textContent = opLabel(o);
+      if (o === was) opt.selected = true;
+      op.appendChild(opt);
+    });
+    var cell = row.querySelector(".c-value");
+    var old = cell.querySelector("select, input");
+    var kept = old ? (old.tagName === "SELECT" ? Array.prototype.map.call(old.selectedOptions, function (o) { return o.value; }) :
+      old.value.split(",").map(function (v) { return v.trim(); })) : [];
+    cell.textContent = "";
+    var choices = def && def.source ? (cat.choices || {})[def.source] || [] : null;
+    if (choices) {
+      var sel = el("select", { name: "c" + n + "-value", multiple: "", size: String(Math.min(4, Math.max(2, choices.length))), "aria-label": "Values" });
+      choices.forEach(function (c) {
+        var opt = el("option", { value: c.value });
+        opt.textContent = c.label;
+        if (kept.indexOf(c.value) >= 0) opt.selected = true;
+        sel.appendChild(opt);
+      });
+      cell.appendChild(sel);
+    } else {
+      var inp = el("input", { name: "c" + n + "-value", "aria-label": "Values", placeholder: (def && def.hint) || "values, comma-separated" });
+      inp.value = old && old.tagName === "INPUT" ? old.value : "";
+      cell.appendChild(inp);
+    }
+  }
+
+  function addRow(form) {
+    var rows = form.querySelectorAll(".cond");
+    var blank = form.querySelector(".cond.blank");
+    if (!blank) return;
+    var n = 0;
+    rows.forEach(function (r) { n = Math.max(n, Number(r.dataset.n) + 1); });
+    var row = blank.cloneNode(true);
+    row.dataset.n = String(n);
+    row.querySelectorAll("[name]").forEach(function (f) { f.name = f.name.replace(/^c[0-9]+-/, "c" + n + "-"); f.value = ""; });
+    row.querySelector(".c-filter").selectedIndex = 0;
+    blank.parentNode.appendChild(row);
+    fitRow(row);
+    row.querySelector(".c-filter").focus();
+  }
+
+  function enhance() {
+    document.querySelectorAll("form.builder .add-cond, form.builder .c-remove").forEach(function (b) { b.hidden = false; });
+    document.querySelectorAll("form.builder .cond.blank").forEach(fitRow);
+  }
+
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (t.classList.contains("c-filter") && t.closest("form.builder")) fitRow(t.closest(".cond"));
+    if (t.classList.contains("autosubmit") && t.form) t.form.submit();
+  });
+  document.addEventListener("click", function (e) {
+    var t = e.target;
+    if (t.classList.contains("add-cond")) addRow(t.closest("form.builder"));
+    if (t.classList.contains("c-remove")) {
+      // A removed row sends an empty filter: the server drops it.
+      var row = t.closest(".cond");
+      row.querySelector(".c-filter").value = "";
+      row.hidden = true;
+      row.closest("form.builder").requestSubmit();
+    }
+  });
+
   var resizing;
   window.addEventListener("resize", function () {
     clearTimeout(resizing);
     resizing = setTimeout(drawAll, 200);
   });
   document.addEventListener("keydown", keys);
-  document.addEventListener("DOMContentLoaded", function () { drawAll(); live(); });
+  document.addEventListener("DOMContentLoaded", function () { enhance(); drawAll(); live(); });
   window.tallyCharts = function () { return charts; };
 })();

@@ -1,0 +1,457 @@
+package web
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// The filter builder writes a CFL expression (ChartMogul Filter Language:
+// filter~OPERATOR~value~AND~…) into the page's filters parameter, the
+// API's own; the API reads it, and refuses what it cannot (a 400 naming
+// the part, shown beside the builder). The builder only splits and joins
+// the expression's text to show it as rows: what a filter selects is the
+// API's business.
+
+// filterDef is one filter the builder offers.
+type filterDef struct {
+	// Name is the CFL name; a keyed filter is written Name.KEY
+	// (custom.channel).
+	Name  string `json:"name"`
+	Label string `json:"label"`
+	// Type is how its values are written: string (quoted), number
+	// (bare), date (quoted YYYY-MM-DD).
+	Type string   `json:"type"`
+	Ops  []string `json:"ops"`
+	// Keyed filters take a key (a custom attribute's).
+	Keyed bool `json:"keyed,omitempty"`
+	// Source names the API list its values are picked from: plans,
+	// plan_groups, data_sources, statuses.
+	Source string `json:"source,omitempty"`
+	Hint   string `json:"hint,omitempty"`
+}
+
+var (
+	setOps     = []string{"ANY", "ALL", "NONE"}
+	anyNone    = []string{"ANY", "NONE"}
+	compareOps = []string{"EQ", "NOT_EQ", "GT", "GTE", "LT", "LTE", "BETWEEN"}
+	// allOps is every operator, for a row whose filter the catalog does
+	// not know (the API says whether it does).
+	allOps = []string{"ANY", "ALL", "NONE", "EQ", "NOT_EQ", "GT", "GTE", "LT", "LTE", "BETWEEN"}
+)
+
+// opLabels are the operators as the builder words them.
+var opLabels = map[string]string{
+	"ANY": "is any of", "ALL": "has all of", "NONE": "is none of", "EQ": "=", "NOT_EQ": "≠",
+	"GT": ">", "GTE": "≥", "LT": "<", "LTE": "≤", "BETWEEN": "between",
+}
+
+func opLabel(op string) string { return cmp.Or(opLabels[op], op) }
+
+// filterCatalog lists the filters the builder offers.
+var filterCatalog = []filterDef{
+	{Name: "plan", Label: "Plan", Type: "string", Ops: setOps, Source: "plans"},
+	{Name: "plan_group", Label: "Plan group", Type: "string", Ops: anyNone, Source: "plan_groups"},
+	{Name: "region", Label: "Country", Type: "string", Ops: anyNone, Hint: "country codes: US, FR"},
+	{Name: "currency", Label: "Currency", Type: "string", Ops: anyNone, Hint: "USD, EUR"},
+	{Name: "data_source", Label: "Data source", Type: "string", Ops: anyNone, Source: "data_sources"},
+	{Name: "tags", Label: "Tags", Type: "string", Ops: setOps, Hint: "vip, trial"},
+	{Name: "custom", Label: "Custom attribute", Type: "string", Ops: append(slices.Clone(anyNone), compareOps...), Keyed: true, Hint: "value"},
+	{Name: "customer_status", Label: "Customer status", Type: "string", Ops: anyNone, Source: "statuses"},
+	{Name: "mrr", Label: "MRR (now)", Type: "number", Ops: compareOps, Hint: "minor units: 10000 is 100.00"},
+	{Name: "arr", Label: "ARR (now)", Type: "number", Ops: compareOps, Hint: "minor units"},
+	{Name: "subscriber_since", Label: "Subscriber since", Type: "date", Ops: compareOps, Hint: "YYYY-MM-DD"},
+	{Name: "active_quantity", Label: "Paid quantity", Type: "number", Ops: compareOps, Hint: "a whole number"},
+}
+
+// filterNamed is the catalog's filter of a CFL name (custom.KEY is the
+// keyed custom filter), and the key.
+func filterNamed(name string) (filterDef, string, bool) {
+	base, key, keyed := strings.Cut(name, ".")
+	i := slices.IndexFunc(filterCatalog, func(d filterDef) bool { return d.Name == base && d.Keyed == keyed })
+	if i < 0 {
+		return filterDef{}, "", false
+	}
+	return filterCatalog[i], key, true
+}
+
+// condition is one filter~OPERATOR~values of an expression.
+type condition struct {
+	Filter string // the catalog's name (custom for custom.KEY)
+	Key    string // a keyed filter's key
+	Op     string
+	Values []string // unquoted
+}
+
+// name is the condition's CFL filter name.
+func (c condition) name() string {
+	if c.Key != "" {
+		return c.Filter + "." + c.Key
+	}
+	return c.Filter
+}
+
+// splitOutside splits s at sep where sep is not inside a quoted string
+// (in single quotes, a quote inside doubled); ok is false for an
+// unclosed quote.
+func splitOutside(s, sep string) (parts []string, ok bool) {
+	start, quoted := 0, false
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\'':
+			quoted = !quoted
+		case !quoted && strings.HasPrefix(s[i:], sep):
+			parts = append(parts, s[start:i])
+			start = i + len(sep)
+			i += len(sep) - 1
+		}
+	}
+	return append(parts, s[start:]), !quoted
+}
+
+// parseCFL splits an expression into its conditions, for the builder's
+// rows; ok is false when its text is not of that shape (the API then says
+// what is wrong with it, and the builder shows it as text only).
+func parseCFL(s string) (conds []condition, ok bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, true
+	}
+	tokens, ok := splitOutside(s, "~")
+	if !ok || len(tokens)%4 != 3 {
+		return nil, false
+	}
+	for i := 0; i < len(tokens); i += 4 {
+		if i > 0 && tokens[i-1] != "AND" {
+			return nil, false
+		}
+		name, op := tokens[i], tokens[i+1]
+		if name == "" || op == "" {
+			return nil, false
+		}
+		c := condition{Filter: name, Op: op}
+		if d, key, known := filterNamed(name); known {
+			c.Filter, c.Key = d.Name, key
+		}
+		raw, ok := splitOutside(tokens[i+2], ",")
+		if !ok {
+			return nil, false
+		}
+		for _, v := range raw {
+			v = strings.TrimSpace(v)
+			if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
+				v = strings.ReplaceAll(v[1:len(v)-1], "''", "'")
+			}
+			c.Values = append(c.Values, v)
+		}
+		conds = append(conds, c)
+	}
+	return conds, true
+}
+
+// composeCFL writes conditions as an expression: strings and dates
+// quoted, numbers bare, values joined by commas, conditions by ~AND~.
+func composeCFL(conds []condition) string {
+	var parts []string
+	for _, c := range conds {
+		d, _, known := filterNamed(c.name())
+		var vals []string
+		for _, v := range c.Values {
+			if known && d.Type == "number" {
+				vals = append(vals, v)
+				continue
+			}
+			vals = append(vals, "'"+strings.ReplaceAll(v, "'", "''")+"'")
+		}
+		parts = append(parts, c.name()+"~"+c.Op+"~"+strings.Join(vals, ","))
+	}
+	return strings.Join(parts, "~AND~")
+}
+
+// hasPlanCondition reports whether an expression selects by plan: the
+// API then views each customer through the plans the filter names
+// (metrics.md rule 19), and the activity list, which shows a customer's
+// movements whole, would not add up to the figure.
+func hasPlanCondition(cfl string) bool {
+	tokens, _ := splitOutside(cfl, "~")
+	for i, t := range tokens {
+		name := strings.TrimSpace(t)
+		if (i == 0 || tokens[i-1] == "AND") && (name == "plan" || name == "plan_group") {
+			return true
+		}
+	}
+	return false
+}
+
+// rowField is a builder form field: c3-filter, c3-key, c3-op, c3-value.
+var rowField = regexp.MustCompile(`^c([0-9]{1,3})-(filter|key|op|value)$`)
+
+// builderRows reads the builder's rows from a form's query, in their
+// order; a row whose filter is empty is a removed one.
+func builderRows(q url.Values) (conds []condition, submitted bool) {
+	rows := map[int]*condition{}
+	for k, vs := range q {
+		m := rowField.FindStringSubmatch(k)
+		if m == nil {
+			continue
+		}
+		submitted = true
+		n, _ := strconv.Atoi(m[1])
+		c := rows[n]
+		if c == nil {
+			c = &condition{}
+			rows[n] = c
+		}
+		switch m[2] {
+		case "filter":
+			c.Filter = strings.TrimSpace(vs[0])
+		case "key":
+			c.Key = strings.TrimSpace(vs[0])
+		case "op":
+			c.Op = strings.TrimSpace(vs[0])
+		case "value":
+			c.Values = append(c.Values, vs...)
+		}
+	}
+	var order []int
+	for n := range rows {
+		order = append(order, n)
+	}
+	slices.Sort(order)
+	for _, n := range order {
+		c := rows[n]
+		if c.Filter == "" {
+			continue
+		}
+		d, _, known := filterNamed(c.name())
+		if !known || !d.Keyed {
+			c.Key = ""
+		}
+		// Values typed as a list ("US, FR") are split; a picker sends
+		// each apart. A comparison takes its value whole, BETWEEN its
+		// two bounds.
+		var vals []string
+		for _, v := range c.Values {
+			if c.Op == "ANY" || c.Op == "ALL" || c.Op == "NONE" || c.Op == "BETWEEN" {
+				for p := range strings.SplitSeq(v, ",") {
+					if p = strings.TrimSpace(p); p != "" {
+						vals = append(vals, p)
+					}
+				}
+			} else if v = strings.TrimSpace(v); v != "" {
+				vals = append(vals, v)
+			}
+		}
+		c.Values = vals
+		conds = append(conds, *c)
+	}
+	return conds, submitted
+}
+
+// builderRedirect answers a submitted builder form (its rows in c0-filter,
+// c0-op, … parameters) with the page's own URL, the rows written as CFL
+// into filters: the URL holds the state with the API's parameter names.
+// It reports whether it answered.
+func builderRedirect(rw http.ResponseWriter, r *http.Request, base string) bool {
+	q := r.URL.Query()
+	conds, submitted := builderRows(q)
+	if !submitted {
+		return false
+	}
+	out := url.Values{}
+	for k, v := range q {
+		if !rowField.MatchString(k) && k != "filters" && k != "page" && k != "cursor" {
+			out[k] = v
+		}
+	}
+	if cfl := composeCFL(conds); cfl != "" {
+		out.Set("filters", cfl)
+	}
+	u := base + strings.TrimPrefix(r.URL.Path, "/")
+	if len(out) > 0 {
+		u += "?" + out.Encode()
+	}
+	http.Redirect(rw, r, u, http.StatusSeeOther)
+	return true
+}
+
+// filterBar is what the builder shows: the page's expression as rows, the
+// saved segments to pick, and the API's refusal if it refused.
+type filterBar struct {
+	// Action is the page the forms go to.
+	Action string
+	// Keep are the page's other parameters, carried by the forms.
+	Keep    url.Values
+	Filters string
+	Segment string
+	Rows    []builderRow
+	// Unshown: the expression's text is not of the builder's shape; it
+	// is shown as text only.
+	Unshown  bool
+	Segments []savedSegment
+	// Error is the API's refusal of the expression or segment.
+	Error string
+	// Catalog is the filters and their choices, for app.js.
+	Catalog string
+	// Choices are the pickers' values by source.
+	Choices map[string][]choice
+	// PlanView: the selection names plans, so drill-downs are off.
+	PlanView bool
+	// CanSave: the viewer may save the expression as a segment.
+	CanSave bool
+}
+
+type choice struct {
+	Value string `json:"value"`
+	Label string `json:"label"`
+}
+
+// builderRow is a condition as the form shows it.
+type builderRow struct {
+	N int
+	condition
+	Def   filterDef
+	Known bool
+	Ops   []string
+	// Choices are the picker's values (nil: a text input).
+	Choices []choice
+	// Text is the values as typed: a list joined by commas.
+	Text string
+}
+
+// Selected reports whether a picker's value is among the row's.
+func (b builderRow) Selected(v string) bool { return slices.Contains(b.Values, v) }
+
+// savedSegment is an entry of GET /v1/segments.
+type savedSegment struct {
+	UUID      string `json:"uuid"`
+	Name      string `json:"name"`
+	Filters   string `json:"filters"`
+	CreatedAt string `json:"created_at"`
+	UpdatedAt string `json:"updated_at"`
+}
+
+// segments reads the account's saved segments for the picker: the first
+// 200, which is more than a picker can usefully show.
+func (w *Web) segments(r *http.Request) ([]savedSegment, error) {
+	var out struct {
+		Entries []savedSegment `json:"entries"`
+	}
+	if err := w.get(r, "/v1/segments", url.Values{"per_page": {"200"}}, &out); err != nil {
+		var ae apiError // TEMP until /v1/segments lands
+		if errors.As(err, &ae) && ae.StatusCode() == 404 {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return out.Entries, nil
+}
+
+// choices reads the pickers' values from the API's own lists.
+func (w *Web) choices(r *http.Request) (map[string][]choice, error) {
+	out := map[string][]choice{
+		"statuses": {{"Active", "Active"}, {"Past Due", "Past Due"}, {"Cancelled", "Cancelled"}, {"New Lead", "New Lead"}},
+	}
+	var plans struct {
+		Plans []map[string]any `json:"plans"`
+	}
+	if err := w.get(r, "/v1/plans", url.Values{"per_page": {"200"}}, &plans); err != nil {
+		return nil, err
+	}
+	for _, p := range plans.Plans {
+		out["plans"] = append(out["plans"], choice{str(p["uuid"]), str(p["name"])})
+	}
+	var groups struct {
+		PlanGroups []map[string]any `json:"plan_groups"`
+	}
+	if err := w.get(r, "/v1/plan_groups", url.Values{"per_page": {"200"}}, &groups); err != nil {
+		return nil, err
+	}
+	for _, g := range groups.PlanGroups {
+		out["plan_groups"] = append(out["plan_groups"], choice{str(g["uuid"]), str(g["name"])})
+	}
+	var sources struct {
+		DataSources []map[string]any `json:"data_sources"`
+	}
+	if err := w.get(r, "/v1/data_sources", nil, &sources); err != nil {
+		return nil, err
+	}
+	for _, s := range sources.DataSources {
+		out["data_sources"] = append(out["data_sources"], choice{str(s["uuid"]), str(s["name"])})
+	}
+	return out, nil
+}
+
+// newFilterBar builds the builder for the page: its expression as rows,
+// the pickers' values and the saved segments.
+func (w *Web) newFilterBar(r *http.Request, pg *page) (*filterBar, error) {
+	q := r.URL.Query()
+	fb := &filterBar{Action: pg.Base + pg.Path, Filters: q.Get("filters"), Segment: q.Get("segment"), CanSave: pg.CanWrite}
+	fb.Keep = keepQuery(q, "filters", "segment", "page", "cursor")
+	var err error
+	if fb.Segments, err = w.segments(r); err != nil {
+		return nil, err
+	}
+	if fb.Choices, err = w.choices(r); err != nil {
+		return nil, err
+	}
+	conds, ok := parseCFL(fb.Filters)
+	fb.Unshown = !ok
+	for i, c := range conds {
+		fb.Rows = append(fb.Rows, fb.row(i, c))
+	}
+	cat, err := json.Marshal(struct {
+		Filters []filterDef         `json:"filters"`
+		Choices map[string][]choice `json:"choices"`
+		AllOps  []string            `json:"all_ops"`
+	}{filterCatalog, fb.Choices, allOps})
+	if err != nil {
+		return nil, err
+	}
+	fb.Catalog = string(cat)
+	fb.PlanView = hasPlanCondition(fb.Filters)
+	if i := slices.IndexFunc(fb.Segments, func(s savedSegment) bool { return s.UUID == fb.Segment }); i >= 0 && hasPlanCondition(fb.Segments[i].Filters) {
+		fb.PlanView = true
+	}
+	return fb, nil
+}
+
+// row is condition c as builder row n.
+func (fb *filterBar) row(n int, c condition) builderRow {
+	b := builderRow{N: n, condition: c, Ops: allOps, Text: strings.Join(c.Values, ", ")}
+	if d, _, known := filterNamed(c.name()); known {
+		b.Def, b.Known, b.Ops = d, true, d.Ops
+		if d.Source != "" {
+			b.Choices = fb.Choices[d.Source]
+			// A value the list does not hold (a name, an external id)
+			// stays pickable.
+			for _, v := range c.Values {
+				if !slices.ContainsFunc(b.Choices, func(ch choice) bool { return ch.Value == v }) {
+					b.Choices = append(slices.Clip(b.Choices), choice{v, v})
+				}
+			}
+		}
+	}
+	if !slices.Contains(b.Ops, c.Op) {
+		b.Ops = append(slices.Clip(b.Ops), c.Op)
+	}
+	return b
+}
+
+// NewRow is the blank row that adds a condition.
+func (fb *filterBar) NewRow() builderRow {
+	return builderRow{N: len(fb.Rows), Ops: allOps}
+}
+
+// Defs is the catalog, for the filter selects.
+func (fb *filterBar) Defs() []filterDef { return filterCatalog }
+
+// Active reports whether the page's selection is anything but the whole
+// book.
+func (fb *filterBar) Active() bool { return fb.Filters != "" || fb.Segment != "" }
