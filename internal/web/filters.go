@@ -301,7 +301,8 @@ type filterBar struct {
 	Catalog string
 	// Choices are the pickers' values by source.
 	Choices map[string][]choice
-	// PlanView: the selection names plans, so drill-downs are off.
+	// PlanView: the selection names plans (in its expression or its
+	// saved segment's), so drill-downs to activities are off.
 	PlanView bool
 	// CanSave: the viewer may save the expression as a segment.
 	CanSave bool
@@ -392,7 +393,7 @@ func (w *Web) choices(r *http.Request) (map[string][]choice, error) {
 // the pickers' values and the saved segments.
 func (w *Web) newFilterBar(r *http.Request, pg *page) (*filterBar, error) {
 	q := r.URL.Query()
-	fb := &filterBar{Action: pg.Base + pg.Path, Filters: q.Get("filters"), Segment: q.Get("segment"), CanSave: pg.CanWrite}
+	fb := &filterBar{Action: pg.Base + pg.Path, Filters: q.Get("filters"), Segment: q.Get("segment"), CanSave: pg.CanWrite && w.write != nil}
 	fb.Keep = keepQuery(q, "filters", "segment", "page", "cursor")
 	var err error
 	if fb.Segments, err = w.segments(r); err != nil {

@@ -326,8 +326,10 @@ func (w *Web) metric(rw http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	var err error
-	if pg.Filters, err = w.newFilterBar(r, &pg); err != nil {
-		return err
+	if !asCSV {
+		if pg.Filters, err = w.newFilterBar(r, &pg); err != nil {
+			return err
+		}
 	}
 	p, q, err := w.period(r, pg.Filters)
 	if err != nil {
