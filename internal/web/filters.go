@@ -10,68 +10,108 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/tally-analytics/tally/internal/segment"
 )
 
 // The filter builder writes a CFL expression (ChartMogul Filter Language:
 // filter~OPERATOR~value~AND~…) into the page's filters parameter, the
 // API's own; the API reads it, and refuses what it cannot (a 400 naming
-// the part, shown beside the builder). The builder only splits and joins
-// the expression's text to show it as rows: what a filter selects is the
+// the part, shown beside the builder). The filters, their operators and
+// how their values are written are internal/segment's catalog, the one
+// the API parses with; the builder only splits and joins the
+// expression's text to show it as rows. What a filter selects is the
 // API's business.
 
-// filterDef is one filter the builder offers.
+// filterDef is one filter the builder offers: a segment.Spec, with where
+// its values are picked from.
 type filterDef struct {
-	// Name is the CFL name; a keyed filter is written Name.KEY
-	// (custom.channel).
-	Name  string `json:"name"`
-	Label string `json:"label"`
-	// Type is how its values are written: string (quoted), number
-	// (bare), date (quoted YYYY-MM-DD).
-	Type string   `json:"type"`
-	Ops  []string `json:"ops"`
-	// Keyed filters take a key (a custom attribute's).
-	Keyed bool `json:"keyed,omitempty"`
-	// Source names the API list its values are picked from: plans,
-	// plan_groups, data_sources, statuses.
+	// Name is the CFL name; the custom attributes are one entry, custom,
+	// written custom.KEY.
+	Name  string   `json:"name"`
+	Label string   `json:"label"`
+	Kind  string   `json:"kind"`
+	Ops   []string `json:"ops"`
+	// Keyed filters take a key and a type (a custom attribute's); Types
+	// are the kind and operators of each type.
+	Keyed bool                  `json:"keyed,omitempty"`
+	Types map[string]customType `json:"types,omitempty"`
+	// Source names the list its values are picked from: plans,
+	// plan_groups, data_sources (the API's lists), statuses (the
+	// catalog's).
 	Source string `json:"source,omitempty"`
 	Hint   string `json:"hint,omitempty"`
 }
 
-var (
-	setOps     = []string{"ANY", "ALL", "NONE"}
-	anyNone    = []string{"ANY", "NONE"}
-	compareOps = []string{"EQ", "NOT_EQ", "GT", "GTE", "LT", "LTE", "BETWEEN"}
-	// allOps is every operator, for a row whose filter the catalog does
-	// not know (the API says whether it does).
-	allOps = []string{"ANY", "ALL", "NONE", "EQ", "NOT_EQ", "GT", "GTE", "LT", "LTE", "BETWEEN"}
-)
+// customType is what a custom attribute of one type takes.
+type customType struct {
+	Kind string   `json:"kind"`
+	Ops  []string `json:"ops"`
+	Hint string   `json:"hint"`
+}
+
+// customTypes are the custom attribute types, as the API names them.
+var customTypes = []string{"String", "Integer", "Decimal", "Timestamp", "Boolean"}
+
+// allOps is every operator, for a row whose filter the catalog does not
+// know (the API says whether it does).
+var allOps = []string{"ANY", "ALL", "NONE", "EQ", "NOT_EQ", "GT", "GTE", "LT", "LTE", "BETWEEN", "CONTAINS", "NOT_CONTAINS", "IS", "IS_NOT"}
 
 // opLabels are the operators as the builder words them.
 var opLabels = map[string]string{
 	"ANY": "is any of", "ALL": "has all of", "NONE": "is none of", "EQ": "=", "NOT_EQ": "≠",
-	"GT": ">", "GTE": "≥", "LT": "<", "LTE": "≤", "BETWEEN": "between",
+	"GT": ">", "GTE": "≥", "LT": "<", "LTE": "≤", "BETWEEN": "between", "CONTAINS": "contains",
+	"NOT_CONTAINS": "does not contain", "IS": "is not set", "IS_NOT": "is set",
 }
 
 func opLabel(op string) string { return cmp.Or(opLabels[op], op) }
 
-// filterCatalog lists the filters the builder offers.
-var filterCatalog = []filterDef{
-	{Name: "plan", Label: "Plan", Type: "string", Ops: setOps, Source: "plans"},
-	{Name: "plan_group", Label: "Plan group", Type: "string", Ops: anyNone, Source: "plan_groups"},
-	{Name: "region", Label: "Country", Type: "string", Ops: anyNone, Hint: "country codes: US, FR"},
-	{Name: "currency", Label: "Currency", Type: "string", Ops: anyNone, Hint: "USD, EUR"},
-	{Name: "data_source", Label: "Data source", Type: "string", Ops: anyNone, Source: "data_sources"},
-	{Name: "tags", Label: "Tags", Type: "string", Ops: setOps, Hint: "vip, trial"},
-	{Name: "custom", Label: "Custom attribute", Type: "string", Ops: append(slices.Clone(anyNone), compareOps...), Keyed: true, Hint: "value"},
-	{Name: "customer_status", Label: "Customer status", Type: "string", Ops: anyNone, Source: "statuses"},
-	{Name: "mrr", Label: "MRR (now)", Type: "number", Ops: compareOps, Hint: "minor units: 10000 is 100.00"},
-	{Name: "arr", Label: "ARR (now)", Type: "number", Ops: compareOps, Hint: "minor units"},
-	{Name: "subscriber_since", Label: "Subscriber since", Type: "date", Ops: compareOps, Hint: "YYYY-MM-DD"},
-	{Name: "active_quantity", Label: "Paid quantity", Type: "number", Ops: compareOps, Hint: "a whole number"},
+// kindHints say how a value of each kind is typed.
+var kindHints = map[segment.Kind]string{
+	segment.KindCountry: "country codes: US, FR", segment.KindCurrency: "currency codes: USD, EUR",
+	segment.KindText: "values, comma-separated", segment.KindMoney: "major units: 150 or 99.50",
+	segment.KindInteger: "a whole number", segment.KindNumber: "a number", segment.KindDate: "YYYY-MM-DD",
+	segment.KindBoolean: "TRUE or FALSE",
 }
 
+// kindSources are the lists the values of a kind are picked from.
+var kindSources = map[segment.Kind]string{
+	segment.KindPlan: "plans", segment.KindPlanGroup: "plan_groups", segment.KindDataSource: "data_sources",
+	segment.KindStatus: "statuses",
+}
+
+func opStrings(ops []segment.Op) []string {
+	out := make([]string, len(ops))
+	for i, o := range ops {
+		out[i] = string(o)
+	}
+	return out
+}
+
+// filterCatalog is segment's catalog as the builder offers it: its
+// filters in its order, then the custom attributes.
+var filterCatalog = func() []filterDef {
+	var out []filterDef
+	for _, sp := range segment.Filters() {
+		out = append(out, filterDef{Name: sp.Name, Label: sp.Label, Kind: string(sp.Kind), Ops: opStrings(sp.Ops),
+			Source: kindSources[sp.Kind], Hint: kindHints[sp.Kind]})
+	}
+	custom := filterDef{Name: strings.TrimSuffix(segment.CustomPrefix, "."), Label: "Custom attribute", Keyed: true, Types: map[string]customType{}}
+	for _, typ := range customTypes {
+		sp, ok := segment.CustomSpec("key", typ)
+		if !ok {
+			continue
+		}
+		custom.Types[typ] = customType{Kind: string(sp.Kind), Ops: opStrings(sp.Ops), Hint: kindHints[sp.Kind]}
+		if typ == "String" {
+			custom.Kind, custom.Ops, custom.Hint = string(sp.Kind), opStrings(sp.Ops), kindHints[sp.Kind]
+		}
+	}
+	return append(out, custom)
+}()
+
 // filterNamed is the catalog's filter of a CFL name (custom.KEY is the
-// keyed custom filter), and the key.
+// custom attributes' entry), and the key.
 func filterNamed(name string) (filterDef, string, bool) {
 	base, key, keyed := strings.Cut(name, ".")
 	i := slices.IndexFunc(filterCatalog, func(d filterDef) bool { return d.Name == base && d.Keyed == keyed })
@@ -84,7 +124,10 @@ func filterNamed(name string) (filterDef, string, bool) {
 // condition is one filter~OPERATOR~values of an expression.
 type condition struct {
 	Filter string // the catalog's name (custom for custom.KEY)
-	Key    string // a keyed filter's key
+	Key    string // a custom attribute's key
+	// Type is a custom attribute's type (String, Integer, …): how its
+	// values are written.
+	Type   string
 	Op     string
 	Values []string // unquoted
 }
@@ -95,6 +138,43 @@ func (c condition) name() string {
 		return c.Filter + "." + c.Key
 	}
 	return c.Filter
+}
+
+// kind is how the condition's values are written: the catalog's kind of
+// its filter (of its type, for a custom attribute), NULL under IS and
+// IS_NOT, text for a filter the catalog does not know.
+func (c condition) kind() segment.Kind {
+	if c.Op == string(segment.OpIs) || c.Op == string(segment.OpIsNot) {
+		return segment.KindNull
+	}
+	d, _, known := filterNamed(c.name())
+	switch {
+	case !known:
+		return segment.KindText
+	case d.Keyed:
+		if t, ok := d.Types[c.Type]; ok {
+			return segment.Kind(t.Kind)
+		}
+		return segment.KindText
+	}
+	return segment.Kind(d.Kind)
+}
+
+// typeOf is the custom attribute type a value written as v (quoted or
+// bare) reads as: text when quoted; bare, a boolean, a date or a number.
+func typeOf(v string, quoted bool) string {
+	switch {
+	case quoted, strings.EqualFold(v, "NULL"):
+		return "String"
+	case strings.EqualFold(v, "TRUE"), strings.EqualFold(v, "FALSE"):
+		return "Boolean"
+	case len(v) == 10 && v[4] == '-' && v[7] == '-':
+		return "Timestamp"
+	}
+	if _, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return "Integer"
+	}
+	return "Decimal"
 }
 
 // splitOutside splits s at sep where sep is not inside a quoted string
@@ -115,9 +195,11 @@ func splitOutside(s, sep string) (parts []string, ok bool) {
 	return append(parts, s[start:]), !quoted
 }
 
-// parseCFL splits an expression into its conditions, for the builder's
-// rows; ok is false when its text is not of that shape (the API then says
-// what is wrong with it, and the builder shows it as text only).
+// parseCFL splits an expression into its conditions, in its order, for
+// the builder's rows; ok is false when its text is not of that shape (the
+// API then says what is wrong with it, and the builder shows it as text
+// only). A custom attribute's type is read from how its first value is
+// written.
 func parseCFL(s string) (conds []condition, ok bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -128,69 +210,74 @@ func parseCFL(s string) (conds []condition, ok bool) {
 		return nil, false
 	}
 	for i := 0; i < len(tokens); i += 4 {
-		if i > 0 && tokens[i-1] != "AND" {
+		if i > 0 && !strings.EqualFold(strings.TrimSpace(tokens[i-1]), "AND") {
 			return nil, false
 		}
-		name, op := tokens[i], tokens[i+1]
+		name, op := strings.TrimSpace(tokens[i]), strings.ToUpper(strings.TrimSpace(tokens[i+1]))
 		if name == "" || op == "" {
 			return nil, false
 		}
 		c := condition{Filter: name, Op: op}
-		if d, key, known := filterNamed(name); known {
+		d, key, known := filterNamed(name)
+		if known {
 			c.Filter, c.Key = d.Name, key
 		}
 		raw, ok := splitOutside(tokens[i+2], ",")
 		if !ok {
 			return nil, false
 		}
-		for _, v := range raw {
+		for j, v := range raw {
 			v = strings.TrimSpace(v)
-			if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
+			quoted := len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\''
+			if quoted {
 				v = strings.ReplaceAll(v[1:len(v)-1], "''", "'")
 			}
+			if j == 0 && known && d.Keyed {
+				c.Type = typeOf(v, quoted)
+			}
 			c.Values = append(c.Values, v)
+		}
+		if c.kind() == segment.KindNull {
+			c.Values = nil // IS and IS_NOT take NULL, which the row does not show
 		}
 		conds = append(conds, c)
 	}
 	return conds, true
 }
 
-// composeCFL writes conditions as an expression: strings and dates
-// quoted, numbers bare, values joined by commas, conditions by ~AND~.
+// composeCFL writes conditions as an expression, each as segment writes
+// it: text quoted (a quote inside doubled), numbers, dates, TRUE/FALSE
+// and NULL bare, values joined by commas, conditions by ~AND~.
 func composeCFL(conds []condition) string {
 	var parts []string
 	for _, c := range conds {
-		d, _, known := filterNamed(c.name())
-		var vals []string
-		for _, v := range c.Values {
-			if known && d.Type == "number" {
-				vals = append(vals, v)
-				continue
-			}
-			vals = append(vals, "'"+strings.ReplaceAll(v, "'", "''")+"'")
+		sc := segment.Condition{Filter: c.name(), Op: segment.Op(c.Op), Kind: c.kind(), Values: c.Values}
+		if sc.Kind == segment.KindNull {
+			sc.Values = []string{"NULL"}
 		}
-		parts = append(parts, c.name()+"~"+c.Op+"~"+strings.Join(vals, ","))
+		parts = append(parts, sc.String())
 	}
 	return strings.Join(parts, "~AND~")
 }
 
-// hasPlanCondition reports whether an expression selects by plan: the
-// API then views each customer through the plans the filter names
-// (metrics.md rule 19), and the activity list, which shows a customer's
-// movements whole, would not add up to the figure.
+// hasPlanCondition reports whether an expression selects by plan or plan
+// group: the API then views each customer through the plans the filter
+// names (metrics.md rule 19), and the activity list, which shows a
+// customer's movements whole, would not add up to the figure. An
+// expression segment cannot read selects nothing: the API refuses it.
 func hasPlanCondition(cfl string) bool {
-	tokens, _ := splitOutside(cfl, "~")
-	for i, t := range tokens {
-		name := strings.TrimSpace(t)
-		if (i == 0 || tokens[i-1] == "AND") && (name == "plan" || name == "plan_group") {
-			return true
-		}
+	e, err := segment.Parse(cfl)
+	if err != nil {
+		return false
 	}
-	return false
+	return slices.ContainsFunc(e.Conditions(), func(c segment.Condition) bool {
+		return c.Filter == segment.FilterPlan || c.Filter == segment.FilterPlanGroup
+	})
 }
 
-// rowField is a builder form field: c3-filter, c3-key, c3-op, c3-value.
-var rowField = regexp.MustCompile(`^c([0-9]{1,3})-(filter|key|op|value)$`)
+// rowField is a builder form field: c3-filter, c3-key, c3-type, c3-op,
+// c3-value.
+var rowField = regexp.MustCompile(`^c([0-9]{1,3})-(filter|key|type|op|value)$`)
 
 // builderRows reads the builder's rows from a form's query, in their
 // order; a row whose filter is empty is a removed one.
@@ -213,6 +300,8 @@ func builderRows(q url.Values) (conds []condition, submitted bool) {
 			c.Filter = strings.TrimSpace(vs[0])
 		case "key":
 			c.Key = strings.TrimSpace(vs[0])
+		case "type":
+			c.Type = strings.TrimSpace(vs[0])
 		case "op":
 			c.Op = strings.TrimSpace(vs[0])
 		case "value":
@@ -229,9 +318,8 @@ func builderRows(q url.Values) (conds []condition, submitted bool) {
 		if c.Filter == "" {
 			continue
 		}
-		d, _, known := filterNamed(c.name())
-		if !known || !d.Keyed {
-			c.Key = ""
+		if d, _, known := filterNamed(c.Filter); known && !d.Keyed {
+			c.Key, c.Type = "", ""
 		}
 		// Values typed as a list ("US, FR") are split; a picker sends
 		// each apart. A comparison takes its value whole, BETWEEN its
@@ -322,8 +410,11 @@ type builderRow struct {
 	Ops   []string
 	// Choices are the picker's values (nil: a text input).
 	Choices []choice
-	// Text is the values as typed: a list joined by commas.
-	Text string
+	// Text is the values as typed: a list joined by commas; Hint says
+	// how to type them.
+	Text, Hint string
+	// Types are a custom attribute's types, for its type picker.
+	Types []string
 }
 
 // Selected reports whether a picker's value is among the row's.
@@ -356,8 +447,9 @@ func (w *Web) segments(r *http.Request) ([]savedSegment, error) {
 
 // choices reads the pickers' values from the API's own lists.
 func (w *Web) choices(r *http.Request) (map[string][]choice, error) {
-	out := map[string][]choice{
-		"statuses": {{"Active", "Active"}, {"Past Due", "Past Due"}, {"Cancelled", "Cancelled"}, {"New Lead", "New Lead"}},
+	out := map[string][]choice{}
+	for _, st := range segment.Statuses {
+		out["statuses"] = append(out["statuses"], choice{st, st})
 	}
 	var plans struct {
 		Plans []map[string]any `json:"plans"`
@@ -425,9 +517,12 @@ func (w *Web) newFilterBar(r *http.Request, pg *page) (*filterBar, error) {
 
 // row is condition c as builder row n.
 func (fb *filterBar) row(n int, c condition) builderRow {
-	b := builderRow{N: n, condition: c, Ops: allOps, Text: strings.Join(c.Values, ", ")}
+	b := builderRow{N: n, condition: c, Ops: allOps, Text: strings.Join(c.Values, ", "), Hint: kindHints[segment.KindText], Types: customTypes}
 	if d, _, known := filterNamed(c.name()); known {
-		b.Def, b.Known, b.Ops = d, true, d.Ops
+		b.Def, b.Known, b.Ops, b.Hint = d, true, d.Ops, d.Hint
+		if t, ok := d.Types[c.Type]; ok {
+			b.Ops, b.Hint = t.Ops, t.Hint
+		}
 		if d.Source != "" {
 			b.Choices = fb.Choices[d.Source]
 			// A value the list does not hold (a name, an external id)
@@ -447,7 +542,7 @@ func (fb *filterBar) row(n int, c condition) builderRow {
 
 // NewRow is the blank row that adds a condition.
 func (fb *filterBar) NewRow() builderRow {
-	return builderRow{N: len(fb.Rows), Ops: allOps}
+	return builderRow{N: len(fb.Rows), Ops: allOps, Hint: kindHints[segment.KindText], Types: customTypes}
 }
 
 // Defs is the catalog, for the filter selects.

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/tally-analytics/tally/internal/segment"
 )
 
 func TestParseCFL(t *testing.T) {
@@ -24,7 +26,18 @@ func TestParseCFL(t *testing.T) {
 		{"active_quantity~BETWEEN~0,11", []condition{{Filter: "active_quantity", Op: "BETWEEN", Values: []string{"0", "11"}}}, true},
 		// A quoted value keeps its ~, its comma and its escaped quote.
 		{`tags~ANY~'a~AND~b','O''Brien, Ltd'`, []condition{{Filter: "tags", Op: "ANY", Values: []string{"a~AND~b", "O'Brien, Ltd"}}}, true},
-		{"custom.channel~EQ~'Facebook'", []condition{{Filter: "custom", Key: "channel", Op: "EQ", Values: []string{"Facebook"}}}, true},
+		// A custom attribute's type is how its value is written.
+		{"custom.channel~EQ~'Facebook'", []condition{{Filter: "custom", Key: "channel", Type: "String", Op: "EQ", Values: []string{"Facebook"}}}, true},
+		{"custom.seats~BETWEEN~5,10", []condition{{Filter: "custom", Key: "seats", Type: "Integer", Op: "BETWEEN", Values: []string{"5", "10"}}}, true},
+		{"custom.score~GT~2.5", []condition{{Filter: "custom", Key: "score", Type: "Decimal", Op: "GT", Values: []string{"2.5"}}}, true},
+		{"custom.vip~EQ~TRUE", []condition{{Filter: "custom", Key: "vip", Type: "Boolean", Op: "EQ", Values: []string{"TRUE"}}}, true},
+		{"custom.renewal~LT~2027-01-01", []condition{{Filter: "custom", Key: "renewal", Type: "Timestamp", Op: "LT", Values: []string{"2027-01-01"}}}, true},
+		// IS and IS_NOT take NULL, which the row does not show.
+		{"custom.channel~IS~NULL", []condition{{Filter: "custom", Key: "channel", Type: "String", Op: "IS"}}, true},
+		// Dates and money are bare; codes and statuses quoted.
+		{"subscriber_since~BETWEEN~2024-01-01,2024-03-31~AND~arr~GTE~1200.5~AND~customer_status~NONE~'New Lead'",
+			[]condition{{Filter: "subscriber_since", Op: "BETWEEN", Values: []string{"2024-01-01", "2024-03-31"}},
+				{Filter: "arr", Op: "GTE", Values: []string{"1200.5"}}, {Filter: "customer_status", Op: "NONE", Values: []string{"New Lead"}}}, true},
 		// A filter the builder does not know is a row of its own.
 		{"colour~EQ~'red'", []condition{{Filter: "colour", Op: "EQ", Values: []string{"red"}}}, true},
 		{"region~ANY", nil, false},
@@ -71,8 +84,9 @@ func TestBuilderRedirect(t *testing.T) {
 		"c0-filter": {"plan"}, "c0-op": {"ANY"}, "c0-value": {"pl_1", "pl_2"},
 		"c1-filter": {""}, "c1-op": {"ANY"}, "c1-value": {"US"}, // removed
 		"c2-filter": {"region"}, "c2-op": {"NONE"}, "c2-value": {" US, FR ,"},
-		"c3-filter": {"custom"}, "c3-key": {"channel"}, "c3-op": {"EQ"}, "c3-value": {"Face, book"},
-		"c10-filter": {"mrr"}, "c10-key": {"ignored"}, "c10-op": {"BETWEEN"}, "c10-value": {"100,2000"},
+		"c3-filter": {"custom"}, "c3-key": {"channel"}, "c3-type": {"String"}, "c3-op": {"EQ"}, "c3-value": {"Face, book"},
+		"c4-filter": {"custom"}, "c4-key": {"seats"}, "c4-type": {"Integer"}, "c4-op": {"IS_NOT"}, "c4-value": {"ignored"},
+		"c10-filter": {"mrr"}, "c10-key": {"ignored"}, "c10-type": {"String"}, "c10-op": {"BETWEEN"}, "c10-value": {"100,2000"},
 	}
 	rec := httptest.NewRecorder()
 	r := httptest.NewRequest(http.MethodGet, "/metrics/mrr?"+q.Encode(), nil)
@@ -90,9 +104,13 @@ func TestBuilderRedirect(t *testing.T) {
 		t.Errorf("path %s", u.Path)
 	}
 	want := url.Values{"start-date": {"2025-01-01"}, "interval": {"quarter"}, "segment": {"seg_1"},
-		"filters": {"plan~ANY~'pl_1','pl_2'~AND~region~NONE~'US','FR'~AND~custom.channel~EQ~'Face, book'~AND~mrr~BETWEEN~100,2000"}}
+		"filters": {"plan~ANY~'pl_1','pl_2'~AND~region~NONE~'US','FR'~AND~custom.channel~EQ~'Face, book'~AND~custom.seats~IS_NOT~NULL~AND~mrr~BETWEEN~100,2000"}}
 	if diff := cmp.Diff(want, u.Query()); diff != "" {
 		t.Errorf("redirect query (-want +got):\n%s", diff)
+	}
+	// What the builder writes, the API's parser reads.
+	if _, err := segment.Parse(u.Query().Get("filters")); err != nil {
+		t.Errorf("segment.Parse(%q): %v", u.Query().Get("filters"), err)
 	}
 	// Every row removed: no filters at all.
 	rec = httptest.NewRecorder()

@@ -275,7 +275,8 @@
 
   function opLabel(op) {
     return { ANY: "is any of", ALL: "has all of", NONE: "is none of", EQ: "=", NOT_EQ: "\u2260", GT: ">",
-      GTE: "\u2265", LT: "<", LTE: "\u2264", BETWEEN: "between" }[op] || op;
+      GTE: "\u2265", LT: "<", LTE: "\u2264", BETWEEN: "between", CONTAINS: "contains",
+      NOT_CONTAINS: "does not contain", IS: "is not set", IS_NOT: "is set" }[op] || op;
   }
 
   function el(tag, attrs) {
@@ -284,19 +285,21 @@
     return e;
   }
 
-  // fitRow gives a row the operators and value control of its filter.
+  // fitRow gives a row the operators and value control of its filter (of
+  // its type, for a custom attribute); IS and IS_NOT take no value.
   function fitRow(row) {
     var form = row.closest("form.builder");
     var cat = catalogOf(form);
     var n = row.dataset.n;
     var name = row.querySelector(".c-filter").value;
     var def = (cat.filters || []).filter(function (d) { return d.name === name; })[0];
-    var key = row.querySelector(".c-key");
     var keyed = !!(def && def.keyed);
-    key.hidden = !keyed; key.disabled = !keyed;
+    [row.querySelector(".c-key"), row.querySelector(".c-type")].forEach(function (f) { f.hidden = !keyed; f.disabled = !keyed; });
+    var spec = def;
+    if (keyed) spec = def.types[row.querySelector(".c-type").value] || def;
     var op = row.querySelector(".c-op");
     var was = op.value;
-    var ops = def ? def.ops : cat.all_ops || [];
+    var ops = spec ? spec.ops : cat.all_ops || [];
     op.textContent = "";
     ops.forEach(function (o) {
       var opt = el("option", { value: o });
@@ -320,10 +323,18 @@
       });
       cell.appendChild(sel);
     } else {
-      var inp = el("input", { name: "c" + n + "-value", "aria-label": "Values", placeholder: (def && def.hint) || "values, comma-separated" });
+      var inp = el("input", { name: "c" + n + "-value", "aria-label": "Values", placeholder: (spec && spec.hint) || "values, comma-separated" });
       inp.value = old && old.tagName === "INPUT" ? old.value : "";
       cell.appendChild(inp);
     }
+    fitValue(row);
+  }
+
+  // fitValue hides the value of IS and IS_NOT (NULL, written by the
+  // server).
+  function fitValue(row) {
+    var op = row.querySelector(".c-op").value;
+    row.querySelector(".c-value").hidden = op === "IS" || op === "IS_NOT";
   }
 
   function addRow(form) {
@@ -344,11 +355,13 @@
   function enhance() {
     document.querySelectorAll("form.builder .add-cond, form.builder .c-remove").forEach(function (b) { b.hidden = false; });
     document.querySelectorAll("form.builder .cond.blank").forEach(fitRow);
+    document.querySelectorAll("form.builder .cond").forEach(fitValue);
   }
 
   document.addEventListener("change", function (e) {
     var t = e.target;
-    if (t.classList.contains("c-filter") && t.closest("form.builder")) fitRow(t.closest(".cond"));
+    if ((t.classList.contains("c-filter") || t.classList.contains("c-type")) && t.closest("form.builder")) fitRow(t.closest(".cond"));
+    if (t.classList.contains("c-op") && t.closest("form.builder")) fitValue(t.closest(".cond"));
     if (t.classList.contains("autosubmit") && t.form) t.form.submit();
   });
   document.addEventListener("click", function (e) {
