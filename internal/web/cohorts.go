@@ -2,10 +2,8 @@ package web
 
 import (
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // cohortIntervals are the cohorts' periods (cohort-interval).
@@ -68,11 +66,9 @@ func heat(v any) string {
 	return "heat-" + strconv.Itoa(min(10, int(f/10)+1))
 }
 
-// cohortQuery is the API's cohorts query of the page: the period's dates,
-// cohort-interval and the selection.
-func cohortQuery(q url.Values) url.Values {
-	return pass(q, "start-date", "end-date", "cohort-interval", "filters", "segment")
-}
+// cohortParams are the parameters of the cohorts and of a cell's
+// customers: the range, cohort-interval and the selection.
+var cohortParams = []string{"start-date", "end-date", "cohort-interval", "geo", "plans", "filters", "segment"}
 
 // cohorts serves /metrics/cohorts, the heat map, and its CSV: a row per
 // cohort (the period of its customers' first new business), a cell per
@@ -98,7 +94,7 @@ func (w *Web) cohorts(rw http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var ans cohortAnswer
-	if err := w.get(r, "/v1/metrics/cohorts", cohortQuery(q), &ans); err != nil {
+	if err := w.get(r, "/v1/metrics/cohorts", pass(q, cohortParams...), &ans); err != nil {
 		return w.refuse(rw, r, pg, err)
 	}
 	if asCSV {
@@ -133,9 +129,10 @@ func (w *Web) cohorts(rw http.ResponseWriter, r *http.Request) error {
 			if age, err := strconv.Atoi(str(c["age"])); err == nil {
 				cell.Age = age
 			}
-			cell.Link = link(pg.Base, "metrics/cohorts/customers", "cohort", e.Cohort, "age", strconv.Itoa(cell.Age),
-				"cohort-interval", p.Interval, "filters", q.Get("filters"), "segment", q.Get("segment"),
-				"start-date", q.Get("start-date"), "end-date", q.Get("end-date"))
+			lq := pass(q, cohortParams...)
+			lq.Set("cohort", e.Cohort)
+			lq.Set("age", strconv.Itoa(cell.Age))
+			cell.Link = pg.Base + "metrics/cohorts/customers?" + lq.Encode()
 			row.Cells = append(row.Cells, cell)
 		}
 		data.Rows = append(data.Rows, row)
@@ -175,12 +172,13 @@ type cohortCustomersPage struct {
 // cohortCustomers serves /metrics/cohorts/customers?cohort=…&age=…: the
 // customers of a cohort with MRR at its age k, as
 // /v1/metrics/cohorts/customers lists them (paged like /v1/customers),
-// with the cell they make up.
+// with the cell they make up. Both take the heat map's range, which
+// places the cohort.
 func (w *Web) cohortCustomers(rw http.ResponseWriter, r *http.Request) error {
 	asCSV := strings.HasSuffix(r.URL.Path, ".csv")
 	pg := w.newPage(r, "Cohort customers", "metrics/cohorts")
 	in := r.URL.Query()
-	q := pass(in, "cohort", "age", "cohort-interval", "filters", "segment", "page")
+	q := pass(in, append([]string{"cohort", "age", "page"}, cohortParams...)...)
 	q.Set("per_page", "50")
 	var err error
 	if pg.Version, err = w.version(r); err != nil {
@@ -197,17 +195,9 @@ func (w *Web) cohortCustomers(rw http.ResponseWriter, r *http.Request) error {
 	if asCSV {
 		return writeCSV(rw, "cohort-customers", customersCSV(data.List.Entries, pg.Shared, pg.Account.Currency))
 	}
-	// The cell these customers make up: the cohort's row from its first
-	// day to the heat map's end (today without one).
-	end := in.Get("end-date")
-	if end == "" {
-		end = today(pg.Account, w.opts.Now()).Format(time.DateOnly)
-	}
+	// The cell these customers make up, from the heat map's answer.
 	var ans cohortAnswer
-	cq := pass(in, "cohort-interval", "filters", "segment")
-	cq.Set("start-date", data.Cohort)
-	cq.Set("end-date", end)
-	if err := w.get(r, "/v1/metrics/cohorts", cq, &ans); err != nil {
+	if err := w.get(r, "/v1/metrics/cohorts", pass(in, cohortParams...), &ans); err != nil {
 		return err
 	}
 	for _, e := range ans.Entries {
@@ -228,8 +218,7 @@ func (w *Web) cohortCustomers(rw http.ResponseWriter, r *http.Request) error {
 	if data.List.HasMore {
 		data.Next = max(data.List.Page, 1) + 1
 	}
-	data.Back = link(pg.Base, "metrics/cohorts", "start-date", in.Get("start-date"), "end-date", in.Get("end-date"),
-		"cohort-interval", in.Get("cohort-interval"), "filters", in.Get("filters"), "segment", in.Get("segment"))
+	data.Back = pg.Base + "metrics/cohorts?" + pass(in, cohortParams...).Encode()
 	pg.Data = data
 	w.render(rw, r, http.StatusOK, "cohort-customers", pg)
 	return nil

@@ -372,16 +372,13 @@ func (w *Web) period(r *http.Request, fb *filterBar) (period, url.Values, error)
 }
 
 // periodOf is period with the interval in the parameter param, one of
-// choices; the cohorts' (cohort-interval) takes no geo or plans.
+// choices (the cohorts' cohort-interval).
 func (w *Web) periodOf(r *http.Request, fb *filterBar, param string, choices []string) (period, url.Values, error) {
 	v := viewerOf(r)
 	p, q := parsePeriodOf(r.URL.Query(), today(v.p.Account, w.opts.Now()), param, choices)
 	p.Keep = url.Values{}
 	p.Cohorts = param == "cohort-interval"
 	for _, k := range []string{"geo", "plans", "filters", "segment"} {
-		if p.Cohorts && (k == "geo" || k == "plans") {
-			continue
-		}
 		s := r.URL.Query().Get(k)
 		if s == "" {
 			continue

@@ -32,7 +32,7 @@ type period struct {
 	// on the cohorts page, whose Choices are fewer.
 	Param   string
 	Choices []string
-	// Cohorts: the page is the cohorts', which takes no geo or plans.
+	// Cohorts: the page is the cohorts'.
 	Cohorts bool
 }
 
