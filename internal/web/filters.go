@@ -508,6 +508,19 @@ func (w *Web) newFilterBar(r *http.Request, pg *page) (*filterBar, error) {
 		return nil, err
 	}
 	fb.Catalog = string(cat)
+	if fb.Segment != "" && !slices.ContainsFunc(fb.Segments, func(s savedSegment) bool { return s.UUID == fb.Segment }) {
+		// A segment past the picker's first page is read on its own;
+		// one the API does not know is its refusal to show, later.
+		var one savedSegment
+		err := w.get(r, "/v1/segments/"+url.PathEscape(fb.Segment), nil, &one)
+		var ae apiError
+		switch {
+		case err == nil:
+			fb.Segments = append(fb.Segments, one)
+		case !errors.As(err, &ae) || !refusal(ae.StatusCode()):
+			return nil, err
+		}
+	}
 	fb.PlanView = hasPlanCondition(fb.Filters)
 	if i := slices.IndexFunc(fb.Segments, func(s savedSegment) bool { return s.UUID == fb.Segment }); i >= 0 && hasPlanCondition(fb.Segments[i].Filters) {
 		fb.PlanView = true
