@@ -429,12 +429,21 @@ type savedSegment struct {
 	UpdatedAt string `json:"updated_at"`
 }
 
+// segmentList is a page of GET /v1/segments, whose entries are under
+// segments (as the plans and data sources are under theirs) or entries.
+type segmentList struct {
+	Segments []savedSegment `json:"segments"`
+	Entries  []savedSegment `json:"entries"`
+	HasMore  bool           `json:"has_more"`
+	Cursor   *string        `json:"cursor"`
+}
+
+func (l segmentList) list() []savedSegment { return append(l.Segments, l.Entries...) }
+
 // segments reads the account's saved segments for the picker: the first
 // 200, which is more than a picker can usefully show.
 func (w *Web) segments(r *http.Request) ([]savedSegment, error) {
-	var out struct {
-		Entries []savedSegment `json:"entries"`
-	}
+	var out segmentList
 	if err := w.get(r, "/v1/segments", url.Values{"per_page": {"200"}}, &out); err != nil {
 		var ae apiError // TEMP until /v1/segments lands
 		if errors.As(err, &ae) && ae.StatusCode() == 404 {
@@ -442,7 +451,7 @@ func (w *Web) segments(r *http.Request) ([]savedSegment, error) {
 		}
 		return nil, err
 	}
-	return out.Entries, nil
+	return out.list(), nil
 }
 
 // choices reads the pickers' values from the API's own lists.

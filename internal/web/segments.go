@@ -42,15 +42,11 @@ func (w *Web) renderSegments(rw http.ResponseWriter, r *http.Request, status int
 		q.Set("cursor", c)
 		data.First = pg.Base + "segments"
 	}
-	var out struct {
-		Entries []savedSegment `json:"entries"`
-		HasMore bool           `json:"has_more"`
-		Cursor  *string        `json:"cursor"`
-	}
+	var out segmentList
 	if err := w.get(r, "/v1/segments", q, &out); err != nil {
 		return err
 	}
-	data.Entries = out.Entries
+	data.Entries = out.list()
 	if out.HasMore && out.Cursor != nil {
 		data.Next = pg.Base + "segments?" + url.Values{"cursor": {*out.Cursor}}.Encode()
 	}

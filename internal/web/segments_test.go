@@ -350,10 +350,11 @@ func TestSegmentForms(t *testing.T) {
 		b.signIn(st.key)
 		list := func() []map[string]any {
 			var out struct {
-				Entries []map[string]any `json:"entries"`
+				Entries  []map[string]any `json:"entries"`
+				Segments []map[string]any `json:"segments"`
 			}
 			st.api(st.key, "/v1/segments", &out)
-			return out.Entries
+			return append(out.Segments, out.Entries...)
 		}
 		csrf := csrfRe.FindStringSubmatch(b.get("/segments").body)[1]
 		cfl := "region~ANY~'US'"
@@ -368,9 +369,10 @@ func TestSegmentForms(t *testing.T) {
 		if n := len(list()); n != 0 {
 			t.Fatalf("refused posts made %d segments", n)
 		}
-		// A bad expression: the API's words, the form kept.
+		// A bad expression: the API's status and words, the form kept.
 		bad := b.do(http.MethodPost, "/segments", url.Values{"name": {"Bad"}, "filters": {"region~WHAT~'US'"}, "csrf": {csrf}})
-		if bad.status != http.StatusBadRequest || !strings.Contains(bad.body, `id="segment-error"`) || !strings.Contains(bad.body, `value="Bad"`) {
+		if bad.status != http.StatusUnprocessableEntity || !strings.Contains(bad.body, `id="segment-error"`) ||
+			!strings.Contains(bad.body, "WHAT") || !strings.Contains(bad.body, `value="Bad"`) {
 			t.Errorf("bad expression: %d", bad.status)
 		}
 		made := b.do(http.MethodPost, "/segments", url.Values{"name": {"US"}, "filters": {cfl}, "csrf": {csrf}})
