@@ -52,7 +52,7 @@ func testFilterBuilder(t *testing.T, e *env, tb *tab) {
 	run(t, tb, chromedp.Click(chromedp.CSS("button.add-cond")))
 	last := ".conds .cond:last-child"
 	choose(t, tb, last+" .c-filter", "plan")
-	plans := entries(t, e.srv.get(t, "/v1/plans", url.Values{"per_page": {"200"}}))
+	plans := e.srv.get(t, "/v1/plans", url.Values{"per_page": {"200"}})["plans"].([]any)
 	if got := options(t, tb, last+" .c-value select"); len(got) != len(plans) || len(plans) == 0 {
 		t.Errorf("the plan picker offers %d plans, the API has %d", len(got), len(plans))
 	}
@@ -94,8 +94,9 @@ func testFilterBuilder(t *testing.T, e *env, tb *tab) {
 
 	// A refusal: the API's words, beside the builder.
 	tb.takeProblems()
-	status, _ := tb.navigate(t, base+"/metrics/mrr?filters="+url.QueryEscape("region~WHAT~'US'"))
-	apiStatus, apiBody := e.srv.call(t, http.MethodGet, "/v1/metrics/mrr?filters="+url.QueryEscape("region~WHAT~'US'"), nil)
+	bad := period.Encode() + "&filters=" + url.QueryEscape("region~WHAT~'US'")
+	status, _ := tb.navigate(t, base+"/metrics/mrr?"+bad)
+	apiStatus, apiBody := e.srv.call(t, http.MethodGet, "/v1/metrics/mrr?"+bad, nil)
 	msg := eval[string](t, tb, `(document.getElementById("filter-error") || {}).textContent || ""`)
 	if status != apiStatus || status != http.StatusBadRequest || !strings.Contains(msg, "WHAT") || !strings.Contains(string(apiBody), "WHAT") {
 		t.Errorf("a refused expression: page %d %q, API %d %s", status, msg, apiStatus, apiBody)
@@ -114,8 +115,8 @@ func testSegments(t *testing.T, e *env, tb *tab) {
 		t.Fatalf("saving the segment ended on %s with %d", path, status)
 	}
 	var uuid string
-	for _, s := range entries(t, e.srv.get(t, "/v1/segments", nil)) {
-		if text(s["name"]) == "France and Germany" && text(s["filters"]) == cfl {
+	for _, raw := range e.srv.get(t, "/v1/segments", nil)["segments"].([]any) {
+		if s := raw.(map[string]any); text(s["name"]) == "France and Germany" && text(s["filters"]) == cfl {
 			uuid = text(s["uuid"])
 		}
 	}

@@ -145,12 +145,12 @@ func (w *Web) refuse(rw http.ResponseWriter, r *http.Request, pg page, err error
 	return nil
 }
 
-// keepQuery is q without the named parameters, for a form's hidden
-// fields.
+// keepQuery is q without the named parameters, the builder's rows and
+// empty values, for a form's hidden fields and a link's query.
 func keepQuery(q url.Values, drop ...string) url.Values {
 	out := url.Values{}
 	for k, v := range q {
-		if !slices.Contains(drop, k) && !rowField.MatchString(k) {
+		if !slices.Contains(drop, k) && !rowField.MatchString(k) && slices.ContainsFunc(v, func(s string) bool { return s != "" }) {
 			out[k] = v
 		}
 	}

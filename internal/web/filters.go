@@ -445,10 +445,6 @@ func (l segmentList) list() []savedSegment { return append(l.Segments, l.Entries
 func (w *Web) segments(r *http.Request) ([]savedSegment, error) {
 	var out segmentList
 	if err := w.get(r, "/v1/segments", url.Values{"per_page": {"200"}}, &out); err != nil {
-		var ae apiError // TEMP until /v1/segments lands
-		if errors.As(err, &ae) && ae.StatusCode() == 404 {
-			return nil, nil
-		}
 		return nil, err
 	}
 	return out.list(), nil

@@ -362,7 +362,7 @@
     var t = e.target;
     if ((t.classList.contains("c-filter") || t.classList.contains("c-type")) && t.closest("form.builder")) fitRow(t.closest(".cond"));
     if (t.classList.contains("c-op") && t.closest("form.builder")) fitValue(t.closest(".cond"));
-    if (t.classList.contains("autosubmit") && t.form) t.form.submit();
+    if (t.classList.contains("autosubmit") && t.form) t.form.requestSubmit();
   });
   document.addEventListener("click", function (e) {
     var t = e.target;
@@ -374,6 +374,23 @@
       row.hidden = true;
       row.closest("form.builder").requestSubmit();
     }
+  });
+
+  // A GET form leaves its empty fields out of the URL it makes (an empty
+  // filters= or geo= says nothing).
+  document.addEventListener("submit", function (e) {
+    var f = e.target;
+    if ((f.method || "").toLowerCase() !== "get") return;
+    Array.prototype.forEach.call(f.elements, function (el) {
+      if (el.name && !el.disabled && (el.tagName === "INPUT" || el.tagName === "SELECT") && el.type !== "submit" && el.value === "" && !el.multiple) {
+        el.disabled = true;
+        el.dataset.emptied = "1";
+      }
+    });
+  });
+  // Back to a page kept in the history: its fields work again.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("[data-emptied]").forEach(function (el) { el.disabled = false; delete el.dataset.emptied; });
   });
 
   var resizing;
