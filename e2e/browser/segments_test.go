@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/tally-analytics/tally/internal/api"
@@ -174,7 +177,7 @@ func testSegments(t *testing.T, e *env, tb *tab) {
 	}
 	checkDrawn(t, tb)
 	if *updateScreenshots {
-		saveDocShot(t, tb, "compare")
+		saveDocShotOf(t, tb, "compare", "#compare")
 	}
 	tb.screenshot(t, filepath.Join(e.artifacts, "compare.png"))
 }
@@ -259,4 +262,26 @@ func testCohorts(t *testing.T, e *env, tb *tab) {
 		t.Errorf("cohort %s age 1: %d customers listed, the cell counts %s", cell.Cohort, n, cell.Customers)
 	}
 	tb.screenshot(t, filepath.Join(e.artifacts, "cohort-customers.png"))
+}
+
+// saveDocShotOf writes to docs/screenshots the part of the page from the
+// top of the element sel down, at most 1000 px.
+func saveDocShotOf(t *testing.T, tb *tab, name, sel string) {
+	t.Helper()
+	box := eval[[]float64](t, tb, fmt.Sprintf(`(() => { const r = document.querySelector(%q).getBoundingClientRect();
+		const top = r.top + window.scrollY - 16; return [top, Math.min(document.documentElement.scrollHeight - top, 1000)]; })()`, sel))
+	png := run(t, tb, chromedp.Action[[]byte](func(ctx context.Context, tt *chromedp.Target) ([]byte, error) {
+		res, err := cdp.Call(ctx, tt, page.CaptureScreenshot, page.CaptureScreenshotParams{
+			Format: page.CaptureScreenshotFormatPng, CaptureBeyondViewport: new(true), FromSurface: new(true),
+			Clip: &page.Viewport{X: 0, Y: box[0], Width: 1280, Height: box[1], Scale: 1}})
+		return res.Data, err
+	}))
+	if len(png) > 300<<10 {
+		t.Errorf("docs/screenshots/%s.png would be %d KB; keep it under 300", name, len(png)>>10)
+	}
+	path := filepath.Join("..", "..", "docs", "screenshots", name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s (%d KB)", path, len(png)>>10)
 }
