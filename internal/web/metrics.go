@@ -375,7 +375,7 @@ func (w *Web) period(r *http.Request, fb *filterBar) (period, url.Values, error)
 // choices (the cohorts' cohort-interval).
 func (w *Web) periodOf(r *http.Request, fb *filterBar, param string, choices []string) (period, url.Values, error) {
 	v := viewerOf(r)
-	p, q := parsePeriodOf(r.URL.Query(), today(v.p.Account, w.opts.Now()), param, choices)
+	p, q := parsePeriod(r.URL.Query(), today(v.p.Account, w.opts.Now()), param, choices)
 	p.Keep = url.Values{}
 	p.Cohorts = param == "cohort-interval"
 	for _, k := range []string{"geo", "plans", "filters", "segment"} {

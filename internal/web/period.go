@@ -38,17 +38,13 @@ type period struct {
 
 var intervals = []string{"day", "week", "month", "quarter", "year"}
 
-// parsePeriod reads start-date, end-date and interval as the API does;
-// missing ones take the default: the last 12 months by month, ending
-// today (the first of them starts on the first of its month). A malformed
-// value is passed on as is, for the API to refuse in its own words.
-func parsePeriod(q url.Values, today time.Time) (period, url.Values) {
-	return parsePeriodOf(q, today, "interval", intervals)
-}
-
-// parsePeriodOf is parsePeriod with the interval in the parameter param,
-// one of choices.
-func parsePeriodOf(q url.Values, today time.Time, param string, choices []string) (period, url.Values) {
+// parsePeriod reads start-date, end-date and the interval (in param:
+// interval, or the cohorts' cohort-interval, one of choices) as the API
+// does; missing ones take the default: the last 12 months by month,
+// ending today (the first of them starts on the first of its month). A
+// malformed value is passed on as is, for the API to refuse in its own
+// words.
+func parsePeriod(q url.Values, today time.Time, param string, choices []string) (period, url.Values) {
 	p := period{Today: today, Interval: q.Get(param), Param: param, Choices: choices}
 	if p.Interval == "" {
 		p.Interval = "month"
