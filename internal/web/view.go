@@ -195,6 +195,8 @@ var funcs = template.FuncMap{
 	"list":      func(s ...string) []string { return s },
 	"hasSuffix": strings.HasSuffix,
 	"oplabel":   opLabel,
+	"sign":      symbol,
+	"decimals":  money.Exponent,
 	"min":       func(a, b int) int { return min(a, b) },
 	"segmentKnown": func(segs []savedSegment, uuid string) bool {
 		return slices.ContainsFunc(segs, func(s savedSegment) bool { return s.UUID == uuid })

@@ -376,6 +376,17 @@
     }
   });
 
+  // A heat map cell says all its values when the pointer is on it (the
+  // page carries them once, in its data attributes).
+  document.addEventListener("mouseover", function (e) {
+    var td = e.target.closest && e.target.closest("#cohorts-table td.cell[data-age]");
+    if (!td || td.title) return;
+    var t = td.closest("table").dataset, d = td.dataset;
+    var spec = { symbol: t.symbol, decimals: Number(t.decimals) };
+    td.title = d.date + ": " + fmt(spec, "count", d.customers) + " customers (" + d.customersPercentage + "%), MRR " +
+      fmt(spec, "money", d.mrr) + " (" + d.mrrPercentage + "%)";
+  });
+
   // A GET form leaves its empty fields out of the URL it makes (an empty
   // filters= or geo= says nothing).
   document.addEventListener("submit", function (e) {
