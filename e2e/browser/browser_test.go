@@ -47,6 +47,9 @@ func TestDashboard(t *testing.T) {
 	t.Run("BarClick", func(t *testing.T) { testBarClick(t, e, main) })
 	t.Run("CSV", func(t *testing.T) { testCSV(t, e, main) })
 	t.Run("CustomerFilters", func(t *testing.T) { testCustomerFilters(t, e, main) })
+	t.Run("FilterBuilder", func(t *testing.T) { testFilterBuilder(t, e, main) })
+	t.Run("Segments", func(t *testing.T) { testSegments(t, e, main) })
+	t.Run("Cohorts", func(t *testing.T) { testCohorts(t, e, main) })
 	t.Run("SignIn", func(t *testing.T) { testSignIn(t, e) })
 	t.Run("ReadOnly", func(t *testing.T) { testReadOnly(t, e, main) })
 	t.Run("RevokedKey", func(t *testing.T) { testRevokedKey(t, e) })
@@ -364,7 +367,8 @@ func num(t *testing.T, n json.Number) float64 {
 	return f
 }
 
-// pagePeriod is the period the page shows, as the API's parameters.
+// pagePeriod is the period the page shows, and its selection (filters,
+// segment) if it has one, as the API's parameters.
 func pagePeriod(t *testing.T, tb *tab) url.Values {
 	t.Helper()
 	p := eval[map[string]string](t, tb, `({"start-date": document.body.dataset.startDate, "end-date": document.body.dataset.endDate,
@@ -375,6 +379,12 @@ func pagePeriod(t *testing.T, tb *tab) url.Values {
 			t.Fatalf("the page has no %s", k)
 		}
 		q.Set(k, v)
+	}
+	sel := eval[map[string]string](t, tb, `({filters: document.body.dataset.filters || "", segment: document.body.dataset.segment || ""})`)
+	for k, v := range sel {
+		if v != "" {
+			q.Set(k, v)
+		}
 	}
 	return q
 }

@@ -179,8 +179,9 @@ func entryPeriods(entries []map[string]any, start time.Time) [][2]string {
 	return out
 }
 
-// drillLink is a cell's drill-down: the activities of its period.
-func drillLink(base string, c column, span [2]string) string {
+// drillLink is a cell's drill-down: the activities of its period, of the
+// page's selection (keep).
+func drillLink(base string, c column, span [2]string, keep url.Values) string {
 	if c.Drill == "" {
 		return ""
 	}
@@ -188,7 +189,8 @@ func drillLink(base string, c column, span [2]string) string {
 	if typ == "*" {
 		typ = ""
 	}
-	return link(base, "activities", "start-date", span[0], "end-date", span[1], "type", typ, "with", c.Key)
+	return link(base, "activities", "start-date", span[0], "end-date", span[1], "type", typ, "with", c.Key,
+		"filters", keep.Get("filters"), "segment", keep.Get("segment"))
 }
 
 // numbers is one key of every entry.
@@ -229,9 +231,9 @@ func buildChart(def metricDef, s series, p period, base, currency string) chart 
 			role = "bar"
 		}
 		cs := chartSeries{Key: col.Key, Label: col.Label, Role: role, Unit: col.Unit, Values: numbers(s.Entries, col.Key)}
-		if col.Drill != "" && !p.Filtered {
+		if col.Drill != "" && p.NoDrill == "" {
 			for _, sp := range spans {
-				cs.Links = append(cs.Links, drillLink(base, col, sp))
+				cs.Links = append(cs.Links, drillLink(base, col, sp, p.Keep))
 			}
 		}
 		c.Series = append(c.Series, cs)
@@ -266,8 +268,8 @@ func buildTable(def metricDef, s series, p period, base string) table {
 		r := row{Date: str(e["date"])}
 		for _, c := range def.Columns {
 			var href string
-			if !p.Filtered {
-				href = drillLink(base, c, spans[i])
+			if p.NoDrill == "" {
+				href = drillLink(base, c, spans[i], p.Keep)
 			}
 			r.Cells = append(r.Cells, cell{Key: c.Key, Unit: c.Unit, Value: e[c.Key], Link: href})
 		}
@@ -284,6 +286,8 @@ type metricPage struct {
 	Summary []summaryItem
 	// Scheduled lists committed MRR's future events.
 	Scheduled []map[string]any
+	// Compare is the page's series beside a second selection's.
+	Compare *comparison
 }
 
 type summaryItem struct {
@@ -318,7 +322,16 @@ func (w *Web) metric(rw http.ResponseWriter, r *http.Request) error {
 		return errNotFound
 	}
 	pg := w.newPage(r, def.Title, "metrics/"+def.Name)
-	p, q, err := w.period(r)
+	if builderRedirect(rw, r, pg.Base) {
+		return nil
+	}
+	var err error
+	if !asCSV {
+		if pg.Filters, err = w.newFilterBar(r, &pg); err != nil {
+			return err
+		}
+	}
+	p, q, err := w.period(r, pg.Filters)
 	if err != nil {
 		return err
 	}
@@ -333,32 +346,54 @@ func (w *Web) metric(rw http.ResponseWriter, r *http.Request) error {
 	}
 	q = def.query(q)
 	if err := w.get(r, def.API, q, &raw); err != nil {
-		return err
+		return w.refuse(rw, r, pg, err)
 	}
 	s := raw.series
 	if asCSV {
 		return writeCSV(rw, def.Name, tableCSV(buildTable(def, s, p, pg.Base)))
 	}
 	pg.Version = version
-	pg.Data = metricPage{Def: def, Chart: buildChart(def, s, p, pg.Base, pg.Account.Currency), Table: buildTable(def, s, p, pg.Base),
+	data := metricPage{Def: def, Chart: buildChart(def, s, p, pg.Base, pg.Account.Currency), Table: buildTable(def, s, p, pg.Base),
 		Summary: summaryItems(def, s), Scheduled: raw.Scheduled}
+	if data.Compare, err = w.compare(r, def, s, p, pg); err != nil {
+		return err
+	}
+	pg.Data = data
 	w.render(rw, r, http.StatusOK, "metric", pg)
 	return nil
 }
 
 // period reads the page's period, the API's parameters to ask with (the
-// page's own geo and plans filters kept), and the account's first
-// activity date for the "all" preset.
-func (w *Web) period(r *http.Request) (period, url.Values, error) {
+// page's own selection kept: geo, plans, filters, segment), and the
+// account's first activity date for the "all" preset. fb is the page's
+// filter builder, which knows whether the selection names plans.
+func (w *Web) period(r *http.Request, fb *filterBar) (period, url.Values, error) {
+	return w.periodOf(r, fb, "interval", intervals)
+}
+
+// periodOf is period with the interval in the parameter param, one of
+// choices (the cohorts' cohort-interval).
+func (w *Web) periodOf(r *http.Request, fb *filterBar, param string, choices []string) (period, url.Values, error) {
 	v := viewerOf(r)
-	p, q := parsePeriod(r.URL.Query(), today(v.p.Account, w.opts.Now()))
-	for _, k := range []string{"geo", "plans"} {
-		if s := r.URL.Query().Get(k); s != "" {
-			q.Set(k, s)
-			// The activity list takes neither filter: a drill-down
-			// would list more than the number explains.
-			p.Filtered = true
+	p, q := parsePeriod(r.URL.Query(), today(v.p.Account, w.opts.Now()), param, choices)
+	p.Keep = url.Values{}
+	p.Cohorts = param == "cohort-interval"
+	for _, k := range []string{"geo", "plans", "filters", "segment"} {
+		s := r.URL.Query().Get(k)
+		if s == "" {
+			continue
 		}
+		q.Set(k, s)
+		if k == "filters" || k == "segment" {
+			p.Keep.Set(k, s)
+		} else {
+			// The activity list takes neither geo nor plans: a
+			// drill-down would list more than the number explains.
+			p.NoDrill = "geo"
+		}
+	}
+	if p.NoDrill == "" && fb != nil && fb.PlanView {
+		p.NoDrill = "plan"
 	}
 	var first struct {
 		Entries []map[string]any `json:"entries"`

@@ -60,7 +60,14 @@ var tileDefs = []struct {
 
 func (w *Web) home(rw http.ResponseWriter, r *http.Request) error {
 	pg := w.newPage(r, "Overview", "home")
-	p, q, err := w.period(r)
+	if builderRedirect(rw, r, pg.Base) {
+		return nil
+	}
+	var err error
+	if pg.Filters, err = w.newFilterBar(r, &pg); err != nil {
+		return err
+	}
+	p, q, err := w.period(r, pg.Filters)
 	if err != nil {
 		return err
 	}
@@ -72,14 +79,15 @@ func (w *Web) home(rw http.ResponseWriter, r *http.Request) error {
 	for name, s := range answers {
 		def, _ := metricDefByName(name)
 		if err := w.get(r, "/v1/metrics/"+name, def.query(q), s); err != nil {
-			return err
+			return w.refuse(rw, r, pg, err)
 		}
 	}
 	var data homePage
 	for _, t := range tileDefs {
 		s := answers[t.source]
 		tl := tile{Metric: t.metric, Label: t.label, Unit: t.unit, Href: link(pg.Base, "metrics/"+t.page, "start-date", q.Get("start-date"),
-			"end-date", q.Get("end-date"), "interval", q.Get("interval"), "geo", q.Get("geo"), "plans", q.Get("plans"))}
+			"end-date", q.Get("end-date"), "interval", q.Get("interval"), "geo", q.Get("geo"), "plans", q.Get("plans"),
+			"filters", q.Get("filters"), "segment", q.Get("segment"))}
 		if n := len(s.Entries); n > 0 {
 			i := n - 1
 			if t.flow {
@@ -135,7 +143,10 @@ func (w *Web) home(rw http.ResponseWriter, r *http.Request) error {
 	var acts struct {
 		Entries []map[string]any `json:"entries"`
 	}
-	if err := w.get(r, "/v1/activities", url.Values{"order": {"-date"}, "per_page": {"10"}}, &acts); err != nil {
+	aq := pass(q, "filters", "segment")
+	aq.Set("order", "-date")
+	aq.Set("per_page", "10")
+	if err := w.get(r, "/v1/activities", aq, &acts); err != nil {
 		return err
 	}
 	data.Activities = acts.Entries
@@ -176,7 +187,17 @@ type customersPage struct {
 // its filters (q, status, plan, country, sort), 50 a page.
 func (w *Web) customers(rw http.ResponseWriter, r *http.Request) error {
 	pg := w.newPage(r, "Customers", "customers")
-	q := pass(r.URL.Query(), "q", "status", "plan", "country", "sort", "page")
+	if builderRedirect(rw, r, pg.Base) {
+		return nil
+	}
+	asCSV := strings.HasSuffix(r.URL.Path, ".csv")
+	var err error
+	if !asCSV {
+		if pg.Filters, err = w.newFilterBar(r, &pg); err != nil {
+			return err
+		}
+	}
+	q := pass(r.URL.Query(), "q", "status", "plan", "country", "sort", "page", "filters", "segment")
 	if pg.Shared {
 		// Searching or sorting names through a share link would reveal
 		// them.
@@ -188,15 +209,14 @@ func (w *Web) customers(rw http.ResponseWriter, r *http.Request) error {
 	q.Set("per_page", "50")
 	// The version before the data: a write between the two then shows
 	// as a change at the next poll, never as a stale page stamped new.
-	var err error
 	if pg.Version, err = w.version(r); err != nil {
 		return err
 	}
 	var data customersPage
 	if err := w.get(r, "/v1/customers", q, &data.List); err != nil {
-		return err
+		return w.refuse(rw, r, pg, err)
 	}
-	if strings.HasSuffix(r.URL.Path, ".csv") {
+	if asCSV {
 		return writeCSV(rw, "customers", customersCSV(data.List.Entries, pg.Shared, pg.Account.Currency))
 	}
 	var plans struct {
@@ -303,8 +323,18 @@ type activitiesPage struct {
 // number it explains.
 func (w *Web) activities(rw http.ResponseWriter, r *http.Request) error {
 	pg := w.newPage(r, "Activities", "activities")
+	if builderRedirect(rw, r, pg.Base) {
+		return nil
+	}
+	asCSV := strings.HasSuffix(r.URL.Path, ".csv")
+	var err error
+	if !asCSV {
+		if pg.Filters, err = w.newFilterBar(r, &pg); err != nil {
+			return err
+		}
+	}
 	in := r.URL.Query()
-	q := pass(in, "type", "start-date", "end-date", "cursor", "order")
+	q := pass(in, "type", "start-date", "end-date", "cursor", "order", "filters", "segment")
 	if q.Get("order") == "" {
 		q.Set("order", "-date")
 	}
@@ -315,23 +345,22 @@ func (w *Web) activities(rw http.ResponseWriter, r *http.Request) error {
 		q.Set("with_total", "true")
 	}
 	data := activitiesPage{Type: in.Get("type"), From: in.Get("start-date"), To: in.Get("end-date"), Column: columnLabel(in.Get("with"))}
-	var err error
 	if pg.Version, err = w.version(r); err != nil {
 		return err
 	}
 	if err := w.get(r, "/v1/activities", q, &data.List); err != nil {
-		return err
+		return w.refuse(rw, r, pg, err)
 	}
-	if strings.HasSuffix(r.URL.Path, ".csv") {
+	if asCSV {
 		return writeCSV(rw, "activities", activitiesCSV(data.List.Entries, pg.Shared))
 	}
 	if data.List.HasMore && data.List.Cursor != nil {
-		next := pass(in, "type", "start-date", "end-date", "order", "with")
+		next := pass(in, "type", "start-date", "end-date", "order", "with", "filters", "segment")
 		next.Set("cursor", *data.List.Cursor)
 		data.Next = pg.Base + "activities?" + next.Encode()
 	}
 	if in.Get("cursor") != "" {
-		data.FirstPage = pg.Base + "activities?" + pass(in, "type", "start-date", "end-date", "order", "with").Encode()
+		data.FirstPage = pg.Base + "activities?" + pass(in, "type", "start-date", "end-date", "order", "with", "filters", "segment").Encode()
 	}
 	pg.Data = data
 	w.render(rw, r, http.StatusOK, "activities", pg)

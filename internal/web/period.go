@@ -3,6 +3,7 @@ package web
 import (
 	"maps"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/tally-analytics/tally/internal/billing"
@@ -19,25 +20,38 @@ type period struct {
 	// First is the date of the account's first activity (the "all"
 	// preset); zero when it has none.
 	First time.Time
-	// Filtered: the page has a geo or plans filter, which the activity
-	// list does not take, so its cells do not drill down.
-	Filtered bool
+	// NoDrill says why the page's cells do not drill down: "geo" (a
+	// geo or plans filter, which the activity list does not take) or
+	// "plan" (a plan condition: the figures view customers through the
+	// plans named, the activity list shows them whole); "" they do.
+	NoDrill string
+	// Keep is the selection (filters, segment) a drill-down keeps: the
+	// activity list takes it as the metrics do.
+	Keep url.Values
+	// Param names the interval's parameter: interval, or cohort-interval
+	// on the cohorts page, whose Choices are fewer.
+	Param   string
+	Choices []string
+	// Cohorts: the page is the cohorts'.
+	Cohorts bool
 }
 
 var intervals = []string{"day", "week", "month", "quarter", "year"}
 
-// parsePeriod reads start-date, end-date and interval as the API does;
-// missing ones take the default: the last 12 months by month, ending
-// today (the first of them starts on the first of its month). A malformed
-// value is passed on as is, for the API to refuse in its own words.
-func parsePeriod(q url.Values, today time.Time) (period, url.Values) {
-	p := period{Today: today, Interval: q.Get("interval")}
+// parsePeriod reads start-date, end-date and the interval (in param:
+// interval, or the cohorts' cohort-interval, one of choices) as the API
+// does; missing ones take the default: the last 12 months by month,
+// ending today (the first of them starts on the first of its month). A
+// malformed value is passed on as is, for the API to refuse in its own
+// words.
+func parsePeriod(q url.Values, today time.Time, param string, choices []string) (period, url.Values) {
+	p := period{Today: today, Interval: q.Get(param), Param: param, Choices: choices}
 	if p.Interval == "" {
 		p.Interval = "month"
 	}
 	p.End = today
 	p.Start = time.Date(today.Year(), today.Month()-11, 1, 0, 0, 0, 0, time.UTC)
-	raw := url.Values{"interval": {p.Interval}, "start-date": {p.Start.Format(time.DateOnly)}, "end-date": {p.End.Format(time.DateOnly)}}
+	raw := url.Values{param: {p.Interval}, "start-date": {p.Start.Format(time.DateOnly)}, "end-date": {p.End.Format(time.DateOnly)}}
 	for _, name := range []string{"start-date", "end-date"} {
 		v := q.Get(name)
 		if v == "" {
@@ -64,7 +78,15 @@ func parsePeriod(q url.Values, today time.Time) (period, url.Values) {
 
 // Params is the period as query parameters.
 func (p period) Params() url.Values {
-	return url.Values{"start-date": {p.Start.Format(time.DateOnly)}, "end-date": {p.End.Format(time.DateOnly)}, "interval": {p.Interval}}
+	return url.Values{"start-date": {p.Start.Format(time.DateOnly)}, "end-date": {p.End.Format(time.DateOnly)}, p.ParamName(): {p.Interval}}
+}
+
+// ParamName is the interval's parameter.
+func (p period) ParamName() string {
+	if p.Param == "" {
+		return "interval"
+	}
+	return p.Param
 }
 
 // shifted is the period of the same length just before (-1) or after (+1).
@@ -96,19 +118,24 @@ type preset struct {
 // all, each ending today.
 func (p period) Presets() []preset {
 	t := p.Today
-	mk := func(label string, start time.Time, interval string) preset {
-		q := period{Start: start, End: t, Interval: interval}
-		return preset{Label: label, Params: q.Params(), Active: p.Start.Equal(start) && p.End.Equal(t) && p.Interval == interval}
+	var out []preset
+	mk := func(label string, start time.Time, interval string) {
+		if !slices.Contains(p.Intervals(), interval) {
+			return
+		}
+		q := period{Start: start, End: t, Interval: interval, Param: p.Param}
+		out = append(out, preset{Label: label, Params: q.Params(), Active: p.Start.Equal(start) && p.End.Equal(t) && p.Interval == interval})
 	}
-	out := []preset{
-		mk("30 days", t.AddDate(0, 0, -29), "day"),
-		mk("90 days", t.AddDate(0, 0, -89), "week"),
-		mk("365 days", t.AddDate(0, 0, -364), "month"),
-		mk("12 months", time.Date(t.Year(), t.Month()-11, 1, 0, 0, 0, 0, time.UTC), "month"),
-		mk("Year to date", time.Date(t.Year(), 1, 1, 0, 0, 0, 0, time.UTC), "month"),
+	mk("30 days", t.AddDate(0, 0, -29), "day")
+	mk("90 days", t.AddDate(0, 0, -89), "week")
+	mk("365 days", t.AddDate(0, 0, -364), "month")
+	mk("12 months", time.Date(t.Year(), t.Month()-11, 1, 0, 0, 0, 0, time.UTC), "month")
+	mk("Year to date", time.Date(t.Year(), 1, 1, 0, 0, 0, 0, time.UTC), "month")
+	if p.Cohorts {
+		mk("3 years by quarter", time.Date(t.Year()-2, 1, 1, 0, 0, 0, 0, time.UTC), "quarter")
 	}
 	if !p.First.IsZero() && p.First.Before(t) {
-		out = append(out, mk("All", p.First, "month"))
+		mk("All", p.First, "month")
 	}
 	return out
 }
@@ -118,7 +145,12 @@ func (p period) Prev() url.Values { return p.shifted(-1).Params() }
 func (p period) Next() url.Values { return p.shifted(1).Params() }
 
 // Intervals lists the choices of the interval control.
-func (p period) Intervals() []string { return intervals }
+func (p period) Intervals() []string {
+	if p.Choices != nil {
+		return p.Choices
+	}
+	return intervals
+}
 
 // Unfinished reports whether the period reaches today or later: its last
 // entry is still moving.

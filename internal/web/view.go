@@ -12,6 +12,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,9 @@ type page struct {
 	// Version is the results version the page shows, for the live
 	// refresh.
 	Version string
+	// Filters is the page's filter builder and segment picker (pages
+	// that take a selection).
+	Filters *filterBar
 	Data    any
 }
 
@@ -185,9 +189,18 @@ var funcs = template.FuncMap{
 	"hasKey":    func(m map[string]any, k string) bool { _, ok := m[k]; return ok },
 	"withq":     withURL,
 	"query":     queryURL,
+	"keep":      keepQuery,
 	"pageq":     func(n int) url.Values { return url.Values{"page": {strconv.Itoa(n)}} },
+	"dict2q":    func(k, v string) url.Values { return url.Values{k: {v}} },
 	"list":      func(s ...string) []string { return s },
 	"hasSuffix": strings.HasSuffix,
+	"oplabel":   opLabel,
+	"sign":      symbol,
+	"decimals":  money.Exponent,
+	"min":       func(a, b int) int { return min(a, b) },
+	"segmentKnown": func(segs []savedSegment, uuid string) bool {
+		return slices.ContainsFunc(segs, func(s savedSegment) bool { return s.UUID == uuid })
+	},
 	"dict": func(kv ...any) map[string]any {
 		m := map[string]any{}
 		for i := 0; i+1 < len(kv); i += 2 {

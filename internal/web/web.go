@@ -20,6 +20,14 @@ type Reader interface {
 	Read(ctx context.Context, p auth.Principal, path string, q url.Values) ([]byte, error)
 }
 
+// Writer answers the API's writes in process (api.API.Write): the saved
+// segments are the API's, and the dashboard changes them through it, with
+// the API's own validation and answers, as it reads every number through
+// the Reader.
+type Writer interface {
+	Write(ctx context.Context, p auth.Principal, method, path string, body []byte) ([]byte, error)
+}
+
 // Options configure the dashboard.
 type Options struct {
 	Logger *slog.Logger
@@ -43,8 +51,11 @@ var templateFS embed.FS
 
 // Web serves the dashboard.
 type Web struct {
-	store  *store.Store
-	read   Reader
+	store *store.Store
+	read  Reader
+	// write is the Reader's Writer, nil when it has none (the segment
+	// forms then say so).
+	write  Writer
 	opts   Options
 	log    *slog.Logger
 	pages  *templates
@@ -66,7 +77,9 @@ func newWeb(s *store.Store, rd Reader, opts Options) *Web {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Web{store: s, read: rd, opts: opts, log: opts.Logger, pages: mustTemplates(), signIn: newSignInLimiter()}
+	w := &Web{store: s, read: rd, opts: opts, log: opts.Logger, pages: mustTemplates(), signIn: newSignInLimiter()}
+	w.write, _ = rd.(Writer)
+	return w
 }
 
 func (w *Web) handler() http.Handler {
@@ -93,6 +106,14 @@ func (w *Web) pageMux() http.Handler {
 	m := http.NewServeMux()
 	m.Handle("GET /{$}", handler(w.home))
 	m.Handle("GET /metrics/{name}", handler(w.metric))
+	m.Handle("GET /metrics/cohorts", handler(w.cohorts))
+	m.Handle("GET /metrics/cohorts.csv", handler(w.cohorts))
+	m.Handle("GET /metrics/cohorts/customers", handler(w.cohortCustomers))
+	m.Handle("GET /metrics/cohorts/customers.csv", handler(w.cohortCustomers))
+	m.Handle("GET /segments", handler(w.segmentsPage))
+	m.Handle("POST /segments", w.writes(handler(w.createSegment)))
+	m.Handle("POST /segments/{uuid}", w.writes(handler(w.updateSegment)))
+	m.Handle("POST /segments/{uuid}/delete", w.writes(handler(w.deleteSegment)))
 	m.Handle("GET /customers", handler(w.customers))
 	m.Handle("GET /customers.csv", handler(w.customers))
 	m.Handle("GET /customers/{uuid}", handler(w.customer))

@@ -9,7 +9,8 @@
   var charts = [];
   var colors = {
     "mrr-new-business": "#2f9e44", "mrr-expansion": "#74b816", "mrr-reactivation": "#1098ad",
-    "mrr-contraction": "#f08c00", "mrr-churn": "#e03131", "mrr": "#364fc7", "net-new-mrr": "#364fc7"
+    "mrr-contraction": "#f08c00", "mrr-churn": "#e03131", "mrr": "#364fc7", "net-new-mrr": "#364fc7",
+    "a": "#364fc7", "b": "#e8590c"
   };
   var palette = ["#364fc7", "#e8590c", "#2b8a3e", "#862e9c", "#c2255c", "#0b7285", "#5c940d"];
 
@@ -253,6 +254,7 @@
               if (!main) return;
               document.getElementById("main").replaceWith(document.adoptNode(main));
               document.body.dataset.version = doc.body.dataset.version || v.version;
+              enhance();
               drawAll();
             });
         })
@@ -261,12 +263,153 @@
     }, 1000);
   }
 
+  // The filter builder (a form that works without script: its rows are
+  // c0-filter, c0-op, c0-value… and the server writes them as CFL into
+  // the filters parameter). Here it offers each filter's operators and a
+  // picker of its values, and adds and removes rows. Events are
+  // delegated: the live refresh swaps the form.
+  function catalogOf(form) {
+    if (!form._catalog) form._catalog = JSON.parse(form.dataset.catalog || "{}");
+    return form._catalog;
+  }
+
+  function opLabel(op) {
+    return { ANY: "is any of", ALL: "has all of", NONE: "is none of", EQ: "=", NOT_EQ: "\u2260", GT: ">",
+      GTE: "\u2265", LT: "<", LTE: "\u2264", BETWEEN: "between", CONTAINS: "contains",
+      NOT_CONTAINS: "does not contain", IS: "is not set", IS_NOT: "is set" }[op] || op;
+  }
+
+  function el(tag, attrs) {
+    var e = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    return e;
+  }
+
+  // fitRow gives a row the operators and value control of its filter (of
+  // its type, for a custom attribute); IS and IS_NOT take no value.
+  function fitRow(row) {
+    var form = row.closest("form.builder");
+    var cat = catalogOf(form);
+    var n = row.dataset.n;
+    var name = row.querySelector(".c-filter").value;
+    var def = (cat.filters || []).filter(function (d) { return d.name === name; })[0];
+    var keyed = !!(def && def.keyed);
+    [row.querySelector(".c-key"), row.querySelector(".c-type")].forEach(function (f) { f.hidden = !keyed; f.disabled = !keyed; });
+    var spec = def;
+    if (keyed) spec = def.types[row.querySelector(".c-type").value] || def;
+    var op = row.querySelector(".c-op");
+    var was = op.value;
+    var ops = spec ? spec.ops : cat.all_ops || [];
+    op.textContent = "";
+    ops.forEach(function (o) {
+      var opt = el("option", { value: o });
+      opt.textContent = opLabel(o);
+      if (o === was) opt.selected = true;
+      op.appendChild(opt);
+    });
+    var cell = row.querySelector(".c-value");
+    var old = cell.querySelector("select, input");
+    var kept = old ? (old.tagName === "SELECT" ? Array.prototype.map.call(old.selectedOptions, function (o) { return o.value; }) :
+      old.value.split(",").map(function (v) { return v.trim(); })) : [];
+    cell.textContent = "";
+    var choices = def && def.source ? (cat.choices || {})[def.source] || [] : null;
+    if (choices) {
+      var sel = el("select", { name: "c" + n + "-value", multiple: "", size: String(Math.min(4, Math.max(2, choices.length))), "aria-label": "Values" });
+      choices.forEach(function (c) {
+        var opt = el("option", { value: c.value });
+        opt.textContent = c.label;
+        if (kept.indexOf(c.value) >= 0) opt.selected = true;
+        sel.appendChild(opt);
+      });
+      cell.appendChild(sel);
+    } else {
+      var inp = el("input", { name: "c" + n + "-value", "aria-label": "Values", placeholder: (spec && spec.hint) || "values, comma-separated" });
+      inp.value = old && old.tagName === "INPUT" ? old.value : "";
+      cell.appendChild(inp);
+    }
+    fitValue(row);
+  }
+
+  // fitValue hides the value of IS and IS_NOT (NULL, written by the
+  // server).
+  function fitValue(row) {
+    var op = row.querySelector(".c-op").value;
+    row.querySelector(".c-value").hidden = op === "IS" || op === "IS_NOT";
+  }
+
+  function addRow(form) {
+    var rows = form.querySelectorAll(".cond");
+    var blank = form.querySelector(".cond.blank");
+    if (!blank) return;
+    var n = 0;
+    rows.forEach(function (r) { n = Math.max(n, Number(r.dataset.n) + 1); });
+    var row = blank.cloneNode(true);
+    row.dataset.n = String(n);
+    row.querySelectorAll("[name]").forEach(function (f) { f.name = f.name.replace(/^c[0-9]+-/, "c" + n + "-"); f.value = ""; });
+    row.querySelector(".c-filter").selectedIndex = 0;
+    blank.parentNode.appendChild(row);
+    fitRow(row);
+    row.querySelector(".c-filter").focus();
+  }
+
+  function enhance() {
+    document.querySelectorAll("form.builder .add-cond, form.builder .c-remove").forEach(function (b) { b.hidden = false; });
+    document.querySelectorAll("form.builder .cond.blank").forEach(fitRow);
+    document.querySelectorAll("form.builder .cond").forEach(fitValue);
+  }
+
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if ((t.classList.contains("c-filter") || t.classList.contains("c-type")) && t.closest("form.builder")) fitRow(t.closest(".cond"));
+    if (t.classList.contains("c-op") && t.closest("form.builder")) fitValue(t.closest(".cond"));
+    if (t.classList.contains("autosubmit") && t.form) t.form.requestSubmit();
+  });
+  document.addEventListener("click", function (e) {
+    var t = e.target;
+    if (t.classList.contains("add-cond")) addRow(t.closest("form.builder"));
+    if (t.classList.contains("c-remove")) {
+      // A removed row sends an empty filter: the server drops it.
+      var row = t.closest(".cond");
+      row.querySelector(".c-filter").value = "";
+      row.hidden = true;
+      row.closest("form.builder").requestSubmit();
+    }
+  });
+
+  // A heat map cell says all its values when the pointer is on it (the
+  // page carries them once, in its data attributes).
+  document.addEventListener("mouseover", function (e) {
+    var td = e.target.closest && e.target.closest("#cohorts-table td.cell[data-age]");
+    if (!td || td.title) return;
+    var t = td.closest("table").dataset, d = td.dataset;
+    var spec = { symbol: t.symbol, decimals: Number(t.decimals) };
+    td.title = d.date + ": " + fmt(spec, "count", d.customers) + " customers (" + d.customersPercentage + "%), MRR " +
+      fmt(spec, "money", d.mrr) + " (" + d.mrrPercentage + "%)";
+  });
+
+  // A GET form leaves its empty fields out of the URL it makes (an empty
+  // filters= or geo= says nothing).
+  document.addEventListener("submit", function (e) {
+    var f = e.target;
+    if ((f.method || "").toLowerCase() !== "get") return;
+    Array.prototype.forEach.call(f.elements, function (el) {
+      if (el.name && !el.disabled && (el.tagName === "INPUT" || el.tagName === "SELECT") && el.type !== "submit" && el.value === "" && !el.multiple) {
+        el.disabled = true;
+        el.dataset.emptied = "1";
+      }
+    });
+  });
+  // Back to a page kept in the history: its fields work again.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("[data-emptied]").forEach(function (el) { el.disabled = false; delete el.dataset.emptied; });
+  });
+
   var resizing;
   window.addEventListener("resize", function () {
     clearTimeout(resizing);
     resizing = setTimeout(drawAll, 200);
   });
   document.addEventListener("keydown", keys);
-  document.addEventListener("DOMContentLoaded", function () { drawAll(); live(); });
+  document.addEventListener("DOMContentLoaded", function () { enhance(); drawAll(); live(); });
   window.tallyCharts = function () { return charts; };
 })();
