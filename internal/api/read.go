@@ -62,17 +62,53 @@ func (e *ReadError) Message() string {
 // computation. path is a /v1 path; an answer other than 200 is a
 // *ReadError.
 func (a *API) Read(ctx context.Context, p auth.Principal, path string, q url.Values) ([]byte, error) {
+	u := &url.URL{Path: path, RawQuery: q.Encode()}
+	rec, err := a.inProcess(ctx, p, http.MethodGet, u.String(), nil, a.reads)
+	if err != nil {
+		return nil, err
+	}
+	if rec.status != http.StatusOK || !strings.HasPrefix(rec.header.Get("Content-Type"), "application/json") {
+		return nil, &ReadError{Status: rec.status, Body: rec.body.Bytes()}
+	}
+	return rec.body.Bytes(), nil
+}
+
+// Write answers a write (POST, PATCH, PUT or DELETE of a JSON body) to
+// path for p as the API answers it over HTTP: the same routes, handlers,
+// checks (a read key is refused) and limits, the write's recomputation
+// finished before it returns, and the same JSON bytes. The dashboard
+// changes saved segments through it. An answer other than 2xx is a
+// *ReadError.
+func (a *API) Write(ctx context.Context, p auth.Principal, method, path string, body []byte) ([]byte, error) {
+	if !p.CanWrite() {
+		e := errReadOnly()
+		b, _ := json.Marshal(e.Body)
+		return nil, &ReadError{Status: e.Status, Body: b}
+	}
+	rec, err := a.inProcess(ctx, p, method, path, body, a.currentAtOnce(a.reads))
+	if err != nil {
+		return nil, err
+	}
+	if rec.status/100 != 2 || (rec.body.Len() > 0 && !strings.HasPrefix(rec.header.Get("Content-Type"), "application/json")) {
+		return nil, &ReadError{Status: rec.status, Body: rec.body.Bytes()}
+	}
+	return rec.body.Bytes(), nil
+}
+
+// inProcess runs one request through h for p, with the key's rate limit
+// as authenticate applies it over HTTP (a share link counts as a key of
+// its own), a request id, and a panic turned into an error as the edge
+// middleware turns one into a logged 500.
+func (a *API) inProcess(ctx context.Context, p auth.Principal, method, target string, body []byte, h http.Handler) (rec *recorder, err error) {
 	if err := a.loadIDs(ctx); err != nil {
 		return nil, err
 	}
-	// The key's rate limit, as authenticate applies it over HTTP (a
-	// share link counts as a key of its own).
 	if lim := a.limiter(p.Key.ID); lim != nil {
 		if res := lim.Reserve(); res.Delay() > 0 {
 			res.Cancel()
 			e := errRateLimited()
-			body, _ := json.Marshal(e.Body)
-			return nil, &ReadError{Status: e.Status, Body: body}
+			b, _ := json.Marshal(e.Body)
+			return nil, &ReadError{Status: e.Status, Body: b}
 		}
 	}
 	b := make([]byte, 8)
@@ -80,22 +116,25 @@ func (a *API) Read(ctx context.Context, p auth.Principal, path string, q url.Val
 	id := hex.EncodeToString(b)
 	ctx = context.WithValue(context.WithValue(ctx, requestIDKey{}, id), loggerKey{}, a.log.With("request_id", id))
 	ctx = context.WithValue(auth.With(ctx, p), idsKey{}, a.ids.Load())
-	u := &url.URL{Path: path, RawQuery: q.Encode()}
-	r, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	r, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
-	rec := &recorder{header: http.Header{}}
-	if err := a.serveRead(rec, r); err != nil {
-		return nil, err
+	if body != nil {
+		r.Header.Set("Content-Type", "application/json")
 	}
+	rec = &recorder{header: http.Header{}}
+	defer func() {
+		if v := recover(); v != nil {
+			a.log.Error("panic", "path", r.URL.Path, "panic", v, "request_id", id)
+			rec, err = nil, fmt.Errorf("%s %s: panic: %v", method, r.URL.Path, v)
+		}
+	}()
+	h.ServeHTTP(rec, r)
 	if rec.status == 0 {
 		rec.status = http.StatusOK
 	}
-	if rec.status != http.StatusOK || !strings.HasPrefix(rec.header.Get("Content-Type"), "application/json") {
-		return nil, &ReadError{Status: rec.status, Body: rec.body.Bytes()}
-	}
-	return rec.body.Bytes(), nil
+	return rec, nil
 }
 
 // recorder keeps an in-process answer.
@@ -116,17 +155,4 @@ func (w *recorder) Write(b []byte) (int, error) {
 		w.status = http.StatusOK
 	}
 	return w.body.Write(b)
-}
-
-// serveRead runs the read, turning a panic into an error as the edge
-// middleware turns one into a logged 500.
-func (a *API) serveRead(w *recorder, r *http.Request) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			a.log.Error("panic", "path", r.URL.Path, "panic", p, "request_id", requestID(r.Context()))
-			err = fmt.Errorf("read %s: panic: %v", r.URL.Path, p)
-		}
-	}()
-	a.reads.ServeHTTP(w, r)
-	return nil
 }
