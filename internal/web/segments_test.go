@@ -77,6 +77,7 @@ func (b *browser) customerUUIDs(path string) []string {
 // shows the API's answer to the same expression, in its tiles, its table
 // and its CSV; its drill-downs keep the expression and still add up.
 func TestFilteredPages(t *testing.T) {
+	t.Parallel() // each installs the demo book of its own: the package ran 7 minutes under -race one by one
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		st := newSite(t, s)
 		b := st.browser()
@@ -267,6 +268,7 @@ func TestFilteredPages(t *testing.T) {
 // TestCohortsPage: the heat map's cells are the API's, its CSV too, and a
 // cell's customer list holds as many customers as the cell counts.
 func TestCohortsPage(t *testing.T) {
+	t.Parallel() // each installs the demo book of its own: the package ran 7 minutes under -race one by one
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		st := newSite(t, s)
 		b := st.browser()
@@ -371,6 +373,7 @@ func str(v any) string {
 // deletes saved segments with the form token; read-only sessions and
 // share links see them and pick them, and change nothing.
 func TestSegmentForms(t *testing.T) {
+	t.Parallel() // each installs the demo book of its own: the package ran 7 minutes under -race one by one
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		st := newSite(t, s)
 		b := st.browser()
@@ -457,6 +460,7 @@ func TestSegmentForms(t *testing.T) {
 // TestSegmentsReadOnly: a read-only session lists the saved segments and
 // picks them, sees no form, and its POSTs change nothing.
 func TestSegmentsReadOnly(t *testing.T) {
+	t.Parallel() // each installs the demo book of its own: the package ran 7 minutes under -race one by one
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		st := newSite(t, s)
 		cfl := "region~ANY~'GB','US'"
@@ -495,6 +499,7 @@ func TestSegmentsReadOnly(t *testing.T) {
 // changes nothing, and its cohort customer lists hide names as its other
 // lists do.
 func TestShareLinkCohorts(t *testing.T) {
+	t.Parallel() // each installs the demo book of its own: the package ran 7 minutes under -race one by one
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		st := newSite(t, s)
 		b := st.browser()
