@@ -74,16 +74,9 @@ var cohortParams = []string{"start-date", "end-date", "cohort-interval", "geo", 
 // cohort (the period of its customers' first new business), a cell per
 // age, as /v1/metrics/cohorts answers.
 func (w *Web) cohorts(rw http.ResponseWriter, r *http.Request) error {
-	asCSV := strings.HasSuffix(r.URL.Path, ".csv")
-	pg := w.newPage(r, "Cohorts", "metrics/cohorts")
-	if builderRedirect(rw, r, pg.Base) {
-		return nil
-	}
-	var err error
-	if !asCSV {
-		if pg.Filters, err = w.newFilterBar(r, &pg); err != nil {
-			return err
-		}
+	pg, asCSV, done, err := w.selectionPage(rw, r, "Cohorts", "metrics/cohorts")
+	if done || err != nil {
+		return err
 	}
 	p, q, err := w.periodOf(r, pg.Filters, "cohort-interval", cohortIntervals)
 	if err != nil {

@@ -342,6 +342,21 @@ func builderRows(q url.Values) (conds []condition, submitted bool) {
 	return conds, submitted
 }
 
+// selectionPage starts a page that takes a selection: the builder's GET
+// is redirected to the CFL it makes (done), and a page, not its CSV, gets
+// the filter bar.
+func (w *Web) selectionPage(rw http.ResponseWriter, r *http.Request, title, base string) (pg page, asCSV, done bool, err error) {
+	pg = w.newPage(r, title, base)
+	if builderRedirect(rw, r, pg.Base) {
+		return pg, false, true, nil
+	}
+	asCSV = strings.HasSuffix(r.URL.Path, ".csv")
+	if !asCSV {
+		pg.Filters, err = w.newFilterBar(r, &pg)
+	}
+	return pg, asCSV, false, err
+}
+
 // builderRedirect answers a submitted builder form (its rows in c0-filter,
 // c0-op, … parameters) with the page's own URL, the rows written as CFL
 // into filters: the URL holds the state with the API's parameter names.

@@ -321,15 +321,9 @@ func (w *Web) metric(rw http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return errNotFound
 	}
-	pg := w.newPage(r, def.Title, "metrics/"+def.Name)
-	if builderRedirect(rw, r, pg.Base) {
-		return nil
-	}
-	var err error
-	if !asCSV {
-		if pg.Filters, err = w.newFilterBar(r, &pg); err != nil {
-			return err
-		}
+	pg, _, done, err := w.selectionPage(rw, r, def.Title, "metrics/"+def.Name)
+	if done || err != nil {
+		return err
 	}
 	p, q, err := w.period(r, pg.Filters)
 	if err != nil {

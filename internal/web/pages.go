@@ -186,16 +186,9 @@ type customersPage struct {
 // customers serves the customer list and its CSV: the API's list with
 // its filters (q, status, plan, country, sort), 50 a page.
 func (w *Web) customers(rw http.ResponseWriter, r *http.Request) error {
-	pg := w.newPage(r, "Customers", "customers")
-	if builderRedirect(rw, r, pg.Base) {
-		return nil
-	}
-	asCSV := strings.HasSuffix(r.URL.Path, ".csv")
-	var err error
-	if !asCSV {
-		if pg.Filters, err = w.newFilterBar(r, &pg); err != nil {
-			return err
-		}
+	pg, asCSV, done, err := w.selectionPage(rw, r, "Customers", "customers")
+	if done || err != nil {
+		return err
 	}
 	q := pass(r.URL.Query(), "q", "status", "plan", "country", "sort", "page", "filters", "segment")
 	if pg.Shared {
@@ -322,16 +315,9 @@ type activitiesPage struct {
 // across every page (with_total), which a drill-down shows beside the
 // number it explains.
 func (w *Web) activities(rw http.ResponseWriter, r *http.Request) error {
-	pg := w.newPage(r, "Activities", "activities")
-	if builderRedirect(rw, r, pg.Base) {
-		return nil
-	}
-	asCSV := strings.HasSuffix(r.URL.Path, ".csv")
-	var err error
-	if !asCSV {
-		if pg.Filters, err = w.newFilterBar(r, &pg); err != nil {
-			return err
-		}
+	pg, asCSV, done, err := w.selectionPage(rw, r, "Activities", "activities")
+	if done || err != nil {
+		return err
 	}
 	in := r.URL.Query()
 	q := pass(in, "type", "start-date", "end-date", "cursor", "order", "filters", "segment")
