@@ -18,38 +18,46 @@ import (
 	"github.com/tally-analytics/tally/internal/store/storetest"
 )
 
+// demoAPI installs a demo book of 150 customers anchored on 2026-01-01
+// and serves the API over it; get answers a GET with a read key and fails
+// the test on any status but 200.
+func demoAPI(t *testing.T, s *store.Store) (demo.Result, func(path string) []byte) {
+	t.Helper()
+	ctx := context.Background()
+	res, err := demo.Install(ctx, s, "acme", demo.Options{Seed: 1, Anchor: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Customers: 150})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := auth.NewKey()
+	if err := s.CreateAPIKey(ctx, res.Account.ID, auth.Prefix(key), auth.Hash(key), billing.AccessRead); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(s, api.Options{}))
+	t.Cleanup(srv.Close)
+	return res, func(path string) []byte {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		req.SetBasicAuth(key, "")
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+		}
+		return b
+	}
+}
+
 // TestMetricsCSVOnTheDemo: on the demo book (movements of every kind,
 // EUR customers at ECB rates, refunds, failed payments, scheduled
 // events), every cell of every endpoint's CSV is the JSON's text, in the
 // documented columns, by every interval and with each filter.
 func TestMetricsCSVOnTheDemo(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
-		ctx := context.Background()
-		res, err := demo.Install(ctx, s, "acme", demo.Options{Seed: 1, Anchor: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Customers: 150})
-		if err != nil {
-			t.Fatal(err)
-		}
-		key := auth.NewKey()
-		if err := s.CreateAPIKey(ctx, res.Account.ID, auth.Prefix(key), auth.Hash(key), billing.AccessRead); err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(api.New(s, api.Options{}))
-		t.Cleanup(srv.Close)
-		get := func(path string) []byte {
-			t.Helper()
-			req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
-			req.SetBasicAuth(key, "")
-			resp, err := srv.Client().Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
-			}
-			return b
-		}
+		_, get := demoAPI(t, s)
 		book := "start-date=2023-01-01&end-date=2025-12-31"
 		queries := []string{book + "&interval=month", book + "&interval=quarter", book + "&interval=year",
 			"start-date=2025-01-01&end-date=2025-12-31&interval=week", "start-date=2025-11-01&end-date=2025-12-31&interval=day",

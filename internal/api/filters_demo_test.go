@@ -3,20 +3,13 @@ package api_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/tally-analytics/tally/internal/api"
-	"github.com/tally-analytics/tally/internal/auth"
-	"github.com/tally-analytics/tally/internal/billing"
-	"github.com/tally-analytics/tally/internal/demo"
 	"github.com/tally-analytics/tally/internal/metrics"
 	"github.com/tally-analytics/tally/internal/store"
 	"github.com/tally-analytics/tally/internal/store/storetest"
@@ -37,31 +30,11 @@ import (
 func TestFilterPropertiesOnTheDemo(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		res, err := demo.Install(ctx, s, "acme", demo.Options{Seed: 1, Anchor: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Customers: 150})
-		if err != nil {
-			t.Fatal(err)
-		}
-		key := auth.NewKey()
-		if err := s.CreateAPIKey(ctx, res.Account.ID, auth.Prefix(key), auth.Hash(key), billing.AccessRead); err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(api.New(s, api.Options{}))
-		t.Cleanup(srv.Close)
+		res, getBytes := demoAPI(t, s)
 		get := func(path string) map[string]any {
 			t.Helper()
-			req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
-			req.SetBasicAuth(key, "")
-			resp, err := srv.Client().Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
-			}
 			var m map[string]any
-			if err := json.Unmarshal(b, &m); err != nil {
+			if err := json.Unmarshal(getBytes(path), &m); err != nil {
 				t.Fatal(err)
 			}
 			return m
