@@ -72,6 +72,7 @@ type SubscriptionEvent struct {
 	Errors    FieldErrors
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	Disabled  Disabled
 }
 
 // ValidateEvent checks an event's own fields; references (data source,

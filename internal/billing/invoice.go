@@ -30,6 +30,8 @@ type Invoice struct {
 	DueDate            *time.Time
 	Currency           string
 	Status             *string
+	CollectionMethod   *string
+	Disabled           Disabled
 	LineItems          []LineItem
 	Transactions       []Transaction
 }
@@ -61,6 +63,9 @@ type LineItem struct {
 	Description               *string
 	EventOrder                *int64
 	BalanceTransfer           bool
+	Disabled                  Disabled
+	// UserCreated marks a line added to its invoice after the import.
+	UserCreated bool
 }
 
 // HasSubscription reports whether the line belongs to a subscription.
@@ -77,7 +82,24 @@ type Transaction struct {
 	AmountInCents           *int64
 	TransactionFeesInCents  *int64
 	TransactionFeesCurrency *string
+	Disabled                Disabled
+	// UserCreated marks a transaction added to its invoice after the
+	// import.
+	UserCreated bool
 }
+
+// Disabled is the disabled state of an invoice, line item, transaction or
+// subscription event (issue 13): a disabled object is kept and listed on
+// request but counts in no metric. A nil At is enabled; By is the author
+// (an API key's prefix). A line or transaction of a disabled invoice counts
+// in nothing either, whatever its own state says.
+type Disabled struct {
+	At *time.Time
+	By *string
+}
+
+// IsDisabled reports whether the object itself is disabled.
+func (d Disabled) IsDisabled() bool { return d.At != nil }
 
 // Messages the Go client compares verbatim (api-reference.md §1.9).
 const (

@@ -46,9 +46,9 @@ func (s *Store) CashTransactionsSince(ctx context.Context, acct, since int64) (m
 	err := scanRows(ctx, s.r, `SELECT c.id, COALESCE(c.country, ''), t.id, COALESCE(t.type, ''), COALESCE(t.result, ''), t.date, t.amount_in_cents, i.currency,
 			l.id, COALESCE(l.type, ''), COALESCE(l.amount_in_cents, 0), COALESCE(p.uuid, '')
 		FROM customers c
-		LEFT JOIN invoices i ON i.customer_id = c.id
-		LEFT JOIN transactions t ON t.invoice_id = i.id
-		LEFT JOIN line_items l ON l.invoice_id = i.id AND t.id IS NOT NULL
+		LEFT JOIN invoices i ON i.customer_id = c.id AND i.disabled_at IS NULL
+		LEFT JOIN transactions t ON t.invoice_id = i.id AND t.disabled_at IS NULL
+		LEFT JOIN line_items l ON l.invoice_id = i.id AND t.id IS NOT NULL AND l.disabled_at IS NULL
 		LEFT JOIN plans p ON p.id = l.plan_id
 		WHERE c.account_id = $1 AND c.results_version > $2`, []any{acct, since},
 		func(scan func(...any) error) error {
@@ -124,14 +124,14 @@ func (s *Store) allCashTransactions(ctx context.Context, acct int64) (map[int64]
 			plans[id] = uuid
 			return err
 		}},
-		{"invoices", `SELECT id, customer_id, currency FROM invoices WHERE account_id = $1`, func(scan func(...any) error) error {
+		{"invoices", `SELECT id, customer_id, currency FROM invoices WHERE account_id = $1 AND disabled_at IS NULL`, func(scan func(...any) error) error {
 			inv := &invoice{}
 			var id int64
 			err := scan(&id, &inv.customer, &inv.currency)
 			invoices[id] = inv
 			return err
 		}},
-		{"lines", `SELECT invoice_id, type, amount_in_cents, COALESCE(plan_id, 0) FROM line_items WHERE account_id = $1`,
+		{"lines", `SELECT invoice_id, type, amount_in_cents, COALESCE(plan_id, 0) FROM line_items WHERE account_id = $1 AND disabled_at IS NULL`,
 			func(scan func(...any) error) error {
 				var invID, planID int64
 				var l CashLine
@@ -151,7 +151,7 @@ func (s *Store) allCashTransactions(ctx context.Context, acct int64) (map[int64]
 		}
 	}
 	out := map[int64][]CashTransaction{}
-	err = scanRows(ctx, tx, `SELECT invoice_id, type, result, date, amount_in_cents FROM transactions WHERE account_id = $1`, []any{acct},
+	err = scanRows(ctx, tx, `SELECT invoice_id, type, result, date, amount_in_cents FROM transactions WHERE account_id = $1 AND disabled_at IS NULL`, []any{acct},
 		func(scan func(...any) error) error {
 			var t CashTransaction
 			var invID, ms int64

@@ -12,17 +12,18 @@ import (
 
 const eventCols = `e.id, ds.uuid, e.customer_external_id, e.subscription_external_id, e.subscription_set_external_id,
 	e.plan_external_id, e.external_id, e.event_type, e.event_date, e.effective_date, e.currency, e.amount_in_cents,
-	e.quantity, e.tax_amount_in_cents, e.event_order, e.retracted_event_id, e.errors, e.created_at, e.updated_at`
+	e.quantity, e.tax_amount_in_cents, e.event_order, e.retracted_event_id, e.errors, e.created_at, e.updated_at,
+	e.disabled_at, e.disabled_by`
 const eventFrom = ` FROM subscription_events e JOIN data_sources ds ON ds.id = e.data_source_id `
 
 func scanEvent(row interface{ Scan(...any) error }) (billing.SubscriptionEvent, error) {
 	var e billing.SubscriptionEvent
-	var set, plan, ext, cur sql.NullString
-	var amount, qty, tax, order, retracted sql.NullInt64
+	var set, plan, ext, cur, disabledBy sql.NullString
+	var amount, qty, tax, order, retracted, disabledAt sql.NullInt64
 	var eventDate, effective, created, updated int64
 	var errs string
 	err := row.Scan(&e.ID, &e.DataSourceUUID, &e.CustomerExternalID, &e.SubscriptionExternalID, &set, &plan, &ext, &e.EventType,
-		&eventDate, &effective, &cur, &amount, &qty, &tax, &order, &retracted, &errs, &created, &updated)
+		&eventDate, &effective, &cur, &amount, &qty, &tax, &order, &retracted, &errs, &created, &updated, &disabledAt, &disabledBy)
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, &MissingError{What: "subscription event"}
 	}
@@ -32,6 +33,7 @@ func scanEvent(row interface{ Scan(...any) error }) (billing.SubscriptionEvent, 
 	e.SubscriptionSetExternalID, e.PlanExternalID, e.ExternalID, e.Currency = strPtr(set), strPtr(plan), strPtr(ext), strPtr(cur)
 	e.AmountInCents, e.Quantity, e.TaxAmountInCents, e.EventOrder, e.RetractedEventID = intPtr(amount), intPtr(qty), intPtr(tax), intPtr(order), intPtr(retracted)
 	e.EventDate, e.EffectiveDate, e.CreatedAt, e.UpdatedAt = fromMillis(eventDate), fromMillis(effective), fromMillis(created), fromMillis(updated)
+	e.Disabled = billing.Disabled{At: timePtr(disabledAt), By: strPtr(disabledBy)}
 	if err := json.Unmarshal([]byte(errs), &e.Errors); err != nil {
 		return e, fmt.Errorf("decode event errors: %w", err)
 	}

@@ -163,10 +163,10 @@ func histories(ctx context.Context, q querier, ids []int64) (map[int64]*History,
 	err = queryIn(ctx, q, `SELECT l.subscription_id, l.uuid, i.uuid, l.type, p.uuid, p.external_id, p.name, p.interval_unit, p.interval_count,
 		l.service_period_start, l.service_period_end, l.amount_in_cents, l.quantity, l.tax_amount_in_cents, l.transaction_fees_in_cents,
 		i.currency, l.prorated, COALESCE(l.proration_type, ''), l.event_order, l.id,
-		CASE WHEN EXISTS (SELECT 1 FROM transactions t WHERE t.invoice_id = i.id AND t.type = 'refund' AND t.result = 'successful')
-		      AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.invoice_id = i.id AND t.type = 'payment') THEN 1 ELSE 0 END
+		CASE WHEN EXISTS (SELECT 1 FROM transactions t WHERE t.invoice_id = i.id AND t.type = 'refund' AND t.result = 'successful' AND t.disabled_at IS NULL)
+		      AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.invoice_id = i.id AND t.type = 'payment' AND t.disabled_at IS NULL) THEN 1 ELSE 0 END
 		FROM line_items l JOIN invoices i ON i.id = l.invoice_id JOIN plans p ON p.id = l.plan_id
-		WHERE i.customer_id IN (%s) AND l.subscription_id IS NOT NULL ORDER BY l.id`, nil, ids, func(scan func(...any) error) error {
+		WHERE i.customer_id IN (%s) AND l.subscription_id IS NOT NULL AND l.disabled_at IS NULL AND i.disabled_at IS NULL ORDER BY l.id`, nil, ids, func(scan func(...any) error) error {
 		var l HistoryLine
 		var start, end int64
 		var prorated, refund int
@@ -184,8 +184,11 @@ func histories(ctx context.Context, q querier, ids []int64) (map[int64]*History,
 	if err != nil {
 		return nil, fmt.Errorf("load line items: %w", err)
 	}
+	// A line's cancelled_at goes with its line: it counts while the line
+	// and its invoice are enabled.
 	err = queryIn(ctx, q, `SELECT ca.subscription_id, ca.cancelled_at, ca.id FROM cancellations ca JOIN subscriptions s ON s.id = ca.subscription_id
-		WHERE s.customer_id IN (%s) ORDER BY ca.id`, nil, ids, func(scan func(...any) error) error {
+		LEFT JOIN line_items li ON li.id = ca.line_item_id LEFT JOIN invoices li_i ON li_i.id = li.invoice_id
+		WHERE s.customer_id IN (%s) AND (ca.line_item_id IS NULL OR (li.disabled_at IS NULL AND li_i.disabled_at IS NULL)) ORDER BY ca.id`, nil, ids, func(scan func(...any) error) error {
 		var sid, at, id int64
 		if err := scan(&sid, &at, &id); err != nil {
 			return err
@@ -202,8 +205,9 @@ func histories(ctx context.Context, q querier, ids []int64) (map[int64]*History,
 	// metrics.md rule 9: a subscription_cancelled event (not withdrawn by a
 	// subscription_event_retracted) cancels at its effective date.
 	err = queryIn(ctx, q, `SELECT e.data_source_id, e.subscription_external_id, e.effective_date, e.id FROM subscription_events e
-		WHERE e.customer_id IN (%s) AND e.event_type = 'subscription_cancelled'
-		  AND NOT EXISTS (SELECT 1 FROM subscription_events r WHERE r.retracted_event_id = e.id AND r.event_type = 'subscription_event_retracted')
+		WHERE e.customer_id IN (%s) AND e.event_type = 'subscription_cancelled' AND e.disabled_at IS NULL
+		  AND NOT EXISTS (SELECT 1 FROM subscription_events r WHERE r.retracted_event_id = e.id AND r.event_type = 'subscription_event_retracted'
+		                  AND r.disabled_at IS NULL)
 		ORDER BY e.id`, nil, ids, func(scan func(...any) error) error {
 		var dsID, at, id int64
 		var ext string
@@ -219,7 +223,7 @@ func histories(ctx context.Context, q querier, ids []int64) (map[int64]*History,
 	if err != nil {
 		return nil, fmt.Errorf("load cancellation events: %w", err)
 	}
-	err = queryIn(ctx, q, `SELECT DISTINCT customer_id, currency FROM invoices WHERE customer_id IN (%s) ORDER BY customer_id, currency`, nil, ids,
+	err = queryIn(ctx, q, `SELECT DISTINCT customer_id, currency FROM invoices WHERE customer_id IN (%s) AND disabled_at IS NULL ORDER BY customer_id, currency`, nil, ids,
 		func(scan func(...any) error) error {
 			var id int64
 			var cur string

@@ -418,21 +418,23 @@ type InvoiceFilter struct {
 	ExternalID     string
 }
 
-const invoiceCols = `i.id, i.uuid, i.external_id, c.uuid, ci.external_id, ds.uuid, i.date, i.due_date, i.currency, i.status`
+const invoiceCols = `i.id, i.uuid, i.external_id, c.uuid, ci.external_id, ds.uuid, i.date, i.due_date, i.currency, i.status,
+	i.collection_method, i.disabled_at, i.disabled_by`
 const invoiceFrom = ` FROM invoices i JOIN customers c ON c.id = i.customer_id JOIN customer_identities ci ON ci.id = i.identity_id
 	JOIN data_sources ds ON ds.id = i.data_source_id `
 
 func scanInvoice(row interface{ Scan(...any) error }) (billing.Invoice, error) {
 	var inv billing.Invoice
 	var date int64
-	var due sql.NullInt64
-	var status sql.NullString
+	var due, disabledAt sql.NullInt64
+	var status, method, disabledBy sql.NullString
 	err := row.Scan(&inv.ID, &inv.UUID, &inv.ExternalID, &inv.CustomerUUID, &inv.CustomerExternalID, &inv.DataSourceUUID,
-		&date, &due, &inv.Currency, &status)
+		&date, &due, &inv.Currency, &status, &method, &disabledAt, &disabledBy)
 	if errors.Is(err, sql.ErrNoRows) {
 		return inv, &MissingError{What: "invoice"}
 	}
-	inv.Date, inv.DueDate, inv.Status = fromMillis(date), timePtr(due), strPtr(status)
+	inv.Date, inv.DueDate, inv.Status, inv.CollectionMethod = fromMillis(date), timePtr(due), strPtr(status), strPtr(method)
+	inv.Disabled = billing.Disabled{At: timePtr(disabledAt), By: strPtr(disabledBy)}
 	return inv, err
 }
 
@@ -485,19 +487,22 @@ func loadInvoiceDetails(ctx context.Context, q querier, invs []billing.Invoice) 
 	err := queryIn(ctx, q, `SELECT l.invoice_id, l.id, l.uuid, l.external_id, l.type, s.uuid, s.external_id, l.subscription_set_external_id,
 		p.uuid, l.service_period_start, l.service_period_end, l.amount_in_cents, l.quantity, l.prorated, l.proration_type,
 		l.cancelled_at, l.discount_amount_in_cents, l.discount_code, l.discount_description, l.tax_amount_in_cents,
-		l.transaction_fees_in_cents, l.transaction_fees_currency, l.account_code, l.description, l.event_order, l.balance_transfer
+		l.transaction_fees_in_cents, l.transaction_fees_currency, l.account_code, l.description, l.event_order, l.balance_transfer,
+		l.disabled_at, l.disabled_by, l.user_created
 		FROM line_items l LEFT JOIN subscriptions s ON s.id = l.subscription_id LEFT JOIN plans p ON p.id = l.plan_id
 		WHERE l.invoice_id IN (%s) ORDER BY l.invoice_id, l.position`, nil, ids, func(scan func(...any) error) error {
 		var invID int64
 		var l billing.LineItem
-		var ext, subUUID, subExt, setExt, planUUID, prorationType, discountDesc, feesCur, desc sql.NullString
-		var start, end, cancelled, eventOrder sql.NullInt64
-		var prorated, balance int
+		var ext, subUUID, subExt, setExt, planUUID, prorationType, discountDesc, feesCur, desc, disabledBy sql.NullString
+		var start, end, cancelled, eventOrder, disabledAt sql.NullInt64
+		var prorated, balance, userCreated int
 		if err := scan(&invID, &l.ID, &l.UUID, &ext, &l.Type, &subUUID, &subExt, &setExt, &planUUID, &start, &end,
 			&l.AmountInCents, &l.Quantity, &prorated, &prorationType, &cancelled, &l.DiscountAmountInCents, &l.DiscountCode,
-			&discountDesc, &l.TaxAmountInCents, &l.TransactionFeesInCents, &feesCur, &l.AccountCode, &desc, &eventOrder, &balance); err != nil {
+			&discountDesc, &l.TaxAmountInCents, &l.TransactionFeesInCents, &feesCur, &l.AccountCode, &desc, &eventOrder, &balance,
+			&disabledAt, &disabledBy, &userCreated); err != nil {
 			return err
 		}
+		l.Disabled, l.UserCreated = billing.Disabled{At: timePtr(disabledAt), By: strPtr(disabledBy)}, userCreated != 0
 		l.ExternalID, l.SubscriptionUUID, l.SubscriptionExternalID, l.SubscriptionSetExternalID = strPtr(ext), subUUID.String, subExt.String, strPtr(setExt)
 		l.PlanUUID, l.ServicePeriodStart, l.ServicePeriodEnd = planUUID.String, timePtr(start), timePtr(end)
 		l.Prorated, l.ProrationType, l.CancelledAt, l.DiscountDescription = prorated != 0, strPtr(prorationType), timePtr(cancelled), strPtr(discountDesc)
@@ -510,15 +515,18 @@ func loadInvoiceDetails(ctx context.Context, q querier, invs []billing.Invoice) 
 		return fmt.Errorf("load line items: %w", err)
 	}
 	err = queryIn(ctx, q, `SELECT invoice_id, id, uuid, external_id, type, result, date, amount_in_cents, transaction_fees_in_cents,
-		transaction_fees_currency FROM transactions WHERE invoice_id IN (%s) ORDER BY invoice_id, id`, nil, ids,
+		transaction_fees_currency, disabled_at, disabled_by, user_created FROM transactions WHERE invoice_id IN (%s) ORDER BY invoice_id, id`, nil, ids,
 		func(scan func(...any) error) error {
 			var invID, date int64
 			var t billing.Transaction
-			var ext, feesCur sql.NullString
-			var amount, fees sql.NullInt64
-			if err := scan(&invID, &t.ID, &t.UUID, &ext, &t.Type, &t.Result, &date, &amount, &fees, &feesCur); err != nil {
+			var ext, feesCur, disabledBy sql.NullString
+			var amount, fees, disabledAt sql.NullInt64
+			var userCreated int
+			if err := scan(&invID, &t.ID, &t.UUID, &ext, &t.Type, &t.Result, &date, &amount, &fees, &feesCur,
+				&disabledAt, &disabledBy, &userCreated); err != nil {
 				return err
 			}
+			t.Disabled, t.UserCreated = billing.Disabled{At: timePtr(disabledAt), By: strPtr(disabledBy)}, userCreated != 0
 			t.ExternalID, t.Date, t.AmountInCents, t.TransactionFeesInCents, t.TransactionFeesCurrency = strPtr(ext), fromMillis(date), intPtr(amount), intPtr(fees), strPtr(feesCur)
 			inv := &invs[at[invID]]
 			inv.Transactions = append(inv.Transactions, t)

@@ -35,10 +35,11 @@ func (s *Store) ScheduledEvents(ctx context.Context, acct int64) ([]ScheduledEve
 		JOIN customers c ON c.id = e.customer_id
 		LEFT JOIN subscriptions sub ON sub.data_source_id = e.data_source_id AND sub.external_id = e.subscription_external_id
 		LEFT JOIN plans p ON p.id = e.plan_id
-		WHERE e.account_id = $1
+		WHERE e.account_id = $1 AND e.disabled_at IS NULL
 		  AND e.event_type IN ('subscription_start_scheduled', 'subscription_update_scheduled', 'subscription_cancellation_scheduled')
-		  AND NOT EXISTS (SELECT 1 FROM subscription_events r WHERE r.retracted_event_id = e.id AND r.event_type LIKE '%retracted')
-		  AND NOT EXISTS (SELECT 1 FROM line_items li WHERE li.subscription_id = sub.id AND li.service_period_start >= e.effective_date)
+		  AND NOT EXISTS (SELECT 1 FROM subscription_events r WHERE r.retracted_event_id = e.id AND r.event_type LIKE '%retracted' AND r.disabled_at IS NULL)
+		  AND NOT EXISTS (SELECT 1 FROM line_items li JOIN invoices li_i ON li_i.id = li.invoice_id WHERE li.subscription_id = sub.id
+		                  AND li.service_period_start >= e.effective_date AND li.disabled_at IS NULL AND li_i.disabled_at IS NULL)
 		  AND NOT (e.event_type = 'subscription_cancellation_scheduled'
 		       AND EXISTS (SELECT 1 FROM cancellations ca WHERE ca.subscription_id = sub.id AND ca.cancelled_at >= e.event_date))
 		ORDER BY e.id`, []any{acct}, func(scan func(...any) error) error {
