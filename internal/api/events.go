@@ -191,6 +191,7 @@ type eventOut struct {
 	TaxAmountInCents          *int64              `json:"tax_amount_in_cents"`
 	EventOrder                *int64              `json:"event_order"`
 	RetractedEventID          *int64              `json:"retracted_event_id"`
+	disabledOut
 }
 
 // eventTime is the events' own output form: UTC, seconds, no fraction
@@ -207,7 +208,7 @@ func (a *API) eventWire(e billing.SubscriptionEvent) eventOut {
 		PlanExternalID: e.PlanExternalID, EventDate: eventTime(e.EventDate), EffectiveDate: eventTime(e.EffectiveDate),
 		EventType: e.EventType, ExternalID: e.ExternalID, Errors: errs, CreatedAt: eventTime(e.CreatedAt), UpdatedAt: eventTime(e.UpdatedAt),
 		Quantity: e.Quantity, Currency: e.Currency, AmountInCents: e.AmountInCents, TaxAmountInCents: e.TaxAmountInCents,
-		EventOrder: e.EventOrder, RetractedEventID: a.publicIDPtr(e.RetractedEventID)}
+		EventOrder: e.EventOrder, RetractedEventID: a.publicIDPtr(e.RetractedEventID), disabledOut: disabledWire(e.Disabled)}
 }
 
 func (a *API) createEvent(w http.ResponseWriter, r *http.Request) error {

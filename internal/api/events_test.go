@@ -30,7 +30,8 @@ func TestSubscriptionEvents(t *testing.T) {
 			"subscription_set_external_id":null,"subscription_external_id":"sub_0001","plan_external_id":"plan_0001",
 			"event_date":"2022-03-30T00:00:00Z","effective_date":"2022-04-01T00:00:00Z","event_type":"subscription_start_scheduled",
 			"external_id":"evnt_001","errors":{},"created_at":%q,"updated_at":%q,"quantity":1,"currency":"USD",
-			"amount_in_cents":1000,"tax_amount_in_cents":null,"event_order":100,"retracted_event_id":null}`,
+			"amount_in_cents":1000,"tax_amount_in_cents":null,"event_order":100,"retracted_event_id":null,
+			"disabled":false,"disabled_at":null,"disabled_by":null}`,
 			id, ds, ev["created_at"], ev["updated_at"]))
 		jsonEqual(t, e.do(e.key, "POST", "/v1/subscription_events", event(ds, map[string]any{"external_id": "evnt_001",
 			"event_type": "subscription_cancelled"})).body, `{"errors":{"external_id":"has already been taken"}}`)

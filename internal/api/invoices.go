@@ -148,6 +148,9 @@ type lineOut struct {
 	AccountCode               string  `json:"account_code"`
 	EventOrder                *int64  `json:"event_order"`
 	BalanceTransfer           bool    `json:"balance_transfer"`
+	disabledOut
+	UserCreated        bool                `json:"user_created"`
+	EditHistorySummary *editHistorySummary `json:"edit_history_summary,omitempty"`
 }
 
 type transactionOut struct {
@@ -159,18 +162,25 @@ type transactionOut struct {
 	AmountInCents           *int64  `json:"amount_in_cents"`
 	TransactionFeesInCents  *int64  `json:"transaction_fees_in_cents"`
 	TransactionFeesCurrency *string `json:"transaction_fees_currency"`
+	disabledOut
+	UserCreated        bool                `json:"user_created"`
+	EditHistorySummary *editHistorySummary `json:"edit_history_summary,omitempty"`
 }
 
 type invoiceOut struct {
-	UUID               string               `json:"uuid"`
-	ExternalID         string               `json:"external_id"`
-	Date               string               `json:"date"`
-	DueDate            *string              `json:"due_date"`
-	Currency           string               `json:"currency"`
-	CustomerUUID       string               `json:"customer_uuid"`
-	CustomerExternalID string               `json:"customer_external_id"`
-	DataSourceUUID     string               `json:"data_source_uuid"`
-	Status             *string              `json:"status,omitempty"`
+	UUID               string  `json:"uuid"`
+	ExternalID         string  `json:"external_id"`
+	Date               string  `json:"date"`
+	DueDate            *string `json:"due_date"`
+	Currency           string  `json:"currency"`
+	CustomerUUID       string  `json:"customer_uuid"`
+	CustomerExternalID string  `json:"customer_external_id"`
+	DataSourceUUID     string  `json:"data_source_uuid"`
+	Status             *string `json:"status,omitempty"`
+	CollectionMethod   *string `json:"collection_method"`
+	disabledOut
+	UserCreated        bool                 `json:"user_created"`
+	EditHistorySummary *editHistorySummary  `json:"edit_history_summary,omitempty"`
 	LineItems          []lineOut            `json:"line_items"`
 	Transactions       []transactionOut     `json:"transactions"`
 	Errors             *billing.FieldErrors `json:"errors,omitempty"`
@@ -185,19 +195,20 @@ func strOrNil(s string) *string {
 
 func transactionWire(t billing.Transaction) transactionOut {
 	return transactionOut{UUID: t.UUID, ExternalID: t.ExternalID, Type: t.Type, Date: billing.FormatImportTime(t.Date), Result: t.Result,
-		AmountInCents: t.AmountInCents, TransactionFeesInCents: t.TransactionFeesInCents, TransactionFeesCurrency: t.TransactionFeesCurrency}
+		AmountInCents: t.AmountInCents, TransactionFeesInCents: t.TransactionFeesInCents, TransactionFeesCurrency: t.TransactionFeesCurrency,
+		disabledOut: disabledWire(t.Disabled), UserCreated: t.UserCreated}
 }
 
 func invoiceWire(inv billing.Invoice) invoiceOut {
 	out := invoiceOut{UUID: inv.UUID, ExternalID: inv.ExternalID, Date: billing.FormatImportTime(inv.Date), DueDate: importTimePtr(inv.DueDate),
 		Currency: inv.Currency, CustomerUUID: inv.CustomerUUID, CustomerExternalID: inv.CustomerExternalID, DataSourceUUID: inv.DataSourceUUID,
-		Status: inv.Status, LineItems: make([]lineOut, len(inv.LineItems)), Transactions: make([]transactionOut, len(inv.Transactions))}
+		Status: inv.Status, CollectionMethod: inv.CollectionMethod, disabledOut: disabledWire(inv.Disabled), LineItems: make([]lineOut, len(inv.LineItems)), Transactions: make([]transactionOut, len(inv.Transactions))}
 	for i, l := range inv.LineItems {
 		lo := lineOut{UUID: l.UUID, ExternalID: l.ExternalID, Type: l.Type, ProrationType: l.ProrationType, Description: l.Description,
 			AmountInCents: l.AmountInCents, Quantity: l.Quantity, DiscountCode: l.DiscountCode, DiscountAmountInCents: l.DiscountAmountInCents,
 			DiscountDescription: l.DiscountDescription, TaxAmountInCents: l.TaxAmountInCents, TransactionFeesInCents: l.TransactionFeesInCents,
 			TransactionFeesCurrency: l.TransactionFeesCurrency, AccountCode: l.AccountCode, EventOrder: l.EventOrder,
-			BalanceTransfer: l.BalanceTransfer, CancelledAt: importTimePtr(l.CancelledAt)}
+			BalanceTransfer: l.BalanceTransfer, CancelledAt: importTimePtr(l.CancelledAt), disabledOut: disabledWire(l.Disabled), UserCreated: l.UserCreated}
 		if l.HasSubscription() {
 			prorated := l.Prorated
 			lo.SubscriptionUUID, lo.SubscriptionExternalID, lo.PlanUUID = strOrNil(l.SubscriptionUUID), &l.SubscriptionExternalID, strOrNil(l.PlanUUID)

@@ -631,14 +631,14 @@ func (s *Store) AddTransaction(ctx context.Context, acct int64, invoiceUUID, acc
 		if err := check(currency); err != nil {
 			return err
 		}
-		t.UUID = NewUUID("tr_")
+		t.UUID, t.UserCreated = NewUUID("tr_"), true
 		// A refund can turn the invoice into a refund document (rule 5).
 		if err := markDirty(ctx, tx, `SELECT customer_id FROM invoices WHERE id = $1`, invID); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO transactions (account_id, invoice_id, data_source_id, uuid, external_id,
-			type, result, date, amount_in_cents, transaction_fees_in_cents, transaction_fees_currency, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			type, result, date, amount_in_cents, transaction_fees_in_cents, transaction_fees_currency, created_at, user_created)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1)`,
 			acct, invID, dsID, t.UUID, nullStr(t.ExternalID), t.Type, t.Result, millis(t.Date), nullInt(t.AmountInCents),
 			nullInt(t.TransactionFeesInCents), nullStr(t.TransactionFeesCurrency), millis(now()))
 		return uniqueAs(err, "external_id", "add transaction")

@@ -18,6 +18,8 @@ const GHOST_INV = 'inv_00000000-0000-0000-0000-000000000000';
 const MSG_DUP_INVOICE = 'The external ID for this invoice already exists in our system.';
 const MSG_DUP_LINE = 'The external ID for this line item already exists in our system.';
 const MSG_DUP_TRANSACTION = 'has already been taken';
+// ENABLED is the disabled state of an object never disabled.
+const ENABLED = { disabled: false, disabled_at: null, disabled_by: null };
 
 // includes asserts that every key of want deep-equals the same key of got.
 function includes (got, want, where = 'object') {
@@ -204,10 +206,10 @@ eachBackend(srv => {
 
     const [t1, t2] = inv.transactions;
     assert.match(t1.uuid, /^tr_[0-9a-f-]{36}$/);
-    assert.deepEqual(t1, { ...full.transactions[0], uuid: t1.uuid, date: '2024-01-02T10:00:00.000Z' });
+    assert.deepEqual(t1, { ...full.transactions[0], uuid: t1.uuid, date: '2024-01-02T10:00:00.000Z', ...ENABLED, user_created: false });
     assert.deepEqual(t2, {
       uuid: t2.uuid, external_id: null, type: 'refund', result: 'failed', date: '2024-01-20T00:00:00.000Z',
-      amount_in_cents: null, transaction_fees_in_cents: null, transaction_fees_currency: null
+      amount_in_cents: null, transaction_fees_in_cents: null, transaction_fees_currency: null, ...ENABLED, user_created: false
     });
 
     assert.deepEqual(stored(await Invoice.retrieve(c, inv.uuid)), stored(inv), 'retrieve answers what the import answered');
@@ -257,7 +259,7 @@ eachBackend(srv => {
     assert.match(refund.uuid, /^tr_[0-9a-f-]{36}$/);
     assert.deepEqual(refund, {
       uuid: refund.uuid, external_id: 'tr-refund-1', type: 'refund', result: 'successful', date: '2024-01-25T00:00:00.000Z',
-      amount_in_cents: 5000, transaction_fees_in_cents: 10, transaction_fees_currency: null
+      amount_in_cents: 5000, transaction_fees_in_cents: 10, transaction_fees_currency: null, ...ENABLED, user_created: true
     });
     const res = await srv.raw('POST', `/v1/import/invoices/${s.full.uuid}/transactions`,
       { body: { type: 'payment', result: 'failed', date: '2024-01-26 08:00:00' } });
@@ -265,7 +267,7 @@ eachBackend(srv => {
     const failed = res.json;
     assert.deepEqual(failed, {
       uuid: failed.uuid, external_id: null, type: 'payment', result: 'failed', date: '2024-01-26T08:00:00.000Z',
-      amount_in_cents: null, transaction_fees_in_cents: null, transaction_fees_currency: null
+      amount_in_cents: null, transaction_fees_in_cents: null, transaction_fees_currency: null, ...ENABLED, user_created: true
     });
     const refundFailed = await Transaction.create(c, s.full.uuid, { type: 'refund', result: 'failed', date: '2024-01-27T00:00:00Z', amount_in_cents: 0 });
     assert.equal(refundFailed.amount_in_cents, 0);

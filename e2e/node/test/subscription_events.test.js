@@ -51,7 +51,10 @@ function expected (ev, sent) {
     amount_in_cents: null,
     tax_amount_in_cents: null,
     event_order: null,
-    retracted_event_id: null
+    retracted_event_id: null,
+    disabled: false,
+    disabled_at: null,
+    disabled_by: null
   };
   for (const k of ['subscription_set_external_id', 'plan_external_id', 'external_id', 'currency']) {
     if (sent[k] !== undefined) out[k] = sent[k];
