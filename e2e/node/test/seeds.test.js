@@ -289,7 +289,8 @@ eachBackend(srv => {
     assert.match(res.json.uuid, /^tr_[0-9a-f-]{36}$/);
     assert.deepEqual({ ...res.json, uuid: 'x' }, {
       uuid: 'x', external_id: null, type: 'payment', date: '2016-01-06T10:00:00.000Z', result: 'successful',
-      amount_in_cents: null, transaction_fees_in_cents: null, transaction_fees_currency: null
+      amount_in_cents: null, transaction_fees_in_cents: null, transaction_fees_currency: null,
+      disabled: false, disabled_at: null, disabled_by: null, user_created: true
     });
     const stored = await g.get(`/v1/invoices/${inv.uuid}`);
     assert.deepEqual(stored.transactions, [inv.transactions[0], res.json]);
