@@ -10,6 +10,7 @@ import (
 	"github.com/tally-analytics/tally/internal/metrics"
 	"github.com/tally-analytics/tally/internal/segment"
 	"github.com/tally-analytics/tally/internal/store"
+	"github.com/tally-analytics/tally/internal/telemetry"
 )
 
 // resultsCache keeps each account's engine results in memory for the
@@ -21,10 +22,12 @@ import (
 type resultsCache struct {
 	mu       sync.Mutex
 	accounts map[int64]*accountResults
+	tel      *telemetry.Metrics
 }
 
 type accountResults struct {
 	mu        sync.Mutex
+	tel       *telemetry.Metrics
 	results   stamp // of customers and book
 	customers map[int64]*cachedCustomer
 	// book indexes every customer's history for unfiltered series; it is
@@ -52,8 +55,9 @@ func (c *resultsCache) account(acct int64) *accountResults {
 	}
 	a, ok := c.accounts[acct]
 	if !ok {
-		a = &accountResults{}
+		a = &accountResults{tel: c.tel}
 		c.accounts[acct] = a
+		c.tel.CacheAccount()
 	}
 	return a
 }
@@ -144,6 +148,8 @@ func (a *accountResults) refresh(ctx context.Context, s *store.Store, acct int64
 		return err
 	}
 	changed := make(map[int64]metrics.History, len(rs))
+	held := len(a.customers)
+	defer func() { a.tel.CacheLoaded(since < 0, len(rs), len(a.customers)-held) }()
 	if since < 0 { // first use, or customers went away: afresh
 		a.customers, a.book, a.cohorts = make(map[int64]*cachedCustomer, len(rs)), &metrics.Book{}, nil
 	}

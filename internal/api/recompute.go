@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tally-analytics/tally/internal/metrics"
 	"github.com/tally-analytics/tally/internal/recompute"
 	"github.com/tally-analytics/tally/internal/store"
+	"github.com/tally-analytics/tally/internal/telemetry"
 )
 
 // bufferedWriter holds a write's response until the metrics reflect it.
@@ -87,7 +89,9 @@ func (a *API) recompute(r *http.Request) {
 	// customers being recomputed. (The store re-runs a transaction that
 	// loses a race; what still fails is left to the background pass.)
 	ctx := context.WithoutCancel(r.Context())
+	start := time.Now()
 	rep, err := recompute.Dirty(ctx, a.store, account(r).ID, store.PendingFresh, recompute.NewStoreRates(ctx, a.store))
+	a.opts.Telemetry.Recomputed(telemetry.TriggerWrite, rep.Recomputed, len(rep.Failed), time.Since(start))
 	for _, f := range rep.Failed {
 		log.Warn("recomputation failed; the customer keeps its previous results until a retry succeeds",
 			"customer", f.CustomerUUID, "error", f.Err)

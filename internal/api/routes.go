@@ -11,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/tally-analytics/tally/internal/store"
+	"github.com/tally-analytics/tally/internal/telemetry"
 )
 
 // Options configure the API.
@@ -42,6 +43,9 @@ type Options struct {
 	// and any path prefix); export file URLs start with it. Empty: taken
 	// from the request.
 	PublicURL string
+	// Telemetry records recomputations and the results cache for
+	// Prometheus (nil: nothing recorded).
+	Telemetry *telemetry.Metrics
 }
 
 // DefaultOptions are api.md's defaults: 16 MiB bodies, 200 requests/s per
@@ -105,13 +109,21 @@ func newAPI(s *store.Store, opts Options) *API {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	a := &API{store: s, opts: opts, log: log, limits: limiters{m: map[int64]*rate.Limiter{}},
-		inFlight: inFlight{n: map[int64]int{}}, exportPage: 1000}
+		inFlight: inFlight{n: map[int64]int{}}, exportPage: 1000, results: resultsCache{tel: opts.Telemetry}}
 	a.reads = plainText(jsonMux(a.routes()))
 	return a
 }
 
 func (a *API) handler() http.Handler {
-	return a.edge(a.authenticate(plainText(a.currentAtOnce(jsonMux(a.routes())))))
+	m := a.routes()
+	next := a.edge(a.authenticate(plainText(a.currentAtOnce(jsonMux(m)))))
+	// The route is noted before authentication, so that the request
+	// metrics count a refused request under the route it was sent to.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, pattern := m.Handler(r)
+		telemetry.NoteRoute(r, pattern)
+		next.ServeHTTP(w, r)
+	})
 }
 
 // routes lists every route of the API. Routes whose cost grows with the

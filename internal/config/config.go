@@ -49,6 +49,9 @@ type Config struct {
 	// the proxy in front: the dashboard's cookie is then Secure when the
 	// browser came over https.
 	TrustProxy bool
+	// MetricsAddr (TALLY_METRICS_ADDR) is where Prometheus metrics are
+	// served, on a listener of their own; empty: not served.
+	MetricsAddr string
 }
 
 // Load parses serve's flags; getenv supplies the environment.
@@ -71,6 +74,7 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", getenv("TALLY_TRUST_PROXY") == "true", "believe X-Forwarded-Proto from the reverse proxy in front (TALLY_TRUST_PROXY=true), for the dashboard's Secure cookie")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to let requests in flight finish on SIGINT/SIGTERM")
 	fs.StringVar(&c.LogFormat, "log", "text", "log format: text or json")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", getenv("TALLY_METRICS_ADDR"), "address to serve Prometheus metrics on, e.g. 127.0.0.1:9090, apart from the API (TALLY_METRICS_ADDR; default: not served)")
 	fs.BoolVar(&c.Demo, "demo", false, "load the demo business into the default account first, unless it already has data")
 	if err := fs.Parse(args); err != nil {
 		return c, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tally-analytics/tally/internal/recompute"
 	"github.com/tally-analytics/tally/internal/store"
+	"github.com/tally-analytics/tally/internal/telemetry"
 )
 
 // retryInterval is how often the background pass looks for customers left
@@ -23,15 +24,19 @@ const retryInterval = 10 * time.Second
 // leaves the marks), so that no stale number is ever served: Run calls it
 // before it listens. Customers the engine refuses are logged and keep
 // their previous results; only a database failure is returned.
-func Recover(ctx context.Context, s *store.Store, log *slog.Logger) error {
+func Recover(ctx context.Context, s *store.Store, log *slog.Logger) (Recovered, error) {
 	start := time.Now()
 	reps, err := recompute.Pending(ctx, s, store.PendingAll)
 	n := logReports(log, reps)
-	if n > 0 {
-		log.Info("recomputed customers a previous run left marked", "customers", n, "duration_ms", time.Since(start).Milliseconds())
+	if n.Recomputed > 0 {
+		log.Info("recomputed customers a previous run left marked", "customers", n.Recomputed, "duration_ms", time.Since(start).Milliseconds())
 	}
-	return errors.Join(err, refreshStatuses(ctx, s))
+	return n, errors.Join(err, refreshStatuses(ctx, s))
 }
+
+// Recovered counts what a pass over every account did: customers
+// recomputed, and customers the engine refused (kept for a retry).
+type Recovered struct{ Recomputed, Failed int }
 
 // refreshStatuses brings up to date every stored customer status that
 // time alone has changed since it was written (a cancellation taking
@@ -46,7 +51,7 @@ func refreshStatuses(ctx context.Context, s *store.Store) error {
 }
 
 // retryPending runs the background pass until ctx ends.
-func retryPending(ctx context.Context, s *store.Store, log *slog.Logger) {
+func retryPending(ctx context.Context, s *store.Store, log *slog.Logger, tel *telemetry.Metrics) {
 	t := time.NewTicker(retryInterval)
 	defer t.Stop()
 	for {
@@ -55,8 +60,11 @@ func retryPending(ctx context.Context, s *store.Store, log *slog.Logger) {
 			return
 		case <-t.C:
 		}
+		start := time.Now()
 		reps, err := recompute.Pending(ctx, s, store.PendingDue)
-		logReports(log, reps)
+		if n := logReports(log, reps); n.Recomputed+n.Failed > 0 {
+			tel.Recomputed(telemetry.TriggerBackground, n.Recomputed, n.Failed, time.Since(start))
+		}
 		err = errors.Join(err, refreshStatuses(ctx, s))
 		if err != nil && ctx.Err() == nil {
 			log.Error("background recomputation failed; it is tried again", "error", err)
@@ -64,13 +72,14 @@ func retryPending(ctx context.Context, s *store.Store, log *slog.Logger) {
 	}
 }
 
-func logReports(log *slog.Logger, reps map[string]store.RecomputeReport) (recomputed int) {
+func logReports(log *slog.Logger, reps map[string]store.RecomputeReport) (n Recovered) {
 	for name, rep := range reps {
-		recomputed += rep.Recomputed
+		n.Recomputed += rep.Recomputed
+		n.Failed += len(rep.Failed)
 		for _, f := range rep.Failed {
 			log.Warn("recomputation failed; the customer keeps its previous results until a retry succeeds",
 				"account", name, "customer", f.CustomerUUID, "error", f.Err)
 		}
 	}
-	return recomputed
+	return n
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/tally-analytics/tally/internal/config"
 	"github.com/tally-analytics/tally/internal/demo"
 	"github.com/tally-analytics/tally/internal/store"
+	"github.com/tally-analytics/tally/internal/telemetry"
 	"github.com/tally-analytics/tally/internal/web"
 )
 
@@ -108,16 +109,18 @@ func Run(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger
 	if err != nil {
 		return err
 	}
-	if err := Recover(ctx, s, log); err != nil {
-		// The database answered the migrations, so this is one batch's
-		// failure: its customers stay marked (their reconciliation says
-		// pending) and the background pass retries them. Refusing to
-		// start would take every other account down with it.
-		log.Error("recomputing what the last run left failed; the background pass retries it", "error", err)
+	var tel *telemetry.Metrics
+	if cfg.MetricsAddr != "" {
+		tel = telemetry.New(s)
+		stop, err := serveMetrics(cfg.MetricsAddr, tel, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	bg, stopBackground := context.WithCancel(context.Background())
 	bgDone := make(chan struct{})
-	go func() { defer close(bgDone); retryPending(bg, s, log) }()
+	go func() { defer close(bgDone); retryPending(bg, s, log, tel) }()
 	defer func() { stopBackground(); <-bgDone }() // before the store closes
 	if cfg.Demo {
 		res, err := demo.Install(ctx, s, DefaultAccount, demo.Options{Seed: 1})
@@ -153,7 +156,8 @@ func Run(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger
 	if cfg.MaxConns > 0 {
 		ln = limitConns(ln, cfg.MaxConns)
 	}
-	h := Handler(s, cfg, log)
+	started := make(startup)
+	h := handler(s, cfg, log, tel, started)
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -171,6 +175,19 @@ func Run(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// Listening already, so that /healthz answers and /readyz says why
+	// not yet; every other request waits for this.
+	start := time.Now()
+	reps, err := Recover(ctx, s, log)
+	tel.Recomputed(telemetry.TriggerStartup, reps.Recomputed, reps.Failed, time.Since(start))
+	if err != nil {
+		// The database answered the migrations, so this is one batch's
+		// failure: its customers stay marked (their reconciliation says
+		// pending) and the background pass retries them. Refusing to
+		// start would take every other account down with it.
+		log.Error("recomputing what the last run left failed; the background pass retries it", "error", err)
+	}
+	close(started)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -191,19 +208,55 @@ func Run(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger
 // Handler is everything the server answers: the API under /v1/ and the
 // dashboard, which reads its numbers through the API, everywhere else.
 func Handler(s *store.Store, cfg config.Config, log *slog.Logger) http.Handler {
+	return handler(s, cfg, log, nil, nil)
+}
+
+// handler is Handler with the server's metrics (nil: none) and its
+// start-up gate (nil: started), and the health checks in front.
+func handler(s *store.Store, cfg config.Config, log *slog.Logger, tel *telemetry.Metrics, started startup) http.Handler {
 	a := api.NewServer(s, api.Options{Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, MaxInvoices: cfg.MaxInvoices, RateLimit: cfg.RateLimit,
 		RateBurst: cfg.RateBurst, MaxEntries: cfg.MaxEntries, MaxInFlight: cfg.MaxInFlight, BodyTimeout: cfg.BodyTimeout,
-		WriteTimeout: cfg.WriteTimeout, PublicURL: cfg.PublicURL})
+		WriteTimeout: cfg.WriteTimeout, PublicURL: cfg.PublicURL, Telemetry: tel})
 	apiHandler := a.Handler()
 	dashboard := web.New(s, a, web.Options{Logger: log, TrustProxy: cfg.TrustProxy, PublicURL: cfg.PublicURL})
 	// By prefix, not through a ServeMux: a mux would redirect an unclean
 	// /v1 path (/v1//ping) with its own text, where the API answers it
 	// in JSON.
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	checks := health{store: s, started: started}
+	return tel.Instrument(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if checks.serve(w, r) {
+			telemetry.NoteRoute(r, r.Method+" "+r.URL.Path)
+			return
+		}
+		if !started.done() {
+			// Numbers a crash left stale are recomputed first (api.md
+			// rule 3): a request waits rather than read them.
+			select {
+			case <-started:
+			case <-r.Context().Done():
+				return
+			}
+		}
 		if p := r.URL.Path; p == "/v1" || strings.HasPrefix(p, "/v1/") {
 			apiHandler.ServeHTTP(w, r)
 			return
 		}
 		dashboard.ServeHTTP(w, r)
-	})
+	}))
+}
+
+// serveMetrics serves tel on addr, apart from the API so that it can stay
+// on a private interface; stop closes it.
+func serveMetrics(addr string, tel *telemetry.Metrics, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for metrics: %w", err)
+	}
+	m := http.NewServeMux()
+	m.Handle("GET /metrics", tel.Handler())
+	srv := &http.Server{Handler: m, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("serving Prometheus metrics", "addr", ln.Addr().String(), "path", "/metrics")
+	return func() { _ = srv.Close() }, nil
 }

@@ -520,3 +520,11 @@ func (s *Store) RefreshStatuses(ctx context.Context, now time.Time) (int, error)
 	}
 	return len(ids), nil
 }
+
+// DirtyCustomers counts the customers of every account marked for
+// recomputation (for monitoring).
+func (s *Store) DirtyCustomers(ctx context.Context) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM dirty_customers`).Scan(&n)
+	return n, err
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -60,6 +61,8 @@ type Store struct {
 	ckpt *checkpointer
 	// onRead, set by tests only, sees every list query (see reads).
 	onRead func(query string, args []any)
+	// closed makes a second Close a no-op.
+	closed sync.Once
 }
 
 // Open opens the database named by dsn: a file path, "sqlite:PATH" or a
@@ -125,16 +128,18 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	return &Store{dialect: SQLite, w: w, r: r, ckpt: ckpt}, nil
 }
 
-// Close closes every connection.
+// Close closes every connection; closing again does nothing.
 func (s *Store) Close() error {
 	var err error
-	if s.ckpt != nil {
-		err = s.ckpt.stop()
-	}
-	err = errors.Join(err, s.w.Close())
-	if s.r != s.w {
-		err = errors.Join(err, s.r.Close())
-	}
+	s.closed.Do(func() {
+		if s.ckpt != nil {
+			err = s.ckpt.stop()
+		}
+		err = errors.Join(err, s.w.Close())
+		if s.r != s.w {
+			err = errors.Join(err, s.r.Close())
+		}
+	})
 	return err
 }
 
@@ -146,22 +151,44 @@ func (s *Store) DB() *sql.DB { return s.w }
 
 // Migrate applies the embedded migrations that have not run yet.
 func (s *Store) Migrate(ctx context.Context) error {
+	p, err := s.migrations()
+	if err != nil {
+		return err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return s.fillSearchKeys(ctx)
+}
+
+func (s *Store) migrations() (*goose.Provider, error) {
 	dir, gd := "migrations/sqlite", goose.DialectSQLite3
 	if s.dialect == Postgres {
 		dir, gd = "migrations/postgres", goose.DialectPostgres
 	}
 	sub, err := fs.Sub(migrations, dir)
 	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
+		return nil, fmt.Errorf("migrations: %w", err)
 	}
 	p, err := goose.NewProvider(gd, s.w, sub)
 	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
+		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+	return p, nil
+}
+
+// Migrated reports whether the database has every migration this build
+// knows (readiness: a server must not answer from a schema it predates).
+func (s *Store) Migrated(ctx context.Context) (bool, error) {
+	p, err := s.migrations()
+	if err != nil {
+		return false, err
 	}
-	return s.fillSearchKeys(ctx)
+	pending, err := p.HasPending(ctx)
+	if err != nil {
+		return false, fmt.Errorf("migrations: %w", err)
+	}
+	return !pending, nil
 }
 
 // forUpdate locks the rows a read-modify-write reads. SQLite needs no lock
@@ -347,3 +374,15 @@ func nullStr(s *string) any {
 
 // now is the store's clock; times are kept to the millisecond.
 func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+
+// Pools names the connection pools behind the store, for their statistics:
+// "write" and, on SQLite, "read" (PostgreSQL reads and writes share one).
+func (s *Store) Pools() map[string]*sql.DB {
+	if s.r == s.w {
+		return map[string]*sql.DB{"write": s.w}
+	}
+	return map[string]*sql.DB{"write": s.w, "read": s.r}
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.w.PingContext(ctx) }
