@@ -354,9 +354,15 @@ func (a *API) listInvoices(w http.ResponseWriter, r *http.Request, f store.Invoi
 	if err != nil {
 		return err
 	}
-	l, err := a.store.ListInvoices(r.Context(), account(r).ID, f, pr.page)
+	invalidOnly, err := validationType(r)
 	if err != nil {
 		return err
+	}
+	var l store.Listed[billing.Invoice]
+	if !invalidOnly {
+		if l, err = a.store.ListInvoices(r.Context(), account(r).ID, f, pr.page); err != nil {
+			return err
+		}
 	}
 	out := wireAll(l.Items, invoiceWire)
 	writeJSON(w, http.StatusOK, wrap(out, newPageMeta(pr, l)))
@@ -384,7 +390,25 @@ func (a *API) allInvoices(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
+// validationType reads chartmogul-node's validation_type (all, valid or
+// invalid) and says whether only invalid invoices are asked for. Tally
+// keeps no invalid invoice: one that fails validation is refused with its
+// import (422), so every stored invoice is valid and has "errors":{} (api.md,
+// invoices). An unknown value is a 400 naming the parameter.
+func validationType(r *http.Request) (invalidOnly bool, err error) {
+	switch r.URL.Query().Get("validation_type") {
+	case "", "all", "valid":
+		return false, nil
+	case "invalid":
+		return true, nil
+	}
+	return false, errBadRequest("validation_type must be all, valid or invalid.", "validation_type")
+}
+
 func (a *API) getInvoice(w http.ResponseWriter, r *http.Request) error {
+	if _, err := validationType(r); err != nil {
+		return err
+	}
 	inv, err := a.store.Invoice(r.Context(), account(r).ID, r.PathValue("uuid"))
 	if err != nil {
 		return err

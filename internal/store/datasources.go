@@ -74,6 +74,31 @@ func (s *Store) DataSource(ctx context.Context, acct int64, uuid string) (billin
 		`SELECT `+dataSourceCols+` FROM data_sources ds WHERE ds.account_id = $1 AND ds.uuid = $2`, acct, uuid))
 }
 
+// ProcessedObjects counts, for each of the account's data sources, the
+// invoices and subscription events it holds: the objects whose import
+// moves its metrics (api.md, data sources: processing_status). Every one
+// of them is processed before its request is answered, so this is all
+// there is to report. Sources of other accounts are absent from the map.
+func (s *Store) ProcessedObjects(ctx context.Context, acct int64) (map[int64]int64, error) {
+	rows, err := s.reads().QueryContext(ctx, `SELECT ds.id,
+		(SELECT COUNT(*) FROM invoices i WHERE i.data_source_id = ds.id),
+		(SELECT COUNT(*) FROM subscription_events e WHERE e.data_source_id = ds.id)
+		FROM data_sources ds WHERE ds.account_id = $1`, acct)
+	if err != nil {
+		return nil, fmt.Errorf("count processed objects: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]int64{}
+	for rows.Next() {
+		var id, invoices, events int64
+		if err := rows.Scan(&id, &invoices, &events); err != nil {
+			return nil, fmt.Errorf("count processed objects: %w", err)
+		}
+		out[id] = invoices + events
+	}
+	return out, rows.Err()
+}
+
 // dataSourceID resolves a data source UUID inside a transaction.
 func dataSourceID(ctx context.Context, q querier, acct int64, uuid string) (int64, error) {
 	var id int64
