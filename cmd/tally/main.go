@@ -47,6 +47,8 @@ Usage:
   tally demo [--db …] [--account NAME] [--seed 1] [--anchor YYYY-MM-DD]
                                      load a sample business through the API
   tally bench [--db EMPTY-DB] [--customers 10000] [--invoices 20] [--seed 1]
+  tally backup  [--db …] FILE        a consistent copy of a live SQLite database
+  tally restore [--db …] FILE        replace the (stopped) SQLite database with a backup
   tally version
 
 Environment: TALLY_API_KEY makes serve ensure that key exists with full
@@ -83,6 +85,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = benchCommand(ctx, args[1:], stdout, stderr)
 	case "demo":
 		err = demoCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "backup":
+		err = backupCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "restore":
+		err = restoreCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "tally", version)
 	case "help", "--help", "-h":
@@ -135,6 +141,54 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer s.Close()
 	fmt.Fprintln(stdout, "migrations applied to", s.Dialect(), "database")
+	return nil
+}
+
+// backupCommand is `tally backup`: VACUUM INTO while serve keeps writing.
+func backupCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := dbFlag(fs, getenv)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("backup: want the backup file to write: tally backup [--db …] FILE")
+	}
+	if store.SQLitePath(*db) == "" {
+		return store.ErrBackupPostgres
+	}
+	if _, err := os.Stat(store.SQLitePath(*db)); err != nil { // rather than create an empty one
+		return fmt.Errorf("backup: %w", err)
+	}
+	s, err := store.Open(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.Backup(ctx, fs.Arg(0)); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "backed up to", fs.Arg(0))
+	return nil
+}
+
+// restoreCommand is `tally restore`: the database replaced by a checked
+// backup, with serve stopped.
+func restoreCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := dbFlag(fs, getenv)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("restore: want the backup file to restore: tally restore [--db …] FILE")
+	}
+	if err := store.Restore(ctx, fs.Arg(0), *db); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "restored", *db, "from", fs.Arg(0), "(serve migrates it on start if this build is newer)")
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -180,3 +181,31 @@ func TestDemoCommand(t *testing.T) {
 }
 
 var keyLine = regexp.MustCompile(`\n    tly_[0-9a-f]{48}\n`)
+
+// tally backup copies a SQLite database, tally restore puts the copy in
+// place of another, and both send PostgreSQL to pg_dump.
+func TestBackupAndRestoreCommands(t *testing.T) {
+	dir := t.TempDir()
+	db, copyDB, file := filepath.Join(dir, "a.db"), filepath.Join(dir, "b.db"), filepath.Join(dir, "a.backup")
+	if _, e, code := tally(t, "apikey", "create", "--db", db); code != 0 {
+		t.Fatalf("apikey: %d %s", code, e)
+	}
+	if out, e, code := tally(t, "backup", "--db", db, file); code != 0 || !strings.Contains(out, "backed up to") {
+		t.Fatalf("backup: %d %s %s", code, out, e)
+	}
+	if _, e, code := tally(t, "backup", "--db", db); code != 1 || !strings.Contains(e, "want the backup file") {
+		t.Fatalf("backup without a file: %d %s", code, e)
+	}
+	if out, e, code := tally(t, "restore", "--db", copyDB, file); code != 0 || !strings.Contains(out, "restored") {
+		t.Fatalf("restore: %d %s %s", code, out, e)
+	}
+	out, e, code := tally(t, "apikey", "list", "--db", copyDB)
+	if code != 0 || strings.Count(out, "tly_") != 1 {
+		t.Fatalf("the restored database's keys: %d %q %s", code, out, e)
+	}
+	for _, cmd := range []string{"backup", "restore"} {
+		if _, e, code := tally(t, cmd, "--db", "postgres://127.0.0.1:1/none", file); code != 1 || !strings.Contains(e, "pg_dump") {
+			t.Fatalf("%s on PostgreSQL: %d %s", cmd, code, e)
+		}
+	}
+}

@@ -59,6 +59,8 @@ type Store struct {
 	r       *sql.DB
 	// ckpt is SQLite's background checkpointer (nil for PostgreSQL).
 	ckpt *checkpointer
+	// path is the SQLite file ("" for PostgreSQL).
+	path string
 	// onRead, set by tests only, sees every list query (see reads).
 	onRead func(query string, args []any)
 	// closed makes a second Close a no-op.
@@ -125,7 +127,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		r.Close()
 		return nil, err
 	}
-	return &Store{dialect: SQLite, w: w, r: r, ckpt: ckpt}, nil
+	return &Store{dialect: SQLite, w: w, r: r, ckpt: ckpt, path: path}, nil
 }
 
 // Close closes every connection; closing again does nothing.
