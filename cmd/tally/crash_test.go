@@ -36,10 +36,7 @@ func TestCrashRecovery(t *testing.T) {
 		}
 		trials = n
 	}
-	bin := filepath.Join(t.TempDir(), "tally")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := binary(t)
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
@@ -57,6 +54,39 @@ func TestCrashRecovery(t *testing.T) {
 			c.kill()
 		})
 	}
+}
+
+var built struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// binary is the tally binary built from this package once per test
+// process, for the tests that run it as users do (kill -9, several servers).
+func binary(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		built.dir, built.err = os.MkdirTemp("", "tally-bin-")
+		if built.err == nil {
+			var out []byte
+			if out, built.err = exec.Command("go", "build", "-o", filepath.Join(built.dir, "tally"), ".").CombinedOutput(); built.err != nil {
+				built.err = fmt.Errorf("build: %w\n%s", built.err, out)
+			}
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return filepath.Join(built.dir, "tally")
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }
 
 type crashClient struct {
