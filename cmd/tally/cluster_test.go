@@ -43,16 +43,26 @@ type cluster struct {
 
 func (c *cluster) start(i int) {
 	c.t.Helper()
+	if err := c.launch(i); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// launch starts server i and returns once its /readyz says ready.
+func (c *cluster) launch(i int) error {
 	cmd := exec.Command(c.bin, "serve", "--db", c.db, "--addr", "127.0.0.1:0", "--rate-limit", "0", "--max-in-flight", "64")
 	cmd.Env = append(os.Environ(), "TALLY_API_KEY="+c.key)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		c.t.Fatal(err)
+		return err
 	}
 	cmd.Stdout = io.Discard
 	if err := cmd.Start(); err != nil {
-		c.t.Fatal(err)
+		return err
 	}
+	c.mu.Lock()
+	c.nodes[i] = &node{cmd: cmd} // for stopAll, whatever happens next
+	c.mu.Unlock()
 	addr := make(chan string, 1)
 	go func() {
 		re := regexp.MustCompile(`msg="tally listening" addr=(\S+)`)
@@ -68,8 +78,7 @@ func (c *cluster) start(i int) {
 	case a := <-addr:
 		n.base = "http://" + a
 	case <-time.After(60 * time.Second):
-		_ = cmd.Process.Kill()
-		c.t.Fatal("tally did not start listening")
+		return fmt.Errorf("server %d did not start listening", i)
 	}
 	// As a load balancer does: no traffic before /readyz says so.
 	for deadline := time.Now().Add(60 * time.Second); ; {
@@ -81,13 +90,14 @@ func (c *cluster) start(i int) {
 			}
 		}
 		if time.Now().After(deadline) {
-			c.t.Fatalf("server %d never became ready", i)
+			return fmt.Errorf("server %d never became ready", i)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	c.mu.Lock()
 	c.nodes[i], c.up[i] = n, true
 	c.mu.Unlock()
+	return nil
 }
 
 // restart takes server i out of the rotation, lets its requests finish,
@@ -115,6 +125,8 @@ func (c *cluster) restart(i int) {
 }
 
 func (c *cluster) stopAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, n := range c.nodes {
 		if n != nil {
 			_ = n.cmd.Process.Signal(os.Interrupt)
@@ -210,8 +222,16 @@ func TestSeveralServersOnePostgres(t *testing.T) {
 	c := &cluster{t: t, bin: binary(t), db: storetest.DSN(t, "postgres"), key: "tly_cluster_" + fmt.Sprintf("%040x", rand.Uint64()),
 		client: &http.Client{Timeout: 60 * time.Second}, nodes: make([]*node, 3), up: make([]bool, 3), inFlight: make([]int, 3)}
 	defer c.stopAll()
+	// Started together on an empty database: one migrates it while the
+	// others wait for its lock.
+	errs := make(chan error, 3)
 	for i := range 3 {
-		c.start(i)
+		go func() { errs <- c.launch(i) }()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 	ds := c.must(0, 201, "POST", "/data_sources", map[string]any{"name": "Billing"})["uuid"].(string)
 	plan := c.must(1, 201, "POST", "/plans", map[string]any{"data_source_uuid": ds, "name": "Pro",

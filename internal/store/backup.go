@@ -120,7 +120,7 @@ func checkBackup(ctx context.Context, src string) error {
 	if verdict != "ok" {
 		return fmt.Errorf("restore: %s fails SQLite's integrity check: %s", src, verdict)
 	}
-	p, err := s.migrations()
+	p, err := s.migrations(ctx, false)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -153,7 +155,7 @@ func (s *Store) DB() *sql.DB { return s.w }
 
 // Migrate applies the embedded migrations that have not run yet.
 func (s *Store) Migrate(ctx context.Context) error {
-	p, err := s.migrations()
+	p, err := s.migrations(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -163,7 +165,12 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return s.fillSearchKeys(ctx)
 }
 
-func (s *Store) migrations() (*goose.Provider, error) {
+// migrations is the goose provider of the store's dialect. With locked,
+// on PostgreSQL, it holds a session advisory lock while it migrates, so
+// that servers started together on one database (several stateless
+// servers, issue 14) migrate it once, in turn. The lock is the schema's:
+// deployments in other schemas of the database do not wait for it.
+func (s *Store) migrations(ctx context.Context, locked bool) (*goose.Provider, error) {
 	dir, gd := "migrations/sqlite", goose.DialectSQLite3
 	if s.dialect == Postgres {
 		dir, gd = "migrations/postgres", goose.DialectPostgres
@@ -172,7 +179,21 @@ func (s *Store) migrations() (*goose.Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	p, err := goose.NewProvider(gd, s.w, sub)
+	var opts []goose.ProviderOption
+	if locked && s.dialect == Postgres {
+		var schema string
+		if err := s.w.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+			return nil, fmt.Errorf("migrations: %w", err)
+		}
+		h := fnv.New64a()
+		h.Write([]byte("tally migrations " + schema))
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64())), lock.WithLockTimeout(1, 600))
+		if err != nil {
+			return nil, fmt.Errorf("migrations: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(gd, s.w, sub, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
@@ -182,7 +203,7 @@ func (s *Store) migrations() (*goose.Provider, error) {
 // Migrated reports whether the database has every migration this build
 // knows (readiness: a server must not answer from a schema it predates).
 func (s *Store) Migrated(ctx context.Context) (bool, error) {
-	p, err := s.migrations()
+	p, err := s.migrations(ctx, false)
 	if err != nil {
 		return false, err
 	}
