@@ -670,3 +670,34 @@ func TestCRMFollowsTheCustomer(t *testing.T) {
 		}
 	})
 }
+
+// TestCRMDataSourceDeletes: deleting a data source takes the contacts of
+// its identities, merged ones included, and its customers' objects;
+// emptying one with /all does too, /dependent keeps them with the
+// customers.
+func TestCRMDataSourceDeletes(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ds, keep, _ := e.fixture()
+		ds2 := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Second"})["uuid"].(string)
+		gone := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds2, "external_id": "m-gone"})["uuid"].(string)
+		mine := e.crmObjects(ds, keep, "keep")
+		theirs := e.crmObjects(ds2, gone, "gone")
+		e.ok(202, "POST", "/v1/customers/merges", map[string]any{"from": map[string]any{"customer_uuid": gone},
+			"into": map[string]any{"customer_uuid": keep}})
+		e.ok(204, "DELETE", "/v1/data_sources/"+ds2, nil)
+		// The contact of the merged identity goes with its data source; the
+		// notes, opportunities and tasks are the survivor's now, and stay.
+		e.ok(404, "GET", theirs[0], nil)
+		for _, p := range append(theirs[1:], mine...) {
+			e.ok(200, "GET", p, nil)
+		}
+		e.ok(204, "DELETE", "/v1/data_sources/"+ds+"/dependent", nil)
+		for _, p := range mine {
+			e.ok(200, "GET", p, nil)
+		}
+		e.ok(204, "DELETE", "/v1/data_sources/"+ds+"/all", nil)
+		for _, p := range append(theirs[1:], mine...) {
+			e.ok(404, "GET", p, nil)
+		}
+	})
+}
