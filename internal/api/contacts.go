@@ -32,7 +32,7 @@ type contactIn struct {
 // create also needs the data source.
 func (in *contactIn) check(create bool, errs billing.FieldErrors) {
 	if create {
-		required(errs, "data_source_uuid", in.DataSourceUUID, true, "A data source UUID is required for each contact.")
+		crmRequired(errs, "data_source_uuid", in.DataSourceUUID, true, "A data source UUID is required for each contact.")
 	}
 	for _, f := range []struct {
 		name string
@@ -42,7 +42,7 @@ func (in *contactIn) check(create bool, errs billing.FieldErrors) {
 		{"email", in.Email}, {"phone", in.Phone}} {
 		billing.CheckLength(errs, f.name, strings.TrimSpace(f.v.Value), billing.MaxIDLength)
 	}
-	checkRange(errs, "position", in.Position, 1, maxInt32, create)
+	crmRange(errs, "position", in.Position, 1, crmMaxInt, create)
 }
 
 // apply sets the profile fields sent (null or blank clears one).
@@ -54,14 +54,14 @@ func (in *contactIn) apply(c *store.Contact) error {
 	}{{in.ExternalID, &c.ExternalID}, {in.FirstName, &c.FirstName}, {in.LastName, &c.LastName}, {in.Title, &c.Title},
 		{in.Email, &c.Email}, {in.Phone, &c.Phone}, {in.LinkedIn, &c.LinkedIn}, {in.Twitter, &c.Twitter}, {in.Notes, &c.Notes}} {
 		if f.v.Set {
-			*f.dst = text(f.v)
+			*f.dst = crmText(f.v)
 		}
 	}
 	if in.Position.Set && !in.Position.Null {
 		c.Position = in.Position.Value
 	}
 	c.Custom = crmCustom(c.Custom, in.Custom, "custom", errs)
-	return invalid(errs)
+	return crmInvalid(errs)
 }
 
 type contactOut struct {
@@ -86,7 +86,7 @@ func contactWire(c store.Contact) contactOut {
 	return contactOut{UUID: c.UUID, CustomerUUID: c.CustomerUUID, CustomerExternalID: c.CustomerExternalID,
 		DataSourceUUID: c.DataSourceUUID, ExternalID: c.ExternalID, Position: c.Position, FirstName: c.FirstName,
 		LastName: c.LastName, Title: c.Title, Email: c.Email, Phone: c.Phone, LinkedIn: c.LinkedIn, Twitter: c.Twitter,
-		Notes: c.Notes, Custom: customOut(c.Custom)}
+		Notes: c.Notes, Custom: crmCustomOut(c.Custom)}
 }
 
 // createContact is POST /v1/contacts and POST /v1/customers/{uuid}/contacts:
@@ -104,7 +104,7 @@ func (a *API) createContact(w http.ResponseWriter, r *http.Request) error {
 	if owner.CustomerUUID == "" && owner.CustomerExternalID == "" {
 		errs["customer_uuid"] = "A contact needs its customer: customer_uuid, or data_source_uuid and customer_external_id."
 	}
-	if err := invalid(errs); err != nil {
+	if err := crmInvalid(errs); err != nil {
 		return err
 	}
 	c := store.Contact{}

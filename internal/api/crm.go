@@ -33,9 +33,9 @@ func newCRMPage[T, O any](pr pageRequest, l store.Listed[T], wire func(T) O) crm
 	return crmPage[O]{Entries: wireAll(l.Items, wire), Cursor: m.Cursor, HasMore: m.HasMore}
 }
 
-// text is a string field as stored: trimmed, nil when absent, null or
+// crmText is a string field as stored: trimmed, nil when absent, null or
 // blank.
-func text(o optString) *string {
+func crmText(o optString) *string {
 	v := strings.TrimSpace(o.Value)
 	if !o.Set || o.Null || v == "" {
 		return nil
@@ -43,25 +43,25 @@ func text(o optString) *string {
 	return &v
 }
 
-// required checks a field a create needs, or that a PATCH sent: not
+// crmRequired checks a field a create needs, or that a PATCH sent: not
 // absent (on create), null or blank.
-func required(errs billing.FieldErrors, field string, o optString, create bool, msg string) {
-	if (create || o.Set) && text(o) == nil {
+func crmRequired(errs billing.FieldErrors, field string, o optString, create bool, msg string) {
+	if (create || o.Set) && crmText(o) == nil {
 		errs[field] = msg
 	}
 }
 
-// invalid is the 422 of errs, nil when there is nothing in it.
-func invalid(errs billing.FieldErrors) error {
+// crmInvalid is the 422 of errs, nil when there is nothing in it.
+func crmInvalid(errs billing.FieldErrors) error {
 	if len(errs) == 0 {
 		return nil
 	}
 	return errInvalid(errs)
 }
 
-// checkRange refuses an integer field sent outside [lo, hi] (or null,
+// crmRange refuses an integer field sent outside [lo, hi] (or null,
 // unless nullOK).
-func checkRange(errs billing.FieldErrors, field string, o optInt, lo, hi int64, nullOK bool) {
+func crmRange(errs billing.FieldErrors, field string, o optInt, lo, hi int64, nullOK bool) {
 	switch {
 	case !o.Set:
 	case o.Null:
@@ -73,9 +73,9 @@ func checkRange(errs billing.FieldErrors, field string, o optInt, lo, hi int64, 
 	}
 }
 
-// maxInt32 bounds counts and positions, which clients read as 32-bit
+// crmMaxInt bounds counts and positions, which clients read as 32-bit
 // integers.
-const maxInt32 = math.MaxInt32
+const crmMaxInt = math.MaxInt32
 
 // crmCustom reads a CRM object's custom fields onto a copy of have: the
 // list form [{"key", "value"}] that ChartMogul's examples send, or the
@@ -157,17 +157,17 @@ func crmCustom(have store.Custom, raw json.RawMessage, field string, errs billin
 	return out
 }
 
-func customOut(c store.Custom) store.Custom {
+func crmCustomOut(c store.Custom) store.Custom {
 	if c == nil {
 		return store.Custom{}
 	}
 	return c
 }
 
-// dayParam reads a list's date filter (YYYY-MM-DD): the day, and the day
+// crmDayParam reads a list's date filter (YYYY-MM-DD): the day, and the day
 // after (the exclusive bound of an "on or before" filter). 400 naming the
 // parameter for anything else.
-func dayParam(q url.Values, name string) (day, next string, err error) {
+func crmDayParam(q url.Values, name string) (day, next string, err error) {
 	v := strings.TrimSpace(q.Get(name))
 	if v == "" {
 		return "", "", nil

@@ -11,10 +11,10 @@ import (
 
 // The CRM objects (issue 13 item 8; docs/api.md "CRM objects").
 
-var bareUUID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+var crmBareUUID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
-// entries lists a CRM list's entries, failing unless it answers 200.
-func (e *env) entries(key, path string) []map[string]any {
+// crmEntries lists a CRM list's entries, failing unless it answers 200.
+func (e *env) crmEntries(key, path string) []map[string]any {
 	e.t.Helper()
 	r := e.do(key, "GET", path, nil)
 	if r.status != 200 {
@@ -27,8 +27,8 @@ func (e *env) entries(key, path string) []map[string]any {
 	return out
 }
 
-// uuids is the "uuid" of each entry, in order.
-func uuids(entries []map[string]any) []string {
+// crmUUIDs is the "uuid" of each entry, in order.
+func crmUUIDs(entries []map[string]any) []string {
 	out := []string{}
 	for _, x := range entries {
 		out = append(out, x["uuid"].(string))
@@ -36,9 +36,9 @@ func uuids(entries []map[string]any) []string {
 	return out
 }
 
-// fieldErrors asserts a 422 in the Import API's shape naming exactly
+// crmFieldErrors asserts a 422 in the Import API's shape naming exactly
 // fields, and returns the messages.
-func fieldErrors(t *testing.T, r response, fields ...string) map[string]any {
+func crmFieldErrors(t *testing.T, r response, fields ...string) map[string]any {
 	t.Helper()
 	if r.status != 422 {
 		t.Fatalf("status %d, want 422: %s", r.status, r.body)
@@ -74,7 +74,7 @@ func TestContacts(t *testing.T) {
 			t.Fatalf("create: %d %s", r.status, r.body)
 		}
 		adam := r.json(t)["uuid"].(string)
-		if !strings.HasPrefix(adam, "con_") || !bareUUID.MatchString(strings.TrimPrefix(adam, "con_")) {
+		if !strings.HasPrefix(adam, "con_") || !crmBareUUID.MatchString(strings.TrimPrefix(adam, "con_")) {
 			t.Fatalf("contact uuid %q", adam)
 		}
 		want := fmt.Sprintf(`{"uuid":%q,"customer_uuid":%q,"customer_external_id":"cus_0001","data_source_uuid":%q,
@@ -137,11 +137,11 @@ func TestContacts(t *testing.T) {
 			{"customer_uuid=" + cus + "&email=eve@example.com", []string{eve}},
 			{"customer_uuid=", []string{adam, eve, bob}},
 		} {
-			if got := uuids(e.entries(e.key, "/v1/contacts?"+c.query)); strings.Join(got, ",") != strings.Join(c.want, ",") {
+			if got := crmUUIDs(e.crmEntries(e.key, "/v1/contacts?"+c.query)); strings.Join(got, ",") != strings.Join(c.want, ",") {
 				t.Errorf("?%s: %v, want %v", c.query, got, c.want)
 			}
 		}
-		if got := uuids(e.entries(e.readKey, "/v1/customers/"+cus+"/contacts?per_page=2")); len(got) != 2 || got[0] != adam {
+		if got := crmUUIDs(e.crmEntries(e.readKey, "/v1/customers/"+cus+"/contacts?per_page=2")); len(got) != 2 || got[0] != adam {
 			t.Fatalf("customer's contacts: %v", got)
 		}
 
@@ -159,7 +159,7 @@ func TestContacts(t *testing.T) {
 		if m := e.ok(200, "PUT", "/v1/contacts/"+adam, map[string]any{"last_name": "Smyth"}); m["last_name"] != "Smyth" || m["email"] != "adam@smith.example" {
 			t.Fatalf("put: %v", m)
 		}
-		if got := e.entries(e.key, "/v1/contacts?external_id=contact_001"); len(got) != 0 {
+		if got := e.crmEntries(e.key, "/v1/contacts?external_id=contact_001"); len(got) != 0 {
 			t.Fatalf("cleared external id still found: %v", got)
 		}
 
@@ -205,19 +205,19 @@ func TestContactValidation(t *testing.T) {
 				"custom": []any{map[string]any{"key": " ", "value": 1}}}, []string{"custom"}},
 			{"custom not a list", map[string]any{"customer_uuid": cus, "data_source_uuid": ds, "custom": "x"}, []string{"custom"}},
 			{"custom number beyond float64", map[string]any{"customer_uuid": cus, "data_source_uuid": ds,
-				"custom": map[string]any{"big": jsonRaw("1e999")}}, []string{"custom.big"}},
+				"custom": map[string]any{"big": crmRawJSON("1e999")}}, []string{"custom.big"}},
 			{"duplicate external id", map[string]any{"customer_uuid": cus, "data_source_uuid": ds, "external_id": "dup"}, []string{"external_id"}},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				fieldErrors(t, e.do(e.key, "POST", "/v1/contacts", c.body), c.fields...)
+				crmFieldErrors(t, e.do(e.key, "POST", "/v1/contacts", c.body), c.fields...)
 			})
 		}
-		if got := e.entries(e.key, "/v1/contacts"); len(got) != 1 {
+		if got := e.crmEntries(e.key, "/v1/contacts"); len(got) != 1 {
 			t.Fatalf("a refused create stored something: %v", got)
 		}
-		con := e.entries(e.key, "/v1/contacts")[0]["uuid"].(string)
-		fieldErrors(t, e.do(e.key, "PATCH", "/v1/contacts/"+con, map[string]any{"position": nil}), "position")
-		fieldErrors(t, e.do(e.key, "PATCH", "/v1/contacts/"+con, map[string]any{"data_source_uuid": other}), "data_source_uuid")
+		con := e.crmEntries(e.key, "/v1/contacts")[0]["uuid"].(string)
+		crmFieldErrors(t, e.do(e.key, "PATCH", "/v1/contacts/"+con, map[string]any{"position": nil}), "position")
+		crmFieldErrors(t, e.do(e.key, "PATCH", "/v1/contacts/"+con, map[string]any{"data_source_uuid": other}), "data_source_uuid")
 		// An unknown customer is a 404, in the body as in the path.
 		jsonEqual(t, e.do(e.key, "POST", "/v1/contacts", map[string]any{"customer_uuid": "cus_00000000-0000-0000-0000-000000000000",
 			"data_source_uuid": ds}).body, `{"error":"Customer not found"}`)
@@ -229,10 +229,10 @@ func TestContactValidation(t *testing.T) {
 	})
 }
 
-// jsonRaw is JSON text sent as it is inside a body.
-type jsonRaw string
+// crmRawJSON is JSON text sent as it is inside a body.
+type crmRawJSON string
 
-func (j jsonRaw) MarshalJSON() ([]byte, error) { return []byte(j), nil }
+func (j crmRawJSON) MarshalJSON() ([]byte, error) { return []byte(j), nil }
 
 func TestContactMerge(t *testing.T) {
 	eachEnv(t, func(t *testing.T, e *env) {
@@ -249,7 +249,7 @@ func TestContactMerge(t *testing.T) {
 		}
 		jsonEqual(t, e.do(e.otherKey, "POST", "/v1/contacts/"+into+"/merge/"+from, map[string]any{}).body, `{"error":"Contact not found"}`)
 		jsonEqual(t, e.do(e.key, "POST", "/v1/contacts/"+into+"/merge/con_00000000-0000-0000-0000-000000000000", nil).body, `{"error":"Contact not found"}`)
-		fieldErrors(t, e.do(e.key, "POST", "/v1/contacts/"+into+"/merge/"+into, nil), "from")
+		crmFieldErrors(t, e.do(e.key, "POST", "/v1/contacts/"+into+"/merge/"+into, nil), "from")
 
 		r := e.do(e.key, "POST", "/v1/contacts/"+into+"/merge/"+from, map[string]any{})
 		if r.status != 200 {
@@ -259,7 +259,7 @@ func TestContactMerge(t *testing.T) {
 			"external_id":"x","position":3,"first_name":"Adam","last_name":null,"title":null,"email":"adam@example.com",
 			"phone":null,"linked_in":null,"twitter":null,"notes":null,"custom":{"a":1,"b":3}}`, into, cus, ds))
 		e.ok(404, "GET", "/v1/contacts/"+from, nil)
-		if got := uuids(e.entries(e.key, "/v1/contacts")); len(got) != 1 || got[0] != into {
+		if got := crmUUIDs(e.crmEntries(e.key, "/v1/contacts")); len(got) != 1 || got[0] != into {
 			t.Fatalf("after the merge: %v", got)
 		}
 	})
@@ -279,10 +279,10 @@ func TestContactMove(t *testing.T) {
 		if m["customer_uuid"] != cus2 || m["customer_external_id"] != "cus_0002" || m["first_name"] != "Moved" {
 			t.Fatalf("moved: %v", m)
 		}
-		if got := e.entries(e.key, "/v1/customers/"+cus+"/contacts"); len(got) != 0 {
+		if got := e.crmEntries(e.key, "/v1/customers/"+cus+"/contacts"); len(got) != 0 {
 			t.Fatalf("old customer keeps %v", got)
 		}
-		fieldErrors(t, e.do(e.key, "PATCH", "/v1/contacts/"+con, map[string]any{"customer_external_id": "nobody"}), "customer_external_id")
+		crmFieldErrors(t, e.do(e.key, "PATCH", "/v1/contacts/"+con, map[string]any{"customer_external_id": "nobody"}), "customer_external_id")
 	})
 }
 
@@ -325,16 +325,16 @@ func TestCustomerNotes(t *testing.T) {
 			{"type=note&customer_uuid=" + cus, []string{note["uuid"].(string), third["uuid"].(string)}},
 			{"author=bob@example.com", []string{third["uuid"].(string)}},
 		} {
-			if got := uuids(e.entries(e.key, "/v1/customer_notes?"+c.query)); strings.Join(got, ",") != strings.Join(c.want, ",") {
+			if got := crmUUIDs(e.crmEntries(e.key, "/v1/customer_notes?"+c.query)); strings.Join(got, ",") != strings.Join(c.want, ",") {
 				t.Errorf("?%s: %v, want %v", c.query, got, c.want)
 			}
 		}
-		if got := e.entries(e.key, "/v1/customers/"+cus+"/notes"); len(got) != 3 {
+		if got := e.crmEntries(e.key, "/v1/customers/"+cus+"/notes"); len(got) != 3 {
 			t.Fatalf("customer's notes: %v", got)
 		}
 		if m := e.ok(200, "GET", "/v1/customer_notes?per_page=2", nil); m["has_more"] != true || len(m["entries"].([]any)) != 2 {
 			t.Fatalf("page: %v", m)
-		} else if rest := e.entries(e.key, "/v1/customer_notes?per_page=2&cursor="+url.QueryEscape(m["cursor"].(string))); len(rest) != 1 {
+		} else if rest := e.crmEntries(e.key, "/v1/customer_notes?per_page=2&cursor="+url.QueryEscape(m["cursor"].(string))); len(rest) != 1 {
 			t.Fatalf("second page: %v", rest)
 		}
 		if r := e.do(e.key, "GET", "/v1/customer_notes?type=email", nil); r.status != 400 || r.json(t)["param"] != "type" {
@@ -366,10 +366,10 @@ func TestCustomerNotes(t *testing.T) {
 			{"long author", map[string]any{"customer_uuid": cus, "text": "x", "author_email": strings.Repeat("a", 256)}, []string{"author_email"}},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				fieldErrors(t, e.do(e.key, "POST", "/v1/customer_notes", c.body), c.fields...)
+				crmFieldErrors(t, e.do(e.key, "POST", "/v1/customer_notes", c.body), c.fields...)
 			})
 		}
-		fieldErrors(t, e.do(e.key, "PATCH", "/v1/customer_notes/"+uuid, map[string]any{"text": nil, "created_at": nil}), "text", "created_at")
+		crmFieldErrors(t, e.do(e.key, "PATCH", "/v1/customer_notes/"+uuid, map[string]any{"text": nil, "created_at": nil}), "text", "created_at")
 		jsonEqual(t, e.do(e.key, "POST", "/v1/customer_notes", map[string]any{"customer_uuid": "cus_nope", "text": "x"}).body,
 			`{"error":"Customer not found"}`)
 		jsonEqual(t, e.do(e.key, "DELETE", "/v1/customer_notes/"+uuid, nil).body, `{}`)
@@ -390,7 +390,7 @@ func TestOpportunities(t *testing.T) {
 		}
 		o := r.json(t)
 		uuid := o["uuid"].(string)
-		if !bareUUID.MatchString(uuid) {
+		if !crmBareUUID.MatchString(uuid) {
 			t.Fatalf("opportunity uuid %q is not a bare UUID", uuid)
 		}
 		want := fmt.Sprintf(`{"uuid":%q,"customer_uuid":%q,"owner":"test1@example.org","pipeline":"New business 1",
@@ -422,11 +422,11 @@ func TestOpportunities(t *testing.T) {
 			{"estimated_close_date_on_or_after=2023-12-22&estimated_close_date_on_or_before=2024-06-30", []string{uuid, s}},
 			{"estimated_close_date_on_or_before=2023-12-21", []string{}},
 		} {
-			if got := uuids(e.entries(e.key, "/v1/opportunities?"+strings.ReplaceAll(c.query, " ", "+"))); strings.Join(got, ",") != strings.Join(c.want, ",") {
+			if got := crmUUIDs(e.crmEntries(e.key, "/v1/opportunities?"+strings.ReplaceAll(c.query, " ", "+"))); strings.Join(got, ",") != strings.Join(c.want, ",") {
 				t.Errorf("?%s: %v, want %v", c.query, got, c.want)
 			}
 		}
-		if got := uuids(e.entries(e.key, "/v1/customers/"+cus+"/opportunities?per_page=1")); len(got) != 1 || got[0] != uuid {
+		if got := crmUUIDs(e.crmEntries(e.key, "/v1/customers/"+cus+"/opportunities?per_page=1")); len(got) != 1 || got[0] != uuid {
 			t.Fatalf("customer's first page: %v", got)
 		}
 		if r := e.do(e.key, "GET", "/v1/opportunities?estimated_close_date_on_or_after=22/12/2023", nil); r.status != 400 ||
@@ -457,10 +457,10 @@ func TestOpportunities(t *testing.T) {
 				"estimated_close_date": "3000-01-01", "currency": "USD", "amount_in_cents": 1}, []string{"estimated_close_date"}},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				fieldErrors(t, e.do(e.key, "POST", "/v1/opportunities", c.body), c.fields...)
+				crmFieldErrors(t, e.do(e.key, "POST", "/v1/opportunities", c.body), c.fields...)
 			})
 		}
-		fieldErrors(t, e.do(e.key, "PATCH", "/v1/opportunities/"+uuid, map[string]any{"owner": "", "amount_in_cents": nil}), "owner", "amount_in_cents")
+		crmFieldErrors(t, e.do(e.key, "PATCH", "/v1/opportunities/"+uuid, map[string]any{"owner": "", "amount_in_cents": nil}), "owner", "amount_in_cents")
 		jsonEqual(t, e.do(e.key, "DELETE", "/v1/opportunities/"+uuid, nil).body, `{}`)
 		jsonEqual(t, e.do(e.key, "GET", "/v1/opportunities/"+uuid, nil).body, `{"error":"Opportunity not found"}`)
 	})
@@ -476,7 +476,7 @@ func TestTasks(t *testing.T) {
 		}
 		task := r.json(t)
 		uuid := task["uuid"].(string)
-		if !bareUUID.MatchString(uuid) {
+		if !crmBareUUID.MatchString(uuid) {
 			t.Fatalf("task uuid %q", uuid)
 		}
 		want := fmt.Sprintf(`{"uuid":%q,"task_uuid":%q,"customer_uuid":%q,"task_details":"This is some task details text.",
@@ -507,14 +507,14 @@ func TestTasks(t *testing.T) {
 			{"due_date_on_or_before=2025-04-29", []string{o}},
 			{"due_date_on_or_after=2025-04-22&due_date_on_or_before=2025-04-30&completed=false", []string{l}},
 		} {
-			if got := uuids(e.entries(e.key, "/v1/tasks?"+c.query)); strings.Join(got, ",") != strings.Join(c.want, ",") {
+			if got := crmUUIDs(e.crmEntries(e.key, "/v1/tasks?"+c.query)); strings.Join(got, ",") != strings.Join(c.want, ",") {
 				t.Errorf("?%s: %v, want %v", c.query, got, c.want)
 			}
 		}
 		if r := e.do(e.key, "GET", "/v1/tasks?completed=yes", nil); r.status != 400 || r.json(t)["param"] != "completed" {
 			t.Fatalf("bad completed: %d %s", r.status, r.body)
 		}
-		if got := e.entries(e.key, "/v1/customers/"+cus+"/tasks?per_page=200"); len(got) != 3 {
+		if got := e.crmEntries(e.key, "/v1/customers/"+cus+"/tasks?per_page=200"); len(got) != 3 {
 			t.Fatalf("customer's tasks: %v", got)
 		}
 
@@ -538,10 +538,10 @@ func TestTasks(t *testing.T) {
 				"due_date": "2025-01-01"}, []string{"task_details"}},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				fieldErrors(t, e.do(e.key, "POST", "/v1/tasks", c.body), c.fields...)
+				crmFieldErrors(t, e.do(e.key, "POST", "/v1/tasks", c.body), c.fields...)
 			})
 		}
-		fieldErrors(t, e.do(e.key, "PATCH", "/v1/tasks/"+uuid, map[string]any{"due_date": nil, "assignee": " "}), "due_date", "assignee")
+		crmFieldErrors(t, e.do(e.key, "PATCH", "/v1/tasks/"+uuid, map[string]any{"due_date": nil, "assignee": " "}), "due_date", "assignee")
 		jsonEqual(t, e.do(e.key, "DELETE", "/v1/tasks/"+uuid, nil).body, `{}`)
 		jsonEqual(t, e.do(e.key, "GET", "/v1/tasks/"+uuid, nil).body, `{"error":"Task not found"}`)
 	})
@@ -583,10 +583,10 @@ func TestCRMIsolationAndReadKeys(t *testing.T) {
 			}
 		}
 		for _, list := range []string{"/v1/contacts", "/v1/customer_notes", "/v1/opportunities", "/v1/tasks"} {
-			if got := e.entries(e.otherKey, list); len(got) != 0 {
+			if got := e.crmEntries(e.otherKey, list); len(got) != 0 {
 				t.Fatalf("other account lists %s: %v", list, got)
 			}
-			if got := e.entries(e.readKey, list); len(got) != 1 {
+			if got := e.crmEntries(e.readKey, list); len(got) != 1 {
 				t.Fatalf("read key lists %s: %v", list, got)
 			}
 			if r := e.do(e.readKey, "POST", list, map[string]any{}); r.status != 403 {
@@ -636,12 +636,12 @@ func TestCRMFollowsTheCustomer(t *testing.T) {
 			t.Fatalf("merged contact: %v", c)
 		}
 		for _, sub := range []string{"contacts", "notes", "opportunities", "tasks"} {
-			if got := e.entries(e.key, "/v1/customers/"+keep+"/"+sub); len(got) != 2 {
+			if got := e.crmEntries(e.key, "/v1/customers/"+keep+"/"+sub); len(got) != 2 {
 				t.Fatalf("survivor's %s: %v", sub, got)
 			}
 		}
 
-		fieldErrors(t, e.do(e.key, "POST", "/v1/customers/unmerges", map[string]any{"customer_uuid": keep, "data_source_uuid": ds2,
+		crmFieldErrors(t, e.do(e.key, "POST", "/v1/customers/unmerges", map[string]any{"customer_uuid": keep, "data_source_uuid": ds2,
 			"external_id": "m-gone", "move_to_new_customer": []string{"contacts"}}), "move_to_new_customer")
 		e.ok(202, "POST", "/v1/customers/unmerges", map[string]any{"customer_uuid": keep, "data_source_uuid": ds2,
 			"external_id": "m-gone", "move_to_new_customer": []string{"tasks", "notes"}})
@@ -664,7 +664,7 @@ func TestCRMFollowsTheCustomer(t *testing.T) {
 		}
 		e.ok(204, "DELETE", "/v1/data_sources/"+ds, nil)
 		for _, list := range []string{"/v1/contacts", "/v1/customer_notes", "/v1/opportunities", "/v1/tasks"} {
-			if got := e.entries(e.key, list); len(got) != 0 {
+			if got := e.crmEntries(e.key, list); len(got) != 0 {
 				t.Errorf("after deleting the data sources %s lists %v", list, got)
 			}
 		}

@@ -45,7 +45,7 @@ func (in *noteIn) author() optString {
 func (in *noteIn) apply(n *store.Note, create bool, errs billing.FieldErrors) {
 	if in.Type.Set || create {
 		typ := "note" // the default: a call log says so
-		if t := text(in.Type); t != nil {
+		if t := crmText(in.Type); t != nil {
 			typ = *t
 		}
 		if !noteTypes[typ] {
@@ -57,16 +57,16 @@ func (in *noteIn) apply(n *store.Note, create bool, errs billing.FieldErrors) {
 		n.Type = typ
 	}
 	body := in.text()
-	required(errs, "text", body, create, "A note needs text.")
-	if body.Set && text(body) != nil {
+	crmRequired(errs, "text", body, create, "A note needs text.")
+	if body.Set && crmText(body) != nil {
 		n.Text = body.Value
 	}
 	author := in.author()
 	billing.CheckLength(errs, "author_email", strings.TrimSpace(author.Value), billing.MaxIDLength)
 	if author.Set {
-		n.Author = text(author)
+		n.Author = crmText(author)
 	}
-	checkRange(errs, "call_duration", in.CallDuration, 0, maxInt32, true)
+	crmRange(errs, "call_duration", in.CallDuration, 0, crmMaxInt, true)
 	if in.CallDuration.Set {
 		n.CallDuration = in.CallDuration.or(0)
 	}
@@ -76,7 +76,7 @@ func (in *noteIn) apply(n *store.Note, create bool, errs billing.FieldErrors) {
 	if in.CreatedAt.Set {
 		if t := dateField(errs, "created_at", in.CreatedAt); t != nil {
 			n.CreatedAt = t.Truncate(time.Millisecond)
-		} else if text(in.CreatedAt) == nil && !create {
+		} else if crmText(in.CreatedAt) == nil && !create {
 			errs["created_at"] = "A note keeps its creation time; it cannot be cleared."
 		}
 	}
@@ -112,7 +112,7 @@ func (a *API) createNote(w http.ResponseWriter, r *http.Request) error {
 	if customer == "" {
 		errs["customer_uuid"] = "A note needs its customer's UUID (customer_uuid)."
 	}
-	if err := invalid(errs); err != nil {
+	if err := crmInvalid(errs); err != nil {
 		return err
 	}
 	if err := a.store.CreateNote(r.Context(), account(r).ID, customer, &n); err != nil {
@@ -162,7 +162,7 @@ func (a *API) updateNote(w http.ResponseWriter, r *http.Request) error {
 	n, err := a.store.UpdateNote(r.Context(), account(r).ID, r.PathValue("uuid"), func(n *store.Note) error {
 		errs := billing.FieldErrors{}
 		in.apply(n, false, errs)
-		return invalid(errs)
+		return crmInvalid(errs)
 	})
 	if err != nil {
 		return err

@@ -45,18 +45,18 @@ func (in *opportunityIn) apply(o *store.Opportunity, create bool, errs billing.F
 		{"pipeline", in.Pipeline, &o.Pipeline, "An opportunity needs a pipeline."},
 		{"pipeline_stage", in.PipelineStage, &o.PipelineStage, "An opportunity needs a pipeline stage."},
 	} {
-		required(errs, f.name, f.v, create, f.msg)
+		crmRequired(errs, f.name, f.v, create, f.msg)
 		billing.CheckLength(errs, f.name, strings.TrimSpace(f.v.Value), billing.MaxIDLength)
-		if t := text(f.v); t != nil {
+		if t := crmText(f.v); t != nil {
 			*f.dst = *t
 		}
 	}
-	required(errs, "estimated_close_date", in.EstimatedCloseDate, create, "An opportunity needs an estimated close date (YYYY-MM-DD).")
-	if t := text(in.EstimatedCloseDate); t != nil {
+	crmRequired(errs, "estimated_close_date", in.EstimatedCloseDate, create, "An opportunity needs an estimated close date (YYYY-MM-DD).")
+	if t := crmText(in.EstimatedCloseDate); t != nil {
 		o.EstimatedCloseDate = crmDate(errs, "estimated_close_date", *t, true)
 	}
-	required(errs, "currency", in.Currency, create, "An opportunity needs a currency (an ISO 4217 code).")
-	if t := text(in.Currency); t != nil {
+	crmRequired(errs, "currency", in.Currency, create, "An opportunity needs a currency (an ISO 4217 code).")
+	if t := crmText(in.Currency); t != nil {
 		o.Currency = strings.ToUpper(*t)
 		if !money.Valid(o.Currency) {
 			errs["currency"] = "The currency is not an ISO 4217 code."
@@ -65,21 +65,21 @@ func (in *opportunityIn) apply(o *store.Opportunity, create bool, errs billing.F
 	if create && !in.AmountInCents.Set {
 		errs["amount_in_cents"] = "An opportunity needs an amount in cents."
 	}
-	checkRange(errs, "amount_in_cents", in.AmountInCents, 0, money.MaxAmount, false)
+	crmRange(errs, "amount_in_cents", in.AmountInCents, 0, money.MaxAmount, false)
 	o.AmountInCents = in.AmountInCents.or(o.AmountInCents)
 	if in.Type.Set {
-		o.Type = text(in.Type)
+		o.Type = crmText(in.Type)
 		if o.Type != nil && !opportunityTypes[*o.Type] {
 			errs["type"] = "The type must be recurring or one-time."
 		}
 	}
 	if in.ForecastCategory.Set {
-		o.ForecastCategory = text(in.ForecastCategory)
+		o.ForecastCategory = crmText(in.ForecastCategory)
 		if o.ForecastCategory != nil && !forecastCategories[*o.ForecastCategory] {
 			errs["forecast_category"] = "The forecast category must be pipeline, best_case, committed, lost or won."
 		}
 	}
-	checkRange(errs, "win_likelihood", in.WinLikelihood, 0, 100, true)
+	crmRange(errs, "win_likelihood", in.WinLikelihood, 0, 100, true)
 	if in.WinLikelihood.Set {
 		o.WinLikelihood = in.WinLikelihood.ptr()
 	}
@@ -107,7 +107,7 @@ func opportunityWire(o store.Opportunity) opportunityOut {
 	return opportunityOut{UUID: o.UUID, CustomerUUID: o.CustomerUUID, Owner: o.Owner, Pipeline: o.Pipeline,
 		PipelineStage: o.PipelineStage, EstimatedCloseDate: o.EstimatedCloseDate, Currency: o.Currency,
 		AmountInCents: o.AmountInCents, Type: o.Type, ForecastCategory: o.ForecastCategory, WinLikelihood: o.WinLikelihood,
-		Custom: customOut(o.Custom), CreatedAt: billing.FormatImportTime(o.CreatedAt), UpdatedAt: billing.FormatImportTime(o.UpdatedAt)}
+		Custom: crmCustomOut(o.Custom), CreatedAt: billing.FormatImportTime(o.CreatedAt), UpdatedAt: billing.FormatImportTime(o.UpdatedAt)}
 }
 
 // createOpportunity is POST /v1/opportunities (and POST
@@ -124,7 +124,7 @@ func (a *API) createOpportunity(w http.ResponseWriter, r *http.Request) error {
 	if customer == "" {
 		errs["customer_uuid"] = "An opportunity needs its customer's UUID (customer_uuid)."
 	}
-	if err := invalid(errs); err != nil {
+	if err := crmInvalid(errs); err != nil {
 		return err
 	}
 	if err := a.store.CreateOpportunity(r.Context(), account(r).ID, customer, &o); err != nil {
@@ -145,10 +145,10 @@ func (a *API) listOpportunities(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := store.OpportunityFilter{CustomerUUID: crmCustomerUUID(r, q.Get("customer_uuid")), Owner: strings.TrimSpace(q.Get("owner")),
 		Pipeline: strings.TrimSpace(q.Get("pipeline")), PipelineStage: strings.TrimSpace(q.Get("pipeline_stage"))}
-	if f.CloseFrom, _, err = dayParam(q, "estimated_close_date_on_or_after"); err != nil {
+	if f.CloseFrom, _, err = crmDayParam(q, "estimated_close_date_on_or_after"); err != nil {
 		return err
 	}
-	if _, f.CloseBefore, err = dayParam(q, "estimated_close_date_on_or_before"); err != nil {
+	if _, f.CloseBefore, err = crmDayParam(q, "estimated_close_date_on_or_before"); err != nil {
 		return err
 	}
 	l, err := a.store.ListOpportunities(r.Context(), account(r).ID, f, pr.page)
@@ -178,7 +178,7 @@ func (a *API) updateOpportunity(w http.ResponseWriter, r *http.Request) error {
 	o, err := a.store.UpdateOpportunity(r.Context(), account(r).ID, r.PathValue("uuid"), func(o *store.Opportunity) error {
 		errs := billing.FieldErrors{}
 		in.apply(o, false, errs)
-		return invalid(errs)
+		return crmInvalid(errs)
 	})
 	if err != nil {
 		return err

@@ -21,23 +21,23 @@ type taskIn struct {
 // create), recording what is wrong in errs. due_date and completed_at
 // keep the precision they were sent with: a date, or a time (in UTC).
 func (in *taskIn) apply(t *store.Task, create bool, errs billing.FieldErrors) {
-	required(errs, "task_details", in.TaskDetails, create, "A task needs details (task_details).")
+	crmRequired(errs, "task_details", in.TaskDetails, create, "A task needs details (task_details).")
 	billing.CheckLength(errs, "task_details", strings.TrimSpace(in.TaskDetails.Value), billing.MaxIDLength)
-	if v := text(in.TaskDetails); v != nil {
+	if v := crmText(in.TaskDetails); v != nil {
 		t.TaskDetails = *v
 	}
-	required(errs, "assignee", in.Assignee, create, "A task needs an assignee (a user's e-mail address).")
+	crmRequired(errs, "assignee", in.Assignee, create, "A task needs an assignee (a user's e-mail address).")
 	billing.CheckLength(errs, "assignee", strings.TrimSpace(in.Assignee.Value), billing.MaxIDLength)
-	if v := text(in.Assignee); v != nil {
+	if v := crmText(in.Assignee); v != nil {
 		t.Assignee = *v
 	}
-	required(errs, "due_date", in.DueDate, create, "A task needs a due date.")
-	if v := text(in.DueDate); v != nil {
+	crmRequired(errs, "due_date", in.DueDate, create, "A task needs a due date.")
+	if v := crmText(in.DueDate); v != nil {
 		t.DueDate = crmDate(errs, "due_date", *v, false)
 	}
 	if in.CompletedAt.Set {
 		t.CompletedAt = nil // null or blank: not completed
-		if v := text(in.CompletedAt); v != nil {
+		if v := crmText(in.CompletedAt); v != nil {
 			d := crmDate(errs, "completed_at", *v, false)
 			t.CompletedAt = &d
 		}
@@ -78,7 +78,7 @@ func (a *API) createTask(w http.ResponseWriter, r *http.Request) error {
 	if customer == "" {
 		errs["customer_uuid"] = "A task needs its customer's UUID (customer_uuid)."
 	}
-	if err := invalid(errs); err != nil {
+	if err := crmInvalid(errs); err != nil {
 		return err
 	}
 	if err := a.store.CreateTask(r.Context(), account(r).ID, customer, &t); err != nil {
@@ -98,10 +98,10 @@ func (a *API) listTasks(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	f := store.TaskFilter{CustomerUUID: crmCustomerUUID(r, q.Get("customer_uuid")), Assignee: strings.TrimSpace(q.Get("assignee"))}
-	if f.DueFrom, _, err = dayParam(q, "due_date_on_or_after"); err != nil {
+	if f.DueFrom, _, err = crmDayParam(q, "due_date_on_or_after"); err != nil {
 		return err
 	}
-	if _, f.DueBefore, err = dayParam(q, "due_date_on_or_before"); err != nil {
+	if _, f.DueBefore, err = crmDayParam(q, "due_date_on_or_before"); err != nil {
 		return err
 	}
 	switch c := strings.TrimSpace(q.Get("completed")); c {
@@ -139,7 +139,7 @@ func (a *API) updateTask(w http.ResponseWriter, r *http.Request) error {
 	t, err := a.store.UpdateTask(r.Context(), account(r).ID, r.PathValue("uuid"), func(t *store.Task) error {
 		errs := billing.FieldErrors{}
 		in.apply(t, false, errs)
-		return invalid(errs)
+		return crmInvalid(errs)
 	})
 	if err != nil {
 		return err
