@@ -53,8 +53,10 @@ func (a *API) mergeCustomers(w http.ResponseWriter, r *http.Request) error {
 }
 
 // unmergeCustomer is POST /v1/customers/unmerges. move_to_new_customer
-// names CRM objects (contacts, notes, …) Tally does not hold; it is accepted
-// and has nothing to move.
+// names the kinds of CRM objects ("tasks", "opportunities", "notes", the
+// last with the call logs) that go with the identity split out: those
+// first made on it, before it was merged. Contacts always go with the
+// identity they belong to.
 func (a *API) unmergeCustomer(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		customerRefIn
@@ -67,7 +69,20 @@ func (a *API) unmergeCustomer(w http.ResponseWriter, r *http.Request) error {
 	if cus == "" || ds == "" || ext == "" {
 		return errField("customer_uuid", "customer_uuid, data_source_uuid and external_id are required.")
 	}
-	if _, err := a.store.UnmergeCustomer(r.Context(), account(r).ID, cus, ds, ext); err != nil {
+	var moves store.UnmergeMoves
+	for _, kind := range in.MoveToNewCustomer {
+		switch kind {
+		case "tasks":
+			moves.Tasks = true
+		case "opportunities":
+			moves.Opportunities = true
+		case "notes":
+			moves.Notes = true
+		default:
+			return errField("move_to_new_customer", "Each value must be tasks, opportunities or notes.")
+		}
+	}
+	if _, err := a.store.UnmergeCustomer(r.Context(), account(r).ID, cus, ds, ext, moves); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{})

@@ -201,6 +201,46 @@ func (a *API) routes() *http.ServeMux {
 	m.Handle("PATCH /v1/segments/{uuid}", handler(a.updateSegment))
 	m.Handle("DELETE /v1/segments/{uuid}", handler(a.deleteSegment))
 
+	// CRM objects (docs/api.md "CRM objects"); PUT is PATCH, as
+	// chartmogul-node's update sends it. The customer-scoped routes name
+	// the customer {customer}.
+	m.Handle("POST /v1/contacts", handler(a.createContact))
+	m.Handle("GET /v1/contacts", handler(a.listContacts))
+	m.Handle("GET /v1/contacts/{uuid}", handler(a.getContact))
+	m.Handle("PATCH /v1/contacts/{uuid}", handler(a.updateContact))
+	m.Handle("PUT /v1/contacts/{uuid}", handler(a.updateContact))
+	m.Handle("DELETE /v1/contacts/{uuid}", handler(a.deleteContact))
+	m.Handle("POST /v1/contacts/{uuid}/merge/{from}", handler(a.mergeContacts))
+	m.Handle("GET /v1/customers/{customer}/contacts", handler(a.listContacts))
+	m.Handle("POST /v1/customers/{customer}/contacts", handler(a.createContact))
+
+	m.Handle("POST /v1/customer_notes", handler(a.createNote))
+	m.Handle("GET /v1/customer_notes", handler(a.listNotes))
+	m.Handle("GET /v1/customer_notes/{uuid}", handler(a.getNote))
+	m.Handle("PATCH /v1/customer_notes/{uuid}", handler(a.updateNote))
+	m.Handle("PUT /v1/customer_notes/{uuid}", handler(a.updateNote))
+	m.Handle("DELETE /v1/customer_notes/{uuid}", handler(a.deleteNote))
+	m.Handle("GET /v1/customers/{customer}/notes", handler(a.listNotes))
+	m.Handle("POST /v1/customers/{customer}/notes", handler(a.createNote))
+
+	m.Handle("POST /v1/opportunities", handler(a.createOpportunity))
+	m.Handle("GET /v1/opportunities", handler(a.listOpportunities))
+	m.Handle("GET /v1/opportunities/{uuid}", handler(a.getOpportunity))
+	m.Handle("PATCH /v1/opportunities/{uuid}", handler(a.updateOpportunity))
+	m.Handle("PUT /v1/opportunities/{uuid}", handler(a.updateOpportunity))
+	m.Handle("DELETE /v1/opportunities/{uuid}", handler(a.deleteOpportunity))
+	m.Handle("GET /v1/customers/{customer}/opportunities", handler(a.listOpportunities))
+	m.Handle("POST /v1/customers/{customer}/opportunities", handler(a.createOpportunity))
+
+	m.Handle("POST /v1/tasks", handler(a.createTask))
+	m.Handle("GET /v1/tasks", handler(a.listTasks))
+	m.Handle("GET /v1/tasks/{uuid}", handler(a.getTask))
+	m.Handle("PATCH /v1/tasks/{uuid}", handler(a.updateTask))
+	m.Handle("PUT /v1/tasks/{uuid}", handler(a.updateTask))
+	m.Handle("DELETE /v1/tasks/{uuid}", handler(a.deleteTask))
+	m.Handle("GET /v1/customers/{customer}/tasks", handler(a.listTasks))
+	m.Handle("POST /v1/customers/{customer}/tasks", handler(a.createTask))
+
 	m.Handle("GET /v1/metrics/{name}", a.expensive(handler(a.getMetric)))
 	m.Handle("GET /v1/metrics/cash-flow", a.expensive(handler(a.getCashFlow)))
 	m.Handle("GET /v1/metrics/retention", a.expensive(handler(a.getRetention)))

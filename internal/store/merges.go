@@ -66,7 +66,8 @@ func reassign(ctx context.Context, tx *sql.Tx, from, into int64, where string, a
 
 // MergeCustomers merges from into into (api-reference.md C7): into keeps
 // its profile, gains from's identities, invoices, subscriptions, events,
-// tags and custom attributes (its own values win), and from is gone.
+// tags and custom attributes (its own values win), contacts, notes,
+// opportunities and tasks, and from is gone.
 // Invoices later imported under from's external id land on into.
 func (s *Store) MergeCustomers(ctx context.Context, acct int64, from, into CustomerRef) error {
 	// Alone: it deletes a customer, with DeleteCustomer's cascades.
@@ -98,6 +99,11 @@ func (s *Store) MergeCustomers(ctx context.Context, acct int64, from, into Custo
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE subscription_connections SET customer_id = $1 WHERE customer_id = $2`, intoID, fromID); err != nil {
 			return fmt.Errorf("merge customers: %w", err)
+		}
+		// Contacts follow the identities they belong to; notes,
+		// opportunities and tasks follow the customer.
+		if err := moveCRM(ctx, tx, fromID, intoID); err != nil {
+			return err
 		}
 		dst, err := scanCustomer(tx.QueryRowContext(ctx, `SELECT `+customerCols()+customerFrom+`WHERE c.id = $1`+s.forUpdate("c"), intoID))
 		if err != nil {
@@ -149,9 +155,10 @@ func mergeTags(a, b []string) []string {
 // UnmergeCustomer splits the identity (data source, external id) out of a
 // merged customer into a customer of its own (api-reference.md C8): the
 // profile it had when merged comes back, with the invoices, subscriptions
-// and events imported under that identity. It returns the new customer's
-// UUID (its old one when known).
-func (s *Store) UnmergeCustomer(ctx context.Context, acct int64, customerUUID, dsUUID, externalID string) (string, error) {
+// and events imported under that identity and the contacts that belong to
+// it, and the notes, opportunities and tasks first made on it that moves
+// names. It returns the new customer's UUID (its old one when known).
+func (s *Store) UnmergeCustomer(ctx context.Context, acct int64, customerUUID, dsUUID, externalID string, moves UnmergeMoves) (string, error) {
 	var newUUID string
 	err := s.accountTx(ctx, acct, func(tx *sql.Tx) error {
 		var customerID, ownDS int64
@@ -210,6 +217,9 @@ func (s *Store) UnmergeCustomer(ctx context.Context, acct int64, customerUUID, d
 			if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET customer_id = $1 WHERE identity_id = $2`, newID, identID); err != nil {
 				return fmt.Errorf("unmerge %s: %w", table, err)
 			}
+		}
+		if err := moveCRMBack(ctx, tx, moves, identID, customerID, newID); err != nil {
+			return err
 		}
 		// A connection cannot span two customers.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM subscription_connections WHERE subscription_id IN
