@@ -364,12 +364,19 @@ func TestCustomerNotes(t *testing.T) {
 			{"old created_at", map[string]any{"customer_uuid": cus, "text": "x", "created_at": "1969-12-31"}, []string{"created_at"}},
 			{"bad created_at", map[string]any{"customer_uuid": cus, "text": "x", "created_at": "yesterday"}, []string{"created_at"}},
 			{"long author", map[string]any{"customer_uuid": cus, "text": "x", "author_email": strings.Repeat("a", 256)}, []string{"author_email"}},
+			{"text over 16,384 characters", map[string]any{"customer_uuid": cus, "text": strings.Repeat("é", 16385)}, []string{"text"}},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				crmFieldErrors(t, e.do(e.key, "POST", "/v1/customer_notes", c.body), c.fields...)
 			})
 		}
 		crmFieldErrors(t, e.do(e.key, "PATCH", "/v1/customer_notes/"+uuid, map[string]any{"text": nil, "created_at": nil}), "text", "created_at")
+		// A note is prose: its text takes 16,384 characters, not every
+		// string's 1,024, and comes back whole.
+		long := strings.Repeat("Called; ", 2000)[:15999] + "é"
+		if got := e.ok(201, "POST", "/v1/customer_notes", map[string]any{"customer_uuid": cus, "text": long}); got["text"] != strings.TrimSpace(long) {
+			t.Errorf("a 16,000-character note came back as %d characters", len(fmt.Sprint(got["text"])))
+		}
 		jsonEqual(t, e.do(e.key, "POST", "/v1/customer_notes", map[string]any{"customer_uuid": "cus_nope", "text": "x"}).body,
 			`{"error":"Customer not found"}`)
 		jsonEqual(t, e.do(e.key, "DELETE", "/v1/customer_notes/"+uuid, nil).body, `{}`)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -17,7 +18,12 @@ import (
 // reads as {} so that validation can name the missing fields. Malformed JSON
 // is a 400, a value of the wrong JSON type a 422 naming the field, a body
 // over the limit a 413 (api.md rules 4 and 5).
-func decode(r *http.Request, v any) error {
+func decode(r *http.Request, v any) error { return decodeLong(r, v) }
+
+// decodeLong is decode where the top-level fields named long may be up to
+// billing.MaxLongTextLength characters (a note's text, a segment's
+// filters) rather than every string's billing.MaxTextLength.
+func decodeLong(r *http.Request, v any, long ...string) error {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -48,18 +54,19 @@ func decode(r *http.Request, v any) error {
 	if dec.More() {
 		return errBadRequest("Malformed JSON: unexpected data after the top-level value.", "")
 	}
-	return checkStrings(body)
+	return checkStrings(body, long...)
 }
 
 // checkStrings refuses, naming its dotted path, any string of a JSON body
 // (key or value) that holds a NUL or is longer than billing.MaxTextLength
-// characters (api.md "Limits"). PostgreSQL cannot store a NUL in text and
+// characters (api.md "Limits"), or billing.MaxLongTextLength for the value
+// of a top-level field named in long. PostgreSQL cannot store a NUL in text and
 // SQLite would; checking here, once for every write, makes both stores
 // answer alike. Narrower per-field limits are the validators'.
 //
 // body has already decoded, so it is valid JSON: one pass over its bytes
 // is enough, and far faster than the decoder's token stream.
-func checkStrings(body []byte) error {
+func checkStrings(body []byte, long ...string) error {
 	type frame struct {
 		object  bool
 		key     []byte // the raw key whose value is being read
@@ -96,7 +103,11 @@ func checkStrings(body []byte) error {
 			end, chars, nul := scanString(body, i)
 			raw := body[i : end+1]
 			isKey := len(stack) > 0 && stack[len(stack)-1].object && stack[len(stack)-1].wantKey
-			if nul || chars > billing.MaxTextLength {
+			limit := billing.MaxTextLength
+			if chars > limit && !isKey && len(stack) == 1 && stack[0].object && slices.Contains(long, unquote(stack[0].key)) {
+				limit = billing.MaxLongTextLength
+			}
+			if nul || chars > limit {
 				field := path(nil)
 				if isKey {
 					field = path(raw)
@@ -104,7 +115,7 @@ func checkStrings(body []byte) error {
 				if nul {
 					return errField(field, "must not contain a NUL character (\\u0000).")
 				}
-				return errField(field, "must be at most "+itoa(billing.MaxTextLength)+" characters.")
+				return errField(field, "must be at most "+itoa(int64(limit))+" characters.")
 			}
 			if isKey {
 				stack[len(stack)-1].key = raw

@@ -439,9 +439,17 @@ func TestCheckStrings(t *testing.T) {
 		// NUL (the scan once took them for a pair and missed it).
 		{`{"a":"\ud800\u0000"}`, "a"},
 		{`{"a":"\ud800x"}`, ""},
+		// A long-text field (a note's text) takes 16,384 characters at
+		// the top level only; every other string keeps 1,024.
+		{`{"text":"` + strings.Repeat("é", 16384) + `"}`, ""},
+		{`{"text":"` + strings.Repeat("é", 16385) + `"}`, "text"},
+		{`{"other":"` + strings.Repeat("é", 1025) + `"}`, "other"},
+		{`{"a":{"text":"` + strings.Repeat("é", 1025) + `"}}`, "a.text"},
+		{`{"a":["` + strings.Repeat("é", 1025) + `"],"text":"x"}`, "a"},
+		{`{"` + strings.Repeat("k", 1025) + `":"x"}`, strings.Repeat("k", 1025)},
 	}
 	for _, c := range cases {
-		err := checkStrings([]byte(c.body))
+		err := checkStrings([]byte(c.body), "text")
 		if c.field == "" {
 			if err != nil {
 				t.Errorf("%.60s: %v", c.body, err)

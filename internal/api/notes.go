@@ -102,7 +102,7 @@ func noteWire(n store.Note) noteOut {
 // /v1/customers/{uuid}/notes): 201 with the note.
 func (a *API) createNote(w http.ResponseWriter, r *http.Request) error {
 	var in noteIn
-	if err := decode(r, &in); err != nil {
+	if err := decodeLong(r, &in, "text", "note"); err != nil {
 		return err
 	}
 	customer := crmCustomerUUID(r, in.CustomerUUID.Value)
@@ -156,7 +156,7 @@ func (a *API) getNote(w http.ResponseWriter, r *http.Request) error {
 // sent change.
 func (a *API) updateNote(w http.ResponseWriter, r *http.Request) error {
 	var in noteIn
-	if err := decode(r, &in); err != nil {
+	if err := decodeLong(r, &in, "text", "note"); err != nil {
 		return err
 	}
 	n, err := a.store.UpdateNote(r.Context(), account(r).ID, r.PathValue("uuid"), func(n *store.Note) error {

@@ -68,9 +68,9 @@ func filtersMessage(e *segment.Error) string {
 	return msg
 }
 
-// maxSegmentFilters bounds a saved segment's expression: every JSON
-// string's bound (decode), far under the expression's own.
-const maxSegmentFilters = billing.MaxTextLength
+// maxSegmentFilters bounds a saved segment's expression: the long-text
+// bound its field is decoded with, the CFL parser's own.
+const maxSegmentFilters = billing.MaxLongTextLength
 
 type segmentIn struct {
 	Name    optString `json:"name"`
@@ -123,7 +123,7 @@ func segmentWire(g store.Segment) segmentOut {
 // createSegment answers 201 with the segment (docs/api.md "Segments").
 func (a *API) createSegment(w http.ResponseWriter, r *http.Request) error {
 	var in segmentIn
-	if err := decode(r, &in); err != nil {
+	if err := decodeLong(r, &in, "filters"); err != nil {
 		return err
 	}
 	acct := account(r)
@@ -167,7 +167,7 @@ func (a *API) getSegment(w http.ResponseWriter, r *http.Request) error {
 // changes nothing).
 func (a *API) updateSegment(w http.ResponseWriter, r *http.Request) error {
 	var in segmentIn
-	if err := decode(r, &in); err != nil {
+	if err := decodeLong(r, &in, "filters"); err != nil {
 		return err
 	}
 	acct := account(r)

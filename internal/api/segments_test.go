@@ -43,7 +43,7 @@ func TestSegmentsAPI(t *testing.T) {
 			{"long name", map[string]any{"name": long, "filters": "region~ANY~'US'"}, 422, "name", "at most 255"},
 			{"name taken", map[string]any{"name": "US customers", "filters": "region~ANY~'GB'"}, 422, "name", "has already been taken"},
 			{"filters not text", map[string]any{"name": "A", "filters": 5}, 422, "filters", "must be a string"},
-			{"filters too long", map[string]any{"name": "A", "filters": strings.Repeat("x", billing.MaxTextLength+1)}, 422, "filters", "at most 1024"},
+			{"filters too long", map[string]any{"name": "A", "filters": strings.Repeat("x", billing.MaxLongTextLength+1)}, 422, "filters", "at most 16384"},
 			{"no filter", map[string]any{"name": "A", "filters": "country~ANY~'US'"}, 422, "filters", "country"},
 			{"an operator it does not take", map[string]any{"name": "A", "filters": "region~ALL~'US'"}, 422, "filters", "ALL"},
 			{"malformed", map[string]any{"name": "A", "filters": "region~ANY"}, 422, "filters", "region~ANY"},

@@ -20,6 +20,10 @@ const (
 	// attribute values), in characters. The API refuses any JSON string
 	// longer than this before it looks at the field.
 	MaxTextLength = 1024
+	// MaxLongTextLength bounds the few fields written as prose or as an
+	// expression, which the API names where it decodes them: a customer
+	// note's text, a saved segment's filters (the CFL parser's own bound).
+	MaxLongTextLength = 16384
 	// MaxTags and MaxCustomAttributes bound one customer's attributes.
 	MaxTags             = 1000
 	MaxCustomAttributes = 200
