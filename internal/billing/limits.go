@@ -31,6 +31,9 @@ const (
 	// transactions of an invoice, plans of a plan group, subscriptions
 	// connected at once, cancellation dates of a subscription.
 	MaxItems = 1000
+	// MaxSegments bounds the saved segments of one account: each is a
+	// selection the Metrics API may cache.
+	MaxSegments = 1000
 )
 
 // The range of every stored date (api.md "Limits"): the Unix epoch to the

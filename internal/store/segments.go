@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/tally-analytics/tally/internal/billing"
 )
 
 // Segment is a saved segment (issue 12, Tally's own): a name, unique in
@@ -39,6 +41,13 @@ func (s *Store) CreateSegment(ctx context.Context, acct int64, g *Segment) error
 	g.UUID, g.CreatedAt = NewUUID("seg_"), now()
 	g.UpdatedAt = g.CreatedAt
 	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM segments WHERE account_id = $1`, acct).Scan(&n); err != nil {
+			return fmt.Errorf("count segments: %w", err)
+		}
+		if n >= billing.MaxSegments {
+			return billing.FieldErrors{"name": fmt.Sprintf("An account holds at most %d segments; delete one first.", billing.MaxSegments)}
+		}
 		err := tx.QueryRowContext(ctx, `INSERT INTO segments (account_id, uuid, name, filters, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, acct, g.UUID, g.Name, g.Filters, millis(g.CreatedAt), millis(g.UpdatedAt)).Scan(&g.ID)
 		if isUnique(err) {

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -164,6 +166,40 @@ func TestResolveGroupsAndSources(t *testing.T) {
 		}
 		if d := cmp.Diff([]string{theirDS.UUID, "ds_none"}, unknown); d != "" {
 			t.Errorf("unknown data sources (-want +got)\n%s", d)
+		}
+	})
+}
+
+// An account holds at most billing.MaxSegments segments: the next is a
+// FieldErrors naming name (a 422), and another account is not counted.
+func TestSegmentsPerAccountBound(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		a, _, _ := s.EnsureAccount(ctx, "acme")
+		b, _, _ := s.EnsureAccount(ctx, "globex")
+		// All but one, written directly: the bound is what is tested.
+		var q strings.Builder
+		q.WriteString(`INSERT INTO segments (account_id, uuid, name, filters, created_at, updated_at) VALUES `)
+		for i := range billing.MaxSegments - 1 {
+			if i > 0 {
+				q.WriteString(",")
+			}
+			fmt.Fprintf(&q, "(%d, 'seg_%036d', 'S%d', 'region~ANY~''US''', 0, 0)", a.ID, i, i)
+		}
+		if _, err := s.DB().ExecContext(ctx, q.String()); err != nil {
+			t.Fatal(err)
+		}
+		last := store.Segment{Name: "Last", Filters: "region~ANY~'GB'"}
+		if err := s.CreateSegment(ctx, a.ID, &last); err != nil {
+			t.Fatalf("segment %d of %d: %v", billing.MaxSegments, billing.MaxSegments, err)
+		}
+		over := store.Segment{Name: "Over", Filters: "region~ANY~'GB'"}
+		var fe billing.FieldErrors
+		if err := s.CreateSegment(ctx, a.ID, &over); !errors.As(err, &fe) || !strings.Contains(fe["name"], "at most 1000") {
+			t.Fatalf("segment %d: %v", billing.MaxSegments+1, err)
+		}
+		if err := s.CreateSegment(ctx, b.ID, &over); err != nil {
+			t.Fatalf("another account's first segment: %v", err)
 		}
 	})
 }
