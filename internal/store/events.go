@@ -268,6 +268,8 @@ type EventFilter struct {
 	EventType              string
 	EventDate              *[2]int64 // [from, to) in Unix ms
 	EffectiveDate          *[2]int64
+	// WithDisabled lists disabled events too (issue 13).
+	WithDisabled bool
 }
 
 // ListEvents lists the account's events newest first. Page.AfterID is
@@ -284,6 +286,9 @@ func (s *Store) ListEvents(ctx context.Context, acct int64, f EventFilter, p Pag
 		AND ` + eq(`e.subscription_external_id`, `$4`, f.SubscriptionExternalID) + ` AND ` + eq(`e.plan_external_id`, `$5`, f.PlanExternalID) + `
 		AND ` + eq(`e.external_id`, `$6`, f.ExternalID) + ` AND ` + eq(`e.event_type`, `$7`, f.EventType) + `
 		AND e.event_date >= $8 AND e.event_date < $9 AND e.effective_date >= $10 AND e.effective_date < $11`
+	if !f.WithDisabled {
+		where += ` AND e.disabled_at IS NULL`
+	}
 	span := func(r *[2]int64) (int64, int64) {
 		if r == nil {
 			return -1 << 62, 1 << 62

@@ -416,6 +416,9 @@ type InvoiceFilter struct {
 	CustomerUUID   string
 	DataSourceUUID string
 	ExternalID     string
+	// WithDisabled lists disabled invoices too (issue 13); their lines and
+	// transactions are always all loaded.
+	WithDisabled bool
 }
 
 const invoiceCols = `i.id, i.uuid, i.external_id, c.uuid, ci.external_id, ds.uuid, i.date, i.due_date, i.currency, i.status,
@@ -450,6 +453,9 @@ func (s *Store) ListInvoices(ctx context.Context, acct int64, f InvoiceFilter, p
 	}
 	where := `WHERE ` + byAccount(`i.account_id`, f.CustomerUUID != "" || f.DataSourceUUID != "") + ` AND ` + filter(f.CustomerUUID, `$2`, `i.customer_id = (SELECT fc.id FROM customers fc WHERE fc.account_id = $1 AND fc.uuid = $2)`) +
 		` AND ` + filter(f.DataSourceUUID, `$3`, `i.data_source_id `+inSource) + ` AND ` + eq(`i.external_id`, `$4`, f.ExternalID)
+	if !f.WithDisabled {
+		where += ` AND i.disabled_at IS NULL`
+	}
 	args := []any{acct, f.CustomerUUID, f.DataSourceUUID, f.ExternalID}
 	l, err := list(ctx, s.reads(), "invoices", `SELECT count(*) FROM invoices i `+where,
 		`SELECT `+invoiceCols+invoiceFrom+where+` AND i.id > $5 ORDER BY i.id LIMIT $6 OFFSET $7`, args, p.AfterID, p,
@@ -553,20 +559,7 @@ func dropOrphanSubscriptions(ctx context.Context, tx *sql.Tx, customerID int64) 
 // DeleteInvoice removes an invoice, its lines and transactions, and any
 // subscription left without a line.
 func (s *Store) DeleteInvoice(ctx context.Context, acct int64, uuid string) error {
-	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
-		var customerID int64
-		err := tx.QueryRowContext(ctx, `DELETE FROM invoices WHERE account_id = $1 AND uuid = $2 RETURNING customer_id`, acct, uuid).Scan(&customerID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return &MissingError{What: "invoice"}
-		}
-		if err != nil {
-			return fmt.Errorf("delete invoice: %w", err)
-		}
-		if err := markDirty(ctx, tx, `$1`, customerID); err != nil {
-			return err
-		}
-		return dropOrphanSubscriptions(ctx, tx, customerID)
-	})
+	return s.DeleteInvoiceRef(ctx, acct, InvoiceRef{UUID: uuid})
 }
 
 // DeleteCustomerInvoices removes all of a customer's invoices in one data
