@@ -343,6 +343,9 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) error {
 	f := store.EventFilter{DataSourceUUID: q.Get("data_source_uuid"), CustomerExternalID: q.Get("customer_external_id"),
 		SubscriptionExternalID: q.Get("subscription_external_id"), PlanExternalID: q.Get("plan_external_id"),
 		ExternalID: q.Get("external_id"), EventType: q.Get("event_type")}
+	if f.WithDisabled, err = boolQuery(r, "with_disabled"); err != nil {
+		return err
+	}
 	if f.EventDate, err = dayRange(q, "event_date"); err != nil {
 		return err
 	}

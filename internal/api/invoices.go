@@ -266,16 +266,7 @@ func (a *API) importInvoices(w http.ResponseWriter, r *http.Request) error {
 		if inv.Currency == acct.Currency {
 			continue
 		}
-		var days []time.Time
-		for _, l := range inv.LineItems {
-			if l.Type == billing.LineSubscription && l.ServicePeriodStart != nil {
-				days = append(days, *l.ServicePeriodStart)
-			}
-		}
-		for _, t := range inv.Transactions {
-			days = append(days, t.Date)
-		}
-		msg, err := missingRate(rates, inv.Currency, acct.Currency, days)
+		msg, err := missingRate(rates, inv.Currency, acct.Currency, rateDays(inv))
 		if err != nil {
 			return err
 		}
@@ -349,22 +340,28 @@ type customerInvoiceList struct {
 	pageMeta
 }
 
+// listInvoices answers a page of invoices as the request asks
+// (invoiceQuery): disabled invoices only with with_disabled=true.
 func (a *API) listInvoices(w http.ResponseWriter, r *http.Request, f store.InvoiceFilter, wrap func([]invoiceOut, pageMeta) any) error {
 	pr, err := parsePage(r)
 	if err != nil {
 		return err
 	}
-	invalidOnly, err := validationType(r)
+	q, err := parseInvoiceQuery(r)
 	if err != nil {
 		return err
 	}
+	f.WithDisabled = q.withDisabled
 	var l store.Listed[billing.Invoice]
-	if !invalidOnly {
+	if !q.invalidOnly {
 		if l, err = a.store.ListInvoices(r.Context(), account(r).ID, f, pr.page); err != nil {
 			return err
 		}
 	}
-	out := wireAll(l.Items, invoiceWire)
+	out, err := a.invoicesOut(r, q, l.Items)
+	if err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, wrap(out, newPageMeta(pr, l)))
 	return nil
 }
@@ -405,20 +402,30 @@ func validationType(r *http.Request) (invalidOnly bool, err error) {
 	return false, errBadRequest("validation_type must be all, valid or invalid.", "validation_type")
 }
 
+// getInvoice answers the invoice its UUID names, disabled or not
+// (with_disabled decides only which of its lines and transactions show),
+// and whatever validation_type says: the UUID names one object, and Tally
+// stores only valid ones.
 func (a *API) getInvoice(w http.ResponseWriter, r *http.Request) error {
-	if _, err := validationType(r); err != nil {
+	q, err := parseInvoiceQuery(r)
+	if err != nil {
 		return err
 	}
 	inv, err := a.store.Invoice(r.Context(), account(r).ID, r.PathValue("uuid"))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, invoiceWire(inv))
-	return nil
+	return a.answerInvoice(w, r, q, inv)
 }
 
+// deleteInvoice is DELETE /v1/invoices/{uuid} and DELETE
+// /v1/invoices?data_source_uuid=…&external_id=….
 func (a *API) deleteInvoice(w http.ResponseWriter, r *http.Request) error {
-	if err := a.store.DeleteInvoice(r.Context(), account(r).ID, r.PathValue("uuid")); err != nil {
+	ref, err := invoiceRef(r)
+	if err != nil {
+		return err
+	}
+	if err := a.store.DeleteInvoiceRef(r.Context(), account(r).ID, ref); err != nil {
 		return err
 	}
 	noContent(w)
