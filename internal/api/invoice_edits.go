@@ -260,7 +260,7 @@ func decodeDisabled(r *http.Request) (bool, error) {
 		return false, err
 	}
 	if in.Disabled == nil {
-		return false, errField("disabled", "Send disabled: true to disable, or false to enable.")
+		return false, errField("disabled", "Send disabled: true to disable, false to enable.")
 	}
 	return *in.Disabled, nil
 }

@@ -19,19 +19,19 @@ import (
 // with those of a second account into which the changed data was imported
 // from the start, and checked against figures derived by hand.
 
-// editBook is what an account of this test holds: customer alpha on a
+// invoiceBook is what an account of this test holds: customer alpha on a
 // monthly plan, billed USD 100 on 2024-01-01 (INV-1), 02-01 (INV-2) and
 // 03-01 (INV-3), each invoice paid on its date; customer beta on a
 // quarterly plan, USD 150 for 2024-01-01..04-01 (INV-B, paid on 01-01),
 // whose subscription a subscription_cancelled event ends on 2024-02-15.
-type editBook struct {
+type invoiceBook struct {
 	inv2Currency, inv2Date  string // INV-2's
 	noInv2, noInv3, noEvent bool
 }
 
-// importEditBook imports book into a new account and returns its handle and
+// importInvoiceBook imports book into a new account and returns its handle and
 // the public id of beta's cancellation event (0 without one).
-func importEditBook(t *testing.T, e *env, account string, book editBook) (*cashBook, float64) {
+func importInvoiceBook(t *testing.T, e *env, account string, book invoiceBook) (*cashBook, float64) {
 	t.Helper()
 	b := newCashBook(t, e, account)
 	alpha, beta := b.customer("alpha", "US"), b.customer("beta", "US")
@@ -122,15 +122,15 @@ func TestEditsChangeMetricsAsReimportWould(t *testing.T) {
 		if err := e.store.SaveFXRates(t.Context(), rates); err != nil {
 			t.Fatal(err)
 		}
-		b, event := importEditBook(t, e, "edited", editBook{})
-		same := func(step string, ref editBook, account string) {
+		b, event := importInvoiceBook(t, e, "edited", invoiceBook{})
+		same := func(step string, ref invoiceBook, account string) {
 			t.Helper()
-			r, _ := importEditBook(t, e, account, ref)
+			r, _ := importInvoiceBook(t, e, account, ref)
 			if diff := cmp.Diff(editNumbers(t, r), editNumbers(t, b)); diff != "" {
 				t.Errorf("%s: the edited account's numbers differ from those of the data imported so (-imported +edited):\n%s", step, diff)
 			}
 		}
-		same("as imported", editBook{}, "ref-imported")
+		same("as imported", invoiceBook{}, "ref-imported")
 		// January: alpha 10000 + beta 15000/3 = 15000 MRR, 2 customers;
 		// cash 10000 + 15000 = 25000. February: beta cancelled on the 15th,
 		// alpha 10000; cash INV-2's 10000. March: alpha 10000; INV-3's 10000.
@@ -139,14 +139,14 @@ func TestEditsChangeMetricsAsReimportWould(t *testing.T) {
 		inv2 := b.ok(200, "GET", "/v1/invoices?external_id=INV-2", nil)["invoices"].([]any)[0].(map[string]any)["uuid"].(string)
 		b.ok(200, "PATCH", "/v1/invoices/"+inv2, map[string]any{"date": "2024-02-05"})
 		b.ok(200, "PATCH", "/v1/invoices?data_source_uuid="+b.ds+"&external_id=INV-2", map[string]any{"currency": "EUR"})
-		same("INV-2 in EUR, dated 02-05", editBook{inv2Currency: "EUR", inv2Date: "2024-02-05"}, "ref-eur")
+		same("INV-2 in EUR, dated 02-05", invoiceBook{inv2Currency: "EUR", inv2Date: "2024-02-05"}, "ref-eur")
 		// February: INV-2's EUR 100 is 11000 (an expansion of 1000), and so
 		// is its payment. March: INV-3's USD 100 is 10000 again.
 		wantMonths(t, b, "INV-2 in EUR", "15000 2 25000", "11000 1 11000", "10000 1 10000")
 		edited := editNumbers(t, b)
 
 		b.ok(200, "PATCH", "/v1/invoices/"+inv2+"/disabled_state", map[string]any{"disabled": true})
-		same("INV-2 disabled", editBook{noInv2: true}, "ref-no-inv2")
+		same("INV-2 disabled", invoiceBook{noInv2: true}, "ref-no-inv2")
 		// February: alpha keeps January's 10000 (good faith, rule 8) and
 		// pays nothing.
 		wantMonths(t, b, "INV-2 disabled", "15000 2 25000", "10000 1 0", "10000 1 10000")
@@ -156,7 +156,7 @@ func TestEditsChangeMetricsAsReimportWould(t *testing.T) {
 		}
 
 		b.ok(200, "PATCH", fmt.Sprintf("/v1/subscription_events/%.0f/disabled_state", event), map[string]any{"disabled": true})
-		same("event disabled", editBook{inv2Currency: "EUR", inv2Date: "2024-02-05", noEvent: true}, "ref-no-event")
+		same("event disabled", invoiceBook{inv2Currency: "EUR", inv2Date: "2024-02-05", noEvent: true}, "ref-no-event")
 		// Beta is no longer cancelled: 11000 + 5000 in February, 10000 +
 		// 5000 in March, two customers throughout.
 		wantMonths(t, b, "event disabled", "15000 2 25000", "16000 2 11000", "15000 2 10000")
@@ -166,7 +166,7 @@ func TestEditsChangeMetricsAsReimportWould(t *testing.T) {
 		}
 
 		b.ok(204, "DELETE", "/v1/invoices?data_source_uuid="+b.ds+"&external_id=INV-3", nil)
-		same("INV-3 deleted", editBook{inv2Currency: "EUR", inv2Date: "2024-02-05", noInv3: true}, "ref-no-inv3")
+		same("INV-3 deleted", invoiceBook{inv2Currency: "EUR", inv2Date: "2024-02-05", noInv3: true}, "ref-no-inv3")
 		// March: alpha keeps February's 11000 and pays nothing.
 		wantMonths(t, b, "INV-3 deleted", "15000 2 25000", "11000 1 11000", "11000 1 0")
 	})

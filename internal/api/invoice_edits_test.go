@@ -250,7 +250,7 @@ func TestInvoiceDisabledState(t *testing.T) {
 
 		path := "/v1/invoices/" + bUUID + "/disabled_state"
 		jsonEqual(t, e.wantStatus(422, e.key, "PATCH", path, map[string]any{}).body,
-			`{"errors":{"disabled":"Send disabled: true to disable, or false to enable."}}`)
+			`{"errors":{"disabled":"Send disabled: true to disable, false to enable."}}`)
 		jsonEqual(t, e.wantStatus(422, e.key, "PATCH", path, map[string]any{"disabled": "yes"}).body, `{"errors":{"disabled":"must be true or false"}}`)
 		notFound := `{"error":"Invoice not found"}`
 		for _, c := range []struct{ key, path string }{
