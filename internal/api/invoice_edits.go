@@ -118,20 +118,27 @@ func (a *API) answerInvoice(w http.ResponseWriter, r *http.Request, q invoiceQue
 	return nil
 }
 
-// invoiceRef is the invoice a route names: {uuid} in its path, else
-// data_source_uuid and external_id in its query.
+// invoiceRef is the invoice a route names (namedBy).
 func invoiceRef(r *http.Request) (store.InvoiceRef, error) {
+	uuid, ds, ext, err := namedBy(r, "invoice")
+	return store.InvoiceRef{UUID: uuid, DataSourceUUID: ds, ExternalID: ext}, err
+}
+
+// namedBy reads which object (what: "invoice", "line item",
+// "transaction") a route names: {uuid} in its path, else data_source_uuid
+// and external_id in its query, both needed (400 naming the missing one).
+func namedBy(r *http.Request, what string) (uuid, dsUUID, externalID string, err error) {
 	if uuid := r.PathValue("uuid"); uuid != "" {
-		return store.InvoiceRef{UUID: uuid}, nil
+		return uuid, "", "", nil
 	}
 	q := r.URL.Query()
-	ref := store.InvoiceRef{DataSourceUUID: strings.TrimSpace(q.Get("data_source_uuid")), ExternalID: strings.TrimSpace(q.Get("external_id"))}
-	for _, p := range [][2]string{{"data_source_uuid", ref.DataSourceUUID}, {"external_id", ref.ExternalID}} {
+	dsUUID, externalID = strings.TrimSpace(q.Get("data_source_uuid")), strings.TrimSpace(q.Get("external_id"))
+	for _, p := range [][2]string{{"data_source_uuid", dsUUID}, {"external_id", externalID}} {
 		if p[1] == "" {
-			return ref, errBadRequest("Name the invoice by its UUID in the path, or by data_source_uuid and external_id in the query; "+p[0]+" is missing.", p[0])
+			return "", dsUUID, externalID, errBadRequest("Name the "+what+" by its UUID in the path, or by data_source_uuid and external_id in the query; "+p[0]+" is missing.", p[0])
 		}
 	}
-	return ref, nil
+	return "", dsUUID, externalID, nil
 }
 
 // collectionMethods are the values collection_method takes (null clears
@@ -161,8 +168,8 @@ func fieldEdit(field string, before, after any) store.FieldEdit {
 func rateDays(inv billing.Invoice) []time.Time {
 	var days []time.Time
 	for _, l := range inv.LineItems {
-		if l.Type == billing.LineSubscription && l.ServicePeriodStart != nil {
-			days = append(days, *l.ServicePeriodStart)
+		if d, ok := rateDay(l); ok {
+			days = append(days, d)
 		}
 	}
 	for _, t := range inv.Transactions {

@@ -61,14 +61,42 @@ type invoiceIn struct {
 
 func trimmed(o optString) string { return strings.TrimSpace(o.Value) }
 
+// domain converts the wire transaction, recording unparseable values in
+// errs under prefix ("transactions." inside an invoice, "" on its own).
 func (in transactionIn) domain(errs billing.FieldErrors, prefix string) billing.Transaction {
-	t := billing.Transaction{Type: trimmed(in.Type), Result: trimmed(in.Result), ExternalID: in.ExternalID.ptr(),
-		AmountInCents: in.AmountInCents.ptr(), TransactionFeesInCents: in.TransactionFeesInCents.ptr(),
-		TransactionFeesCurrency: upperPtr(in.TransactionFeesCurrency)}
-	if d := dateField(errs, prefix+"date", in.Date); d != nil {
-		t.Date = *d
-	}
+	var t billing.Transaction
+	in.apply(&t, errs, prefix)
 	return t
+}
+
+// apply sets on t the fields the request sent, as domain reads them: a
+// new transaction is one applied to nothing, an edit one applied to the
+// stored transaction (PATCH /v1/transactions).
+func (in transactionIn) apply(t *billing.Transaction, errs billing.FieldErrors, prefix string) {
+	if in.Type.Set {
+		t.Type = trimmed(in.Type)
+	}
+	if in.Result.Set {
+		t.Result = trimmed(in.Result)
+	}
+	if in.ExternalID.Set {
+		t.ExternalID = in.ExternalID.ptr()
+	}
+	if in.AmountInCents.Set {
+		t.AmountInCents = in.AmountInCents.ptr()
+	}
+	if in.TransactionFeesInCents.Set {
+		t.TransactionFeesInCents = in.TransactionFeesInCents.ptr()
+	}
+	if in.TransactionFeesCurrency.Set {
+		t.TransactionFeesCurrency = upperPtr(in.TransactionFeesCurrency)
+	}
+	if in.Date.Set {
+		t.Date = time.Time{}
+		if d := dateField(errs, prefix+"date", in.Date); d != nil {
+			t.Date = *d
+		}
+	}
 }
 
 func upperPtr(o optString) *string {
@@ -89,32 +117,108 @@ func (in invoiceIn) domain(errs billing.FieldErrors) billing.Invoice {
 		inv.Date = *d
 	}
 	for _, l := range in.LineItems {
-		li := billing.LineItem{Type: trimmed(l.Type), ExternalID: l.ExternalID.ptr(), AmountInCents: l.AmountInCents.or(0),
-			Quantity: l.Quantity.or(1), SubscriptionExternalID: trimmed(l.SubscriptionExternalID),
-			SubscriptionSetExternalID: l.SubscriptionSetExternalID.ptr(), PlanUUID: trimmed(l.PlanUUID),
-			ServicePeriodStart: dateField(errs, "line_items.service_period_start", l.ServicePeriodStart),
-			ServicePeriodEnd:   dateField(errs, "line_items.service_period_end", l.ServicePeriodEnd),
-			CancelledAt:        dateField(errs, "line_items.cancelled_at", l.CancelledAt),
-			ProrationType:      l.ProrationType.ptr(), DiscountAmountInCents: l.DiscountAmountInCents.or(0),
-			DiscountCode: l.DiscountCode.Value, DiscountDescription: l.DiscountDescription.ptr(),
-			TaxAmountInCents: l.TaxAmountInCents.or(0), TransactionFeesInCents: l.TransactionFeesInCents.or(0),
-			TransactionFeesCurrency: upperPtr(l.TransactionFeesCurrency), AccountCode: l.AccountCode.Value,
-			Description: l.Description.ptr(), EventOrder: l.EventOrder.ptr()}
-		if !l.AmountInCents.Set || l.AmountInCents.Null {
-			addFieldErr(errs, "line_items.amount_in_cents", "Each line item needs an amount_in_cents.")
-		}
-		if l.Prorated != nil {
-			li.Prorated = *l.Prorated
-		}
-		if l.BalanceTransfer != nil {
-			li.BalanceTransfer = *l.BalanceTransfer
-		}
-		inv.LineItems = append(inv.LineItems, li)
+		inv.LineItems = append(inv.LineItems, l.domain(errs, "line_items."))
 	}
 	for _, t := range in.Transactions {
 		inv.Transactions = append(inv.Transactions, t.domain(errs, "transactions."))
 	}
 	return inv
+}
+
+// domain converts the wire line item, recording unparseable values in
+// errs under prefix ("line_items." inside an invoice, "" on its own).
+func (in lineIn) domain(errs billing.FieldErrors, prefix string) billing.LineItem {
+	l := billing.LineItem{Quantity: 1}
+	in.apply(&l, errs, prefix)
+	if !in.AmountInCents.Set {
+		addFieldErr(errs, prefix+"amount_in_cents", "Each line item needs an amount_in_cents.")
+	}
+	return l
+}
+
+// apply sets on l the fields the request sent, a null one to its default,
+// as domain reads them: a new line is one applied to the defaults, an
+// edit one applied to the stored line (PATCH /v1/line_items).
+func (in lineIn) apply(l *billing.LineItem, errs billing.FieldErrors, prefix string) {
+	if in.Type.Set {
+		l.Type = trimmed(in.Type)
+	}
+	if in.ExternalID.Set {
+		l.ExternalID = in.ExternalID.ptr()
+	}
+	if in.AmountInCents.Set {
+		if in.AmountInCents.Null {
+			addFieldErr(errs, prefix+"amount_in_cents", "Each line item needs an amount_in_cents.")
+		}
+		l.AmountInCents = in.AmountInCents.or(0)
+	}
+	if in.Quantity.Set {
+		l.Quantity = in.Quantity.or(1)
+	}
+	if in.SubscriptionExternalID.Set {
+		l.SubscriptionExternalID = trimmed(in.SubscriptionExternalID)
+	}
+	if in.SubscriptionSetExternalID.Set {
+		l.SubscriptionSetExternalID = in.SubscriptionSetExternalID.ptr()
+	}
+	if in.PlanUUID.Set {
+		l.PlanUUID = trimmed(in.PlanUUID)
+	}
+	if in.ServicePeriodStart.Set {
+		l.ServicePeriodStart = dateField(errs, prefix+"service_period_start", in.ServicePeriodStart)
+	}
+	if in.ServicePeriodEnd.Set {
+		l.ServicePeriodEnd = dateField(errs, prefix+"service_period_end", in.ServicePeriodEnd)
+	}
+	if in.CancelledAt.Set {
+		l.CancelledAt = dateField(errs, prefix+"cancelled_at", in.CancelledAt)
+	}
+	if in.Prorated != nil {
+		l.Prorated = *in.Prorated
+	}
+	if in.ProrationType.Set {
+		l.ProrationType = in.ProrationType.ptr()
+	}
+	if in.DiscountAmountInCents.Set {
+		l.DiscountAmountInCents = in.DiscountAmountInCents.or(0)
+	}
+	if in.DiscountCode.Set {
+		l.DiscountCode = in.DiscountCode.Value
+	}
+	if in.DiscountDescription.Set {
+		l.DiscountDescription = in.DiscountDescription.ptr()
+	}
+	if in.TaxAmountInCents.Set {
+		l.TaxAmountInCents = in.TaxAmountInCents.or(0)
+	}
+	if in.TransactionFeesInCents.Set {
+		l.TransactionFeesInCents = in.TransactionFeesInCents.or(0)
+	}
+	if in.TransactionFeesCurrency.Set {
+		l.TransactionFeesCurrency = upperPtr(in.TransactionFeesCurrency)
+	}
+	if in.AccountCode.Set {
+		l.AccountCode = in.AccountCode.Value
+	}
+	if in.Description.Set {
+		l.Description = in.Description.ptr()
+	}
+	if in.EventOrder.Set {
+		l.EventOrder = in.EventOrder.ptr()
+	}
+	if in.BalanceTransfer != nil {
+		l.BalanceTransfer = *in.BalanceTransfer
+	}
+}
+
+// rateDay is the day whose exchange rate a line of an invoice in another
+// currency needs (metrics.md rule 20): a subscription line's service start
+// (its MRR); other lines need none.
+func rateDay(l billing.LineItem) (time.Time, bool) {
+	if l.Type == billing.LineSubscription && l.ServicePeriodStart != nil {
+		return *l.ServicePeriodStart, true
+	}
+	return time.Time{}, false
 }
 
 func addFieldErr(errs billing.FieldErrors, field, msg string) {
@@ -199,23 +303,27 @@ func transactionWire(t billing.Transaction) transactionOut {
 		disabledOut: disabledWire(t.Disabled), UserCreated: t.UserCreated}
 }
 
+func lineWire(l billing.LineItem) lineOut {
+	lo := lineOut{UUID: l.UUID, ExternalID: l.ExternalID, Type: l.Type, ProrationType: l.ProrationType, Description: l.Description,
+		AmountInCents: l.AmountInCents, Quantity: l.Quantity, DiscountCode: l.DiscountCode, DiscountAmountInCents: l.DiscountAmountInCents,
+		DiscountDescription: l.DiscountDescription, TaxAmountInCents: l.TaxAmountInCents, TransactionFeesInCents: l.TransactionFeesInCents,
+		TransactionFeesCurrency: l.TransactionFeesCurrency, AccountCode: l.AccountCode, EventOrder: l.EventOrder,
+		BalanceTransfer: l.BalanceTransfer, CancelledAt: importTimePtr(l.CancelledAt), disabledOut: disabledWire(l.Disabled), UserCreated: l.UserCreated}
+	if l.HasSubscription() {
+		prorated := l.Prorated
+		lo.SubscriptionUUID, lo.SubscriptionExternalID, lo.PlanUUID = strOrNil(l.SubscriptionUUID), &l.SubscriptionExternalID, strOrNil(l.PlanUUID)
+		lo.SubscriptionSetExternalID, lo.Prorated = l.SubscriptionSetExternalID, &prorated
+		lo.ServicePeriodStart, lo.ServicePeriodEnd = importTimePtr(l.ServicePeriodStart), importTimePtr(l.ServicePeriodEnd)
+	}
+	return lo
+}
+
 func invoiceWire(inv billing.Invoice) invoiceOut {
 	out := invoiceOut{UUID: inv.UUID, ExternalID: inv.ExternalID, Date: billing.FormatImportTime(inv.Date), DueDate: importTimePtr(inv.DueDate),
 		Currency: inv.Currency, CustomerUUID: inv.CustomerUUID, CustomerExternalID: inv.CustomerExternalID, DataSourceUUID: inv.DataSourceUUID,
 		Status: inv.Status, CollectionMethod: inv.CollectionMethod, disabledOut: disabledWire(inv.Disabled), LineItems: make([]lineOut, len(inv.LineItems)), Transactions: make([]transactionOut, len(inv.Transactions))}
 	for i, l := range inv.LineItems {
-		lo := lineOut{UUID: l.UUID, ExternalID: l.ExternalID, Type: l.Type, ProrationType: l.ProrationType, Description: l.Description,
-			AmountInCents: l.AmountInCents, Quantity: l.Quantity, DiscountCode: l.DiscountCode, DiscountAmountInCents: l.DiscountAmountInCents,
-			DiscountDescription: l.DiscountDescription, TaxAmountInCents: l.TaxAmountInCents, TransactionFeesInCents: l.TransactionFeesInCents,
-			TransactionFeesCurrency: l.TransactionFeesCurrency, AccountCode: l.AccountCode, EventOrder: l.EventOrder,
-			BalanceTransfer: l.BalanceTransfer, CancelledAt: importTimePtr(l.CancelledAt), disabledOut: disabledWire(l.Disabled), UserCreated: l.UserCreated}
-		if l.HasSubscription() {
-			prorated := l.Prorated
-			lo.SubscriptionUUID, lo.SubscriptionExternalID, lo.PlanUUID = strOrNil(l.SubscriptionUUID), &l.SubscriptionExternalID, strOrNil(l.PlanUUID)
-			lo.SubscriptionSetExternalID, lo.Prorated = l.SubscriptionSetExternalID, &prorated
-			lo.ServicePeriodStart, lo.ServicePeriodEnd = importTimePtr(l.ServicePeriodStart), importTimePtr(l.ServicePeriodEnd)
-		}
-		out.LineItems[i] = lo
+		out.LineItems[i] = lineWire(l)
 	}
 	for i, t := range inv.Transactions {
 		out.Transactions[i] = transactionWire(t)
@@ -477,14 +585,7 @@ func (a *API) addTransaction(w http.ResponseWriter, r *http.Request) error {
 	// Cash flow converts the transaction at its date's rate (rule 20).
 	acct := account(r)
 	err := a.store.AddTransaction(r.Context(), acct.ID, r.PathValue("uuid"), acct.Currency, &t, func(currency string) error {
-		if currency == acct.Currency {
-			return nil
-		}
-		msg, err := missingRate(recompute.NewStoreRates(r.Context(), a.store), currency, acct.Currency, []time.Time{t.Date})
-		if err == nil && msg != "" {
-			err = errField("currency", msg)
-		}
-		return err
+		return a.rateCheck(r, currency, t.Date)
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return errField("external_id", billing.MsgDuplicateTransaction)

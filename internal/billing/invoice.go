@@ -131,7 +131,7 @@ func ValidateInvoice(inv *Invoice, errs FieldErrors) {
 		errs["line_items"] = "An invoice needs at least one line item."
 	}
 	for i := range inv.LineItems {
-		validateLine(i, &inv.LineItems[i], errs)
+		ValidateLine(fmt.Sprintf("Line item #%d", i+1), "line_items.", &inv.LineItems[i], errs)
 	}
 	for i := range inv.Transactions {
 		ValidateTransaction(fmt.Sprintf("transactions (#%d)", i+1), "transactions.", &inv.Transactions[i], errs)
@@ -146,52 +146,57 @@ func addErr(errs FieldErrors, key, msg string) {
 	}
 }
 
-func validateLine(i int, l *LineItem, errs FieldErrors) {
-	at := fmt.Sprintf("Line item #%d: ", i+1)
+// ValidateLine checks one line item: what names it in messages ("Line item
+// #2" inside an invoice, "The line item" on its own) and prefix is
+// prepended to keys ("line_items." inside an invoice, "" on its own), as
+// for transactions. An invoice's lines and a line added to or edited in an
+// imported invoice are checked by this one function.
+func ValidateLine(what, prefix string, l *LineItem, errs FieldErrors) {
+	at := what + ": "
 	switch l.Type {
 	case LineSubscription, LineTrial, LineOneTime:
 	default:
-		addErr(errs, "line_items.type", at+"the type must be subscription, one_time or trial.")
+		addErr(errs, prefix+"type", at+"the type must be subscription, one_time or trial.")
 		return
 	}
 	if l.Quantity == 0 {
-		addErr(errs, "line_items.quantity", at+"the quantity must not be zero.")
+		addErr(errs, prefix+"quantity", at+"the quantity must not be zero.")
 	}
-	checkAmount(errs, "line_items.amount_in_cents", at+"the amount must be ", l.AmountInCents)
-	checkAmount(errs, "line_items.discount_amount_in_cents", at+"the discount must be ", l.DiscountAmountInCents)
-	checkAmount(errs, "line_items.tax_amount_in_cents", at+"the tax must be ", l.TaxAmountInCents)
-	checkAmount(errs, "line_items.transaction_fees_in_cents", at+"the fees must be ", l.TransactionFeesInCents)
-	checkLengthPtr(errs, "line_items.external_id", at+"the external ID must be ", l.ExternalID, MaxIDLength)
-	checkLength(errs, "line_items.subscription_external_id", at+"the subscription external ID must be ", l.SubscriptionExternalID, MaxIDLength)
-	checkLengthPtr(errs, "line_items.subscription_set_external_id", at+"the subscription set external ID must be ", l.SubscriptionSetExternalID, MaxIDLength)
-	checkLength(errs, "line_items.plan_uuid", at+"the plan UUID must be ", l.PlanUUID, MaxIDLength)
-	checkLength(errs, "line_items.discount_code", at+"the discount code must be ", l.DiscountCode, MaxIDLength)
-	checkLength(errs, "line_items.account_code", at+"the account code must be ", l.AccountCode, MaxIDLength)
+	checkAmount(errs, prefix+"amount_in_cents", at+"the amount must be ", l.AmountInCents)
+	checkAmount(errs, prefix+"discount_amount_in_cents", at+"the discount must be ", l.DiscountAmountInCents)
+	checkAmount(errs, prefix+"tax_amount_in_cents", at+"the tax must be ", l.TaxAmountInCents)
+	checkAmount(errs, prefix+"transaction_fees_in_cents", at+"the fees must be ", l.TransactionFeesInCents)
+	checkLengthPtr(errs, prefix+"external_id", at+"the external ID must be ", l.ExternalID, MaxIDLength)
+	checkLength(errs, prefix+"subscription_external_id", at+"the subscription external ID must be ", l.SubscriptionExternalID, MaxIDLength)
+	checkLengthPtr(errs, prefix+"subscription_set_external_id", at+"the subscription set external ID must be ", l.SubscriptionSetExternalID, MaxIDLength)
+	checkLength(errs, prefix+"plan_uuid", at+"the plan UUID must be ", l.PlanUUID, MaxIDLength)
+	checkLength(errs, prefix+"discount_code", at+"the discount code must be ", l.DiscountCode, MaxIDLength)
+	checkLength(errs, prefix+"account_code", at+"the account code must be ", l.AccountCode, MaxIDLength)
 	if l.TransactionFeesCurrency != nil && !money.Valid(*l.TransactionFeesCurrency) {
-		addErr(errs, "line_items.transaction_fees_currency", at+"not an ISO 4217 currency code.")
+		addErr(errs, prefix+"transaction_fees_currency", at+"not an ISO 4217 currency code.")
 	}
 	if l.ProrationType != nil && !ProrationTypes[*l.ProrationType] {
-		addErr(errs, "line_items.proration_type", at+"the proration type must be differential, full or differential_mrr.")
+		addErr(errs, prefix+"proration_type", at+"the proration type must be differential, full or differential_mrr.")
 	}
 	if !l.HasSubscription() {
 		return
 	}
 	if l.SubscriptionExternalID == "" {
-		addErr(errs, "line_items.subscription_external_id", at+"a subscription line needs a subscription_external_id.")
+		addErr(errs, prefix+"subscription_external_id", at+"a subscription line needs a subscription_external_id.")
 	}
 	if l.PlanUUID == "" {
-		addErr(errs, "line_items.plan_uuid", at+"a subscription line needs a plan_uuid.")
+		addErr(errs, prefix+"plan_uuid", at+"a subscription line needs a plan_uuid.")
 	}
 	if l.ServicePeriodStart == nil {
-		addErr(errs, "line_items.service_period_start", at+"a subscription line needs a service_period_start.")
+		addErr(errs, prefix+"service_period_start", at+"a subscription line needs a service_period_start.")
 	}
 	if l.ServicePeriodEnd == nil {
-		addErr(errs, "line_items.service_period_end", at+"a subscription line needs a service_period_end.")
+		addErr(errs, prefix+"service_period_end", at+"a subscription line needs a service_period_end.")
 	}
 	if l.ServicePeriodStart != nil && l.ServicePeriodEnd != nil && l.ServicePeriodEnd.Sub(*l.ServicePeriodStart) < time.Second {
 		// A period under a second is no billing period; prorated, it would
 		// scale a price up by billions (issue 10).
-		addErr(errs, "line_items.service_period_end", at+"service_period_end must come at least one second after service_period_start.")
+		addErr(errs, prefix+"service_period_end", at+"service_period_end must come at least one second after service_period_start.")
 	}
 }
 

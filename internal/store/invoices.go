@@ -178,7 +178,8 @@ func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID, cu
 		subs := map[int64]map[string]subRef{}
 		plans := map[int64]map[string]int64{}
 		for dsID, idx := range byDS {
-			var invExt, lineExt, txExt, planUUIDs, subExt []string
+			var invExt, txExt []string
+			var lines []*billing.LineItem
 			seenInv, seenLine, seenTx := map[string]int{}, map[string]int{}, map[string]int{}
 			for _, i := range idx {
 				inv := &invs[i]
@@ -187,18 +188,14 @@ func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID, cu
 				}
 				seenInv[inv.ExternalID] = i
 				invExt = append(invExt, inv.ExternalID)
-				for _, l := range inv.LineItems {
+				for n, l := range inv.LineItems {
 					if l.ExternalID != nil {
 						if _, dup := seenLine[*l.ExternalID]; dup {
 							fail(i, "line_items.external_id", billing.MsgDuplicateLineItem)
 						}
 						seenLine[*l.ExternalID] = i
-						lineExt = append(lineExt, *l.ExternalID)
 					}
-					if l.HasSubscription() {
-						planUUIDs = append(planUUIDs, l.PlanUUID)
-						subExt = append(subExt, l.SubscriptionExternalID)
-					}
+					lines = append(lines, &inv.LineItems[n])
 				}
 				for _, t := range inv.Transactions {
 					if t.ExternalID != nil {
@@ -221,17 +218,6 @@ func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID, cu
 				}); err != nil {
 				return fmt.Errorf("check invoice external ids: %w", err)
 			}
-			if err := s.lookupIn(ctx, tx, "t.external_id", "line_items", "external_id", dsID, uniq(lineExt),
-				func(scan func(...any) error) error {
-					var ext string
-					if err := scan(&ext); err != nil {
-						return err
-					}
-					fail(seenLine[ext], "line_items.external_id", billing.MsgDuplicateLineItem)
-					return nil
-				}); err != nil {
-				return fmt.Errorf("check line item external ids: %w", err)
-			}
 			if err := s.lookupIn(ctx, tx, "t.external_id", "transactions", "external_id", dsID, uniq(txExt),
 				func(scan func(...any) error) error {
 					var ext string
@@ -243,41 +229,14 @@ func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID, cu
 				}); err != nil {
 				return fmt.Errorf("check transaction external ids: %w", err)
 			}
-			dsPlans := map[string]int64{}
-			if err := s.lookupIn(ctx, tx, "t.uuid, t.id", "plans", "uuid", dsID, uniq(planUUIDs),
-				func(scan func(...any) error) error {
-					var uuid string
-					var id int64
-					err := scan(&uuid, &id)
-					dsPlans[uuid] = id
-					return err
-				}); err != nil {
-				return fmt.Errorf("find plans: %w", err)
-			}
-			plans[dsID] = dsPlans
-			dsSubs := map[string]subRef{}
-			if err := s.lookupIn(ctx, tx, "t.external_id, t.id, t.customer_id, t.uuid", "subscriptions", "external_id", dsID, uniq(subExt), func(scan func(...any) error) error {
-				var ext string
-				var r subRef
-				err := scan(&ext, &r.id, &r.customerID, &r.uuid)
-				dsSubs[ext] = r
+			refs, err := s.lookupLineRefs(ctx, tx, dsID, lines)
+			if err != nil {
 				return err
-			}); err != nil {
-				return fmt.Errorf("find subscriptions: %w", err)
 			}
-			subs[dsID] = dsSubs
+			plans[dsID], subs[dsID] = refs.plans, refs.subs
 			for _, i := range idx {
-				for n, l := range invs[i].LineItems {
-					if !l.HasSubscription() {
-						continue
-					}
-					if _, ok := dsPlans[l.PlanUUID]; !ok {
-						fail(i, "line_items.plan_uuid", fmt.Sprintf("Line item #%d: no plan %s in the invoice's data source.", n+1, l.PlanUUID))
-					}
-					if r, ok := dsSubs[l.SubscriptionExternalID]; ok && r.customerID != customerID {
-						fail(i, "line_items.subscription_external_id",
-							fmt.Sprintf("Line item #%d: subscription %s belongs to another customer.", n+1, l.SubscriptionExternalID))
-					}
+				for n := range invs[i].LineItems {
+					refs.check(&invs[i].LineItems[n], 0, customerID, fmt.Sprintf("Line item #%d", n+1), "line_items.", func(key, msg string) { fail(i, key, msg) })
 				}
 			}
 		}
@@ -490,29 +449,13 @@ func loadInvoiceDetails(ctx context.Context, q querier, invs []billing.Invoice) 
 	for i, inv := range invs {
 		at[inv.ID], ids[i] = i, inv.ID
 	}
-	err := queryIn(ctx, q, `SELECT l.invoice_id, l.id, l.uuid, l.external_id, l.type, s.uuid, s.external_id, l.subscription_set_external_id,
-		p.uuid, l.service_period_start, l.service_period_end, l.amount_in_cents, l.quantity, l.prorated, l.proration_type,
-		l.cancelled_at, l.discount_amount_in_cents, l.discount_code, l.discount_description, l.tax_amount_in_cents,
-		l.transaction_fees_in_cents, l.transaction_fees_currency, l.account_code, l.description, l.event_order, l.balance_transfer,
-		l.disabled_at, l.disabled_by, l.user_created
-		FROM line_items l LEFT JOIN subscriptions s ON s.id = l.subscription_id LEFT JOIN plans p ON p.id = l.plan_id
+	err := queryIn(ctx, q, `SELECT l.invoice_id, `+lineItemCols+lineItemFrom+`
 		WHERE l.invoice_id IN (%s) ORDER BY l.invoice_id, l.position`, nil, ids, func(scan func(...any) error) error {
 		var invID int64
-		var l billing.LineItem
-		var ext, subUUID, subExt, setExt, planUUID, prorationType, discountDesc, feesCur, desc, disabledBy sql.NullString
-		var start, end, cancelled, eventOrder, disabledAt sql.NullInt64
-		var prorated, balance, userCreated int
-		if err := scan(&invID, &l.ID, &l.UUID, &ext, &l.Type, &subUUID, &subExt, &setExt, &planUUID, &start, &end,
-			&l.AmountInCents, &l.Quantity, &prorated, &prorationType, &cancelled, &l.DiscountAmountInCents, &l.DiscountCode,
-			&discountDesc, &l.TaxAmountInCents, &l.TransactionFeesInCents, &feesCur, &l.AccountCode, &desc, &eventOrder, &balance,
-			&disabledAt, &disabledBy, &userCreated); err != nil {
+		l, err := scanLineItem(scan, &invID)
+		if err != nil {
 			return err
 		}
-		l.Disabled, l.UserCreated = billing.Disabled{At: timePtr(disabledAt), By: strPtr(disabledBy)}, userCreated != 0
-		l.ExternalID, l.SubscriptionUUID, l.SubscriptionExternalID, l.SubscriptionSetExternalID = strPtr(ext), subUUID.String, subExt.String, strPtr(setExt)
-		l.PlanUUID, l.ServicePeriodStart, l.ServicePeriodEnd = planUUID.String, timePtr(start), timePtr(end)
-		l.Prorated, l.ProrationType, l.CancelledAt, l.DiscountDescription = prorated != 0, strPtr(prorationType), timePtr(cancelled), strPtr(discountDesc)
-		l.TransactionFeesCurrency, l.Description, l.EventOrder, l.BalanceTransfer = strPtr(feesCur), strPtr(desc), intPtr(eventOrder), balance != 0
 		inv := &invs[at[invID]]
 		inv.LineItems = append(inv.LineItems, l)
 		return nil
@@ -520,20 +463,13 @@ func loadInvoiceDetails(ctx context.Context, q querier, invs []billing.Invoice) 
 	if err != nil {
 		return fmt.Errorf("load line items: %w", err)
 	}
-	err = queryIn(ctx, q, `SELECT invoice_id, id, uuid, external_id, type, result, date, amount_in_cents, transaction_fees_in_cents,
-		transaction_fees_currency, disabled_at, disabled_by, user_created FROM transactions WHERE invoice_id IN (%s) ORDER BY invoice_id, id`, nil, ids,
+	err = queryIn(ctx, q, `SELECT t.invoice_id, `+transactionCols+` FROM transactions t WHERE t.invoice_id IN (%s) ORDER BY t.invoice_id, t.id`, nil, ids,
 		func(scan func(...any) error) error {
-			var invID, date int64
-			var t billing.Transaction
-			var ext, feesCur, disabledBy sql.NullString
-			var amount, fees, disabledAt sql.NullInt64
-			var userCreated int
-			if err := scan(&invID, &t.ID, &t.UUID, &ext, &t.Type, &t.Result, &date, &amount, &fees, &feesCur,
-				&disabledAt, &disabledBy, &userCreated); err != nil {
+			var invID int64
+			t, err := scanTransaction(scan, &invID)
+			if err != nil {
 				return err
 			}
-			t.Disabled, t.UserCreated = billing.Disabled{At: timePtr(disabledAt), By: strPtr(disabledBy)}, userCreated != 0
-			t.ExternalID, t.Date, t.AmountInCents, t.TransactionFeesInCents, t.TransactionFeesCurrency = strPtr(ext), fromMillis(date), intPtr(amount), intPtr(fees), strPtr(feesCur)
 			inv := &invs[at[invID]]
 			inv.Transactions = append(inv.Transactions, t)
 			return nil
