@@ -5,9 +5,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tally-analytics/tally/internal/auth"
 	"github.com/tally-analytics/tally/internal/billing"
+	"github.com/tally-analytics/tally/internal/store"
 	"github.com/tally-analytics/tally/internal/store/storetest"
 )
 
@@ -223,6 +225,142 @@ func TestLineItemRoutes(t *testing.T) {
 			`{"errors":{"line_items":"An invoice needs at least one line item: this is its last one; delete the invoice instead."}}`)
 		if n := len(e.ok(200, "GET", "/v1/invoices/"+invUUID, nil)["line_items"].([]any)); n != 1 {
 			t.Errorf("lines left: %d", n)
+		}
+	})
+}
+
+// The transaction routes (issue 13, reference/transactions/*) on both
+// stores.
+func TestTransactionRoutes(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		ds, cus, pl := e.fixture()
+		first := seedInvoice("INV-1", pl, "sub_0001")
+		first["transactions"] = []any{map[string]any{"date": "2015-11-05 00:14:23", "type": "payment", "result": "successful", "external_id": "tr-1"}}
+		inv := e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(first))["invoices"].([]any)[0].(map[string]any)
+		invUUID := inv["uuid"].(string)
+		tr1 := inv["transactions"].([]any)[0].(map[string]any)["uuid"].(string)
+		prefix := auth.Prefix(e.key)
+		added := e.ok(201, "POST", "/v1/import/invoices/"+invUUID+"/transactions", map[string]any{"type": "refund", "result": "successful",
+			"date": "2015-11-20", "amount_in_cents": 1500, "external_id": "tr-2"})
+		tr2 := added["uuid"].(string)
+
+		want := fmt.Sprintf(`{"uuid":%q,"external_id":"tr-2","type":"refund","date":"2015-11-20T00:00:00.000Z","result":"successful",
+			"amount_in_cents":1500,"transaction_fees_in_cents":null,"transaction_fees_currency":null,"disabled":false,"disabled_at":null,
+			"disabled_by":null,"user_created":true}`, tr2)
+		jsonEqual(t, e.do(e.key, "GET", "/v1/transactions/"+tr2, nil).body, want)
+		jsonEqual(t, e.do(e.key, "GET", "/v1/transactions?data_source_uuid="+ds+"&external_id=tr-2", nil).body, `{"transactions":[`+want+`]}`)
+		if g := e.ok(200, "GET", "/v1/transactions/"+tr1, nil); g["user_created"] != false || g["external_id"] != "tr-1" {
+			t.Errorf("imported transaction: %v", g)
+		}
+
+		// PATCH by UUID and by external id, recorded in the history.
+		e.ok(200, "PATCH", "/v1/transactions/"+tr2, map[string]any{"amount_in_cents": 1000})
+		got := e.ok(200, "PATCH", "/v1/transactions?data_source_uuid="+ds+"&external_id=tr-2", map[string]any{"result": "failed",
+			"date": "2015-11-21 10:00:00", "transaction_fees_in_cents": 30, "transaction_fees_currency": "eur"})
+		if got["amount_in_cents"] != 1000.0 || got["result"] != "failed" || got["date"] != "2015-11-21T10:00:00.000Z" ||
+			got["transaction_fees_currency"] != "EUR" || got["uuid"] != tr2 || got["type"] != "refund" {
+			t.Fatalf("after the edits: %v", got)
+		}
+		h := e.ok(200, "GET", "/v1/transactions/"+tr2+"?include_edit_histories=true", nil)["edit_history_summary"].(map[string]any)
+		if fmt.Sprint(h["values_changed"]) != "map[amount_in_cents:map[edited_value:1000 original_value:1500] "+
+			"date:map[edited_value:2015-11-21T10:00:00.000Z original_value:2015-11-20T00:00:00.000Z] "+
+			"result:map[edited_value:failed original_value:successful] "+
+			"transaction_fees_currency:map[edited_value:EUR original_value:<nil>] "+
+			"transaction_fees_in_cents:map[edited_value:30 original_value:<nil>]]" ||
+			h["latest_edit_author"] != prefix || !editStamp.MatchString(h["latest_edit_performed_at"].(string)) {
+			t.Errorf("edit history: %v", h)
+		}
+		// A partial amount back to none (the invoice's total).
+		if g := e.ok(200, "PATCH", "/v1/transactions/"+tr2, map[string]any{"amount_in_cents": nil}); g["amount_in_cents"] != nil {
+			t.Errorf("amount cleared: %v", g)
+		}
+
+		// Disabled and enabled, by UUID and by external id.
+		d := e.ok(200, "PATCH", "/v1/transactions/disabled_state?data_source_uuid="+ds+"&external_id=tr-1", map[string]any{"disabled": true})
+		if d["disabled"] != true || d["disabled_by"] != prefix || !editStamp.MatchString(fmt.Sprint(d["disabled_at"])) || d["uuid"] != tr1 {
+			t.Fatalf("disabled: %v", d)
+		}
+		jsonEqual(t, e.do(e.key, "GET", "/v1/transactions/"+tr1, nil).body, `{"error":"Transaction not found"}`)
+		if g := e.ok(200, "GET", "/v1/transactions?data_source_uuid="+ds+"&external_id=tr-1&with_disabled=true", nil)["transactions"].([]any); g[0].(map[string]any)["disabled"] != true {
+			t.Errorf("with_disabled: %v", g)
+		}
+		if en := e.ok(200, "PATCH", "/v1/transactions/"+tr1+"/disabled_state", map[string]any{"disabled": false}); en["disabled"] != false || en["disabled_at"] != nil {
+			t.Errorf("enabled: %v", en)
+		}
+
+		// A transaction of an invoice in another currency needs the rate
+		// of its date, as an import does (metrics.md rule 20).
+		if err := e.store.SaveFXRates(t.Context(), []store.FXRate{{Currency: "USD", Day: time.Date(2016, 1, 1, 0, 0, 0, 0, time.UTC), PerEUR: "1.0887"}}); err != nil {
+			t.Fatal(err)
+		}
+		eur := map[string]any{"external_id": "INV-EUR", "date": "2016-01-01", "currency": "EUR", "line_items": []any{
+			map[string]any{"type": "one_time", "amount_in_cents": 1000}},
+			"transactions": []any{map[string]any{"date": "2016-01-01", "type": "payment", "result": "successful", "external_id": "tr-eur"}}}
+		e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(eur))
+
+		otherDS := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Other"})["uuid"].(string)
+		before := storetest.Snapshot(t, e.store)
+		for _, tc := range []struct {
+			path string
+			body any
+			want string
+		}{
+			{"/v1/transactions/" + tr2, map[string]any{"type": "chargeback"}, `{"errors":{"type":"the transaction: the type must be payment or refund."}}`},
+			{"/v1/transactions/" + tr2, map[string]any{"result": nil}, `{"errors":{"result":"the transaction: the result must be successful or failed."}}`},
+			{"/v1/transactions/" + tr2, map[string]any{"date": nil}, `{"errors":{"date":"the transaction: a date is required."}}`},
+			{"/v1/transactions/" + tr2, map[string]any{"date": "2015-02-30"}, ``},
+			{"/v1/transactions/" + tr2, map[string]any{"amount_in_cents": -1}, `{"errors":{"amount_in_cents":"the transaction: the amount must not be negative."}}`},
+			{"/v1/transactions/" + tr2, map[string]any{"external_id": "tr-1"}, `{"errors":{"external_id":"has already been taken"}}`},
+			{"/v1/transactions?data_source_uuid=" + ds + "&external_id=tr-eur", map[string]any{"date": "2012-01-01"},
+				`{"errors":{"currency":"No EUR→USD exchange rate for 2012-01-01: load rates with ` + "`tally fx import`" + `."}}`},
+			{"/v1/transactions/" + tr2 + "/disabled_state", map[string]any{}, `{"errors":{"disabled":"Send disabled: true to disable, false to enable."}}`},
+		} {
+			r := e.do(e.key, "PATCH", tc.path, tc.body)
+			if r.status != 422 {
+				t.Errorf("PATCH %s %v: %d %s", tc.path, tc.body, r.status, r.body)
+				continue
+			}
+			if tc.want != "" {
+				jsonEqual(t, r.body, tc.want)
+			}
+		}
+		jsonEqual(t, e.do(e.key, "PATCH", "/v1/transactions?external_id=tr-2", map[string]any{"result": "failed"}).body,
+			`{"code":400,"message":"Name the transaction by its UUID in the path, or by data_source_uuid and external_id in the query; data_source_uuid is missing.","param":"data_source_uuid"}`)
+		for _, tc := range []struct {
+			key, method, path string
+			body              any
+			status            int
+		}{
+			{e.key, "GET", "/v1/transactions/tr_00000000-0000-0000-0000-000000000000", nil, 404},
+			{e.key, "PATCH", "/v1/transactions/tr_00000000-0000-0000-0000-000000000000", map[string]any{"result": "failed"}, 404},
+			{e.key, "DELETE", "/v1/transactions/tr_00000000-0000-0000-0000-000000000000", nil, 404},
+			{e.key, "PATCH", "/v1/transactions/tr_00000000-0000-0000-0000-000000000000/disabled_state", map[string]any{"disabled": true}, 404},
+			{e.key, "GET", "/v1/transactions?data_source_uuid=" + ds + "&external_id=nope", nil, 404},
+			{e.key, "DELETE", "/v1/transactions?data_source_uuid=" + otherDS + "&external_id=tr-2", nil, 404},
+			{e.otherKey, "GET", "/v1/transactions/" + tr2, nil, 404},
+			{e.otherKey, "GET", "/v1/transactions?data_source_uuid=" + ds + "&external_id=tr-2", nil, 404},
+			{e.otherKey, "PATCH", "/v1/transactions/" + tr2, map[string]any{"result": "failed"}, 404},
+			{e.otherKey, "DELETE", "/v1/transactions?data_source_uuid=" + ds + "&external_id=tr-2", nil, 404},
+			{e.otherKey, "PATCH", "/v1/transactions/" + tr2 + "/disabled_state", map[string]any{"disabled": true}, 404},
+			{e.readKey, "PATCH", "/v1/transactions/" + tr2, map[string]any{"result": "failed"}, 403},
+			{e.readKey, "DELETE", "/v1/transactions/" + tr2, nil, 403},
+			{e.readKey, "PATCH", "/v1/transactions/disabled_state?data_source_uuid=" + ds + "&external_id=tr-2", map[string]any{"disabled": true}, 403},
+		} {
+			if r := e.do(tc.key, tc.method, tc.path, tc.body); r.status != tc.status {
+				t.Errorf("%s %s: %d, want %d: %s", tc.method, tc.path, r.status, tc.status, r.body)
+			}
+		}
+		if storetest.Snapshot(t, e.store) != before {
+			t.Fatal("a refused request changed the database")
+		}
+
+		e.ok(204, "DELETE", "/v1/transactions/"+tr2, nil)
+		e.ok(204, "DELETE", "/v1/transactions?data_source_uuid="+ds+"&external_id=tr-1", nil)
+		if n := len(e.ok(200, "GET", "/v1/invoices/"+invUUID, nil)["transactions"].([]any)); n != 0 {
+			t.Errorf("transactions left: %d", n)
+		}
+		if r := e.do(e.key, "GET", "/v1/transactions/"+tr1+"?with_disabled=true", nil); r.status != 404 {
+			t.Errorf("deleted transaction: %d", r.status)
 		}
 	})
 }
