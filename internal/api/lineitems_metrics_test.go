@@ -23,10 +23,13 @@ import (
 //	INV-3 2016-03-01  L3 S1 Gold 03-01..04-01 14000;                      T3 payment 03-01, T3R refund 2000 03-20
 //	INV-R 2016-03-10  LR S1 Gold 03-01..04-01  4000;                      TR refund 03-10
 //
+//	E1, a subscription_cancellation_scheduled of S1 sent 2016-03-15, effective 2016-05-01
+//
 // MRR (metrics.md rules 1, 4, 5, 8): 10000 in January, 12000 from
 // February 1st, 14000 from March 1st. INV-R has a refund and no payment:
 // a refund document, so LR carries no MRR. INV-3 has a payment beside its
-// refund, so L3 counts.
+// refund, so L3 counts. Committed MRR (docs/committed-mrr.md) drops to 0
+// on May 1st with E1.
 type editBook struct {
 	*cashBook
 	cus, gold, annual string
@@ -72,6 +75,9 @@ func newEditBook(t *testing.T, e *env, account string, change func(invs []map[st
 		change(invs, b)
 	}
 	b.ok(201, "POST", "/v1/import/customers/"+b.cus+"/invoices", invoices(invs...))
+	b.ok(201, "POST", "/v1/subscription_events", map[string]any{"subscription_event": map[string]any{"data_source_uuid": b.ds,
+		"customer_external_id": "cust", "subscription_external_id": "S1", "event_type": "subscription_cancellation_scheduled",
+		"event_date": "2016-03-15", "effective_date": "2016-05-01", "external_id": "E1"}})
 	return b
 }
 
@@ -110,9 +116,12 @@ func (b *editBook) byExternalID(kind, ext string) string {
 
 const editRange = "start-date=2016-01-01&end-date=2016-04-30"
 
-// answers are the account's metrics/all and cash flow by day and its
-// activities, as answered but for the activities' row ids (written anew by
-// every recomputation).
+// cmrrPath is committed MRR over the book and the two months after it.
+const cmrrPath = "/v1/metrics/cmrr?start-date=2016-01-01&end-date=2016-06-30&interval=month"
+
+// answers are the account's metrics/all, committed MRR and cash flow by
+// day and its activities, as answered but for the activities' row ids
+// (written anew by every recomputation).
 func (b *editBook) answers() (all, cash, acts string) {
 	b.e.t.Helper()
 	get := func(path string) []byte {
@@ -131,15 +140,25 @@ func (b *editBook) answers() (all, cash, acts string) {
 	for _, a := range list.Entries {
 		delete(a, "id")
 	}
-	return string(get("/v1/metrics/all?" + editRange + "&interval=day")), string(get("/v1/metrics/cash-flow?" + editRange + "&interval=day")),
-		mustJSON(list.Entries)
+	return string(get("/v1/metrics/all?"+editRange+"&interval=day")) + string(get(cmrrPath)),
+		string(get("/v1/metrics/cash-flow?" + editRange + "&interval=day")), mustJSON(list.Entries)
 }
 
 // numbers are the answers as two accounts with the same billing give them
 // alike: activities without what names their account's rows (uuid, the
-// sources' and customer's ids), in a fixed order.
+// sources' and customer's ids), in a fixed order, and committed MRR
+// without the events' and customer's ids.
 func (b *editBook) numbers() string {
-	all, cash, acts := b.answers()
+	_, cash, acts := b.answers()
+	var cmrr map[string]any
+	if err := json.Unmarshal(b.e.do(b.key, "GET", cmrrPath, nil).body, &cmrr); err != nil {
+		b.e.t.Fatal(err)
+	}
+	for _, m := range cmrr["scheduled"].([]any) {
+		delete(m.(map[string]any), "subscription-event-ids")
+		delete(m.(map[string]any), "customer-uuid")
+	}
+	all := string(b.e.do(b.key, "GET", "/v1/metrics/all?"+editRange+"&interval=day", nil).body) + mustJSON(cmrr)
 	var entries []map[string]any
 	if err := json.Unmarshal([]byte(acts), &entries); err != nil {
 		b.e.t.Fatal(err)
@@ -180,10 +199,13 @@ func (b *editBook) cashMonth(end string) string {
 // book before it is imported, and a figure of the edited account computed
 // by hand.
 type editCase struct {
-	name   string
-	edit   func(b *editBook)
-	change func(invs []map[string]any, b *editBook)
-	check  func(t *testing.T, b *editBook)
+	name string
+	// prepare, when not nil, changes the book before the answers that
+	// enabling must restore are taken.
+	prepare func(b *editBook)
+	edit    func(b *editBook)
+	change  func(invs []map[string]any, b *editBook)
+	check   func(t *testing.T, b *editBook)
 	// enable, for a disabling edit: enabling again must restore the
 	// original answers byte for byte.
 	enable func(b *editBook)
@@ -201,6 +223,13 @@ func runEditCases(t *testing.T, cases []editCase) {
 		// January: T1 is the whole invoice, 10000 + 2500 (2500 of it
 		// one-time). March: T3 is 14000; refunds T3R 2000 and TR (the
 		// whole of INV-R) 4000; net 14000 − 6000.
+		// E1 takes S1's 14000 out of committed MRR from May.
+		for i, x := range base.ok(200, "GET", cmrrPath, nil)["entries"].([]any) {
+			want := [][2]float64{{10000, 10000}, {12000, 12000}, {14000, 14000}, {14000, 14000}, {0, 14000}, {0, 14000}}[i]
+			if m := x.(map[string]any); m["cmrr"] != want[0] || m["mrr"] != want[1] {
+				t.Fatalf("base committed MRR, %s: %v, want cmrr %v mrr %v", m["date"], m, want[0], want[1])
+			}
+		}
 		for month, want := range map[string]string{"2016-01-31": "2016-01-31 12500 12500 2500 0 0 0 1",
 			"2016-02-29": "2016-02-29 12000 12000 0 0 0 0 1", "2016-03-31": "2016-03-31 14000 8000 0 6000 0 0 1"} {
 			if got := base.cashMonth(month); got != want {
@@ -211,6 +240,9 @@ func runEditCases(t *testing.T, cases []editCase) {
 			t.Run(c.name, func(t *testing.T) {
 				e := e.in(t)
 				edited := newEditBook(t, e, "edit-"+c.name, nil)
+				if c.prepare != nil {
+					c.prepare(edited)
+				}
 				all, cash, acts := edited.answers()
 				c.edit(edited)
 				c.check(t, edited)
@@ -411,6 +443,39 @@ func TestLineItemEditsMatchReimport(t *testing.T) {
 			},
 			enable: func(b *editBook) {
 				b.ok(200, "PATCH", "/v1/line_items/disabled_state?data_source_uuid="+b.ds+"&external_id=LS", map[string]any{"disabled": false})
+			}},
+		{name: "cancelled-after-schedule",
+			edit: patch("L3", map[string]any{"cancelled_at": "2016-03-20"}), change: set("L3", map[string]any{"cancelled_at": "2016-03-20"}),
+			// 0 from March 20th; the cancellation, after E1 was sent,
+			// supersedes it: committed MRR is MRR, 0 in May.
+			check: func(t *testing.T, b *editBook) {
+				wantMRR(t, b, map[string]float64{"2016-03-25": 0})
+				m := b.ok(200, "GET", cmrrPath, nil)["entries"].([]any)[4].(map[string]any)
+				if m["cmrr"] != 0.0 || m["mrr"] != 0.0 {
+					t.Errorf("May: %v", m)
+				}
+			}},
+		{name: "disabled-cancelled-after-schedule",
+			// Disabled, the line's cancellation is gone from committed MRR
+			// too: E1 counts again.
+			prepare: patch("L3", map[string]any{"cancelled_at": "2016-03-20"}),
+			edit: func(b *editBook) {
+				b.ok(200, "PATCH", "/v1/line_items/disabled_state?data_source_uuid="+b.ds+"&external_id=L3", map[string]any{"disabled": true})
+			},
+			change: func(invs []map[string]any, _ *editBook) {
+				invs[2]["line_items"] = append(without(invs[2]["line_items"].([]any), "L3"), oneTimeLine(0))
+			},
+			// S1 keeps L2's 12000 (LR is a refund document); E1 takes it
+			// out of committed MRR in May.
+			check: func(t *testing.T, b *editBook) {
+				wantMRR(t, b, map[string]float64{"2016-03-25": 12000})
+				m := b.ok(200, "GET", cmrrPath, nil)["entries"].([]any)[4].(map[string]any)
+				if m["cmrr"] != 0.0 || m["mrr"] != 12000.0 {
+					t.Errorf("May: %v", m)
+				}
+			},
+			enable: func(b *editBook) {
+				b.ok(200, "PATCH", "/v1/line_items/disabled_state?data_source_uuid="+b.ds+"&external_id=L3", map[string]any{"disabled": false})
 			}},
 		{name: "disabled-cancelling",
 			// A disabled line's cancelled_at counts for nothing either.

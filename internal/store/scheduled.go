@@ -41,7 +41,10 @@ func (s *Store) ScheduledEvents(ctx context.Context, acct int64) ([]ScheduledEve
 		  AND NOT EXISTS (SELECT 1 FROM line_items li JOIN invoices li_i ON li_i.id = li.invoice_id WHERE li.subscription_id = sub.id
 		                  AND li.service_period_start >= e.effective_date AND li.disabled_at IS NULL AND li_i.disabled_at IS NULL)
 		  AND NOT (e.event_type = 'subscription_cancellation_scheduled'
-		       AND EXISTS (SELECT 1 FROM cancellations ca WHERE ca.subscription_id = sub.id AND ca.cancelled_at >= e.event_date))
+		       AND EXISTS (SELECT 1 FROM cancellations ca LEFT JOIN line_items ca_l ON ca_l.id = ca.line_item_id
+		                   LEFT JOIN invoices ca_i ON ca_i.id = ca_l.invoice_id
+		                   WHERE ca.subscription_id = sub.id AND ca.cancelled_at >= e.event_date
+		                     AND (ca.line_item_id IS NULL OR (ca_l.disabled_at IS NULL AND ca_i.disabled_at IS NULL))))
 		ORDER BY e.id`, []any{acct}, func(scan func(...any) error) error {
 		var e ScheduledEvent
 		var eventDate, effective int64
