@@ -217,10 +217,12 @@ func TestInvoiceDisabledState(t *testing.T) {
 			e.wantStatus(400, e.key, "GET", "/v1/invoices?"+q, nil)
 			e.wantStatus(400, e.key, "GET", "/v1/invoices/"+aUUID+"?"+q, nil)
 		}
-		// Retrieved by UUID a disabled invoice is answered; with_disabled
-		// decides which lines and transactions show.
-		if got := e.ok(200, "GET", "/v1/invoices/"+bUUID, nil); got["disabled"] != true {
-			t.Errorf("retrieve a disabled invoice: %v", got)
+		// Retrieved by UUID, a disabled invoice is there only with
+		// with_disabled=true, as a disabled line or transaction is; the
+		// flag also decides which lines and transactions show.
+		jsonEqual(t, e.do(e.key, "GET", "/v1/invoices/"+bUUID, nil).body, `{"error":"Invoice not found"}`)
+		if got := e.ok(200, "GET", "/v1/invoices/"+bUUID+"?with_disabled=true", nil); got["disabled"] != true {
+			t.Errorf("retrieve a disabled invoice with_disabled: %v", got)
 		}
 		if lines := e.ok(200, "GET", "/v1/invoices/"+aUUID, nil)["line_items"].([]any); len(lines) != 0 {
 			t.Errorf("a disabled line is shown without with_disabled: %v", lines)

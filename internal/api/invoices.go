@@ -523,6 +523,11 @@ func (a *API) getInvoice(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// As a line or a transaction: a disabled invoice is there only for
+	// with_disabled=true.
+	if inv.Disabled.IsDisabled() && !q.withDisabled {
+		return errNotFound("invoice")
+	}
 	return a.answerInvoice(w, r, q, inv)
 }
 

@@ -127,8 +127,9 @@ eachBackend(srv => {
     const own = await Invoice.all(c, s.alpha.uuid, { with_disabled: true });
     assert.deepEqual(own.invoices.map(i => [i.external_id, i.disabled]), [['INV-1', false], ['INV-2', true], ['INV-3', false]]);
     assert.deepEqual((await Invoice.all(c, s.alpha.uuid)).invoices.map(i => i.external_id), ['INV-1', 'INV-3']);
-    const got = await Invoice.retrieve(c, s.inv2.uuid, { include_edit_histories: true });
-    assert.equal(got.disabled, true, 'retrieved by UUID, a disabled invoice is answered');
+    await rejects(Invoice.retrieve(c, s.inv2.uuid), 404, INVOICE_NOT_FOUND);
+    const got = await Invoice.retrieve(c, s.inv2.uuid, { include_edit_histories: true, with_disabled: true });
+    assert.equal(got.disabled, true, 'retrieved by UUID with with_disabled, a disabled invoice is answered');
     assert.deepEqual(got.edit_history_summary.values_changed.disabled, { original_value: false, edited_value: true });
 
     const on = await Invoice.enable(c, s.inv2.uuid);
