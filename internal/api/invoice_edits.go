@@ -19,15 +19,12 @@ import (
 // and what invoice answers show of them (issue 13; docs/api.md "Edits and
 // the disabled state").
 
-// invoiceQuery is what a request asks of the invoices it is answered:
-// with_disabled, include_edit_histories and validation_type.
+// invoiceQuery is what a request asks of the invoices it is answered: the
+// read flags (with_disabled also shows disabled lines and transactions in
+// every invoice; include_edit_histories summarizes invoices, lines and
+// transactions) and validation_type.
 type invoiceQuery struct {
-	// withDisabled shows disabled invoices in lists and disabled lines
-	// and transactions in every invoice.
-	withDisabled bool
-	// editHistories adds edit_history_summary to the invoices, their
-	// lines and their transactions.
-	editHistories bool
+	readFlags
 	// invalidOnly is validation_type=invalid: Tally stores only valid
 	// objects, so a list asking for invalid ones is empty.
 	invalidOnly bool
@@ -47,10 +44,7 @@ func boolQuery(r *http.Request, name string) (bool, error) {
 func parseInvoiceQuery(r *http.Request) (invoiceQuery, error) {
 	var q invoiceQuery
 	var err error
-	if q.withDisabled, err = boolQuery(r, "with_disabled"); err != nil {
-		return q, err
-	}
-	if q.editHistories, err = boolQuery(r, "include_edit_histories"); err != nil {
+	if q.readFlags, err = parseReadFlags(r); err != nil {
 		return q, err
 	}
 	q.invalidOnly, err = validationType(r)
@@ -80,7 +74,7 @@ func (a *API) invoicesOut(r *http.Request, q invoiceQuery, invs []billing.Invoic
 			txIDs = append(txIDs, t.ID)
 		}
 	}
-	if !q.editHistories {
+	if !q.histories {
 		return out, nil
 	}
 	ctx, acct := r.Context(), account(r).ID
