@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
-	"regexp"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -50,36 +47,14 @@ func (c *cluster) start(i int) {
 
 // launch starts server i and returns once its /readyz says ready.
 func (c *cluster) launch(i int) error {
-	cmd := exec.Command(c.bin, "serve", "--db", c.db, "--addr", "127.0.0.1:0", "--rate-limit", "0", "--max-in-flight", "64")
-	cmd.Env = append(os.Environ(), "TALLY_API_KEY="+c.key)
-	stderr, err := cmd.StderrPipe()
+	cmd, base, err := serveProcess(c.bin, c.db, c.key, "--max-in-flight", "64")
 	if err != nil {
-		return err
-	}
-	cmd.Stdout = io.Discard
-	if err := cmd.Start(); err != nil {
 		return err
 	}
 	c.mu.Lock()
 	c.nodes[i] = &node{cmd: cmd} // for stopAll, whatever happens next
 	c.mu.Unlock()
-	addr := make(chan string, 1)
-	go func() {
-		re := regexp.MustCompile(`msg="tally listening" addr=(\S+)`)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
-			}
-		}
-	}()
-	n := &node{cmd: cmd}
-	select {
-	case a := <-addr:
-		n.base = "http://" + a
-	case <-time.After(60 * time.Second):
-		return fmt.Errorf("server %d did not start listening", i)
-	}
+	n := &node{cmd: cmd, base: base}
 	// As a load balancer does: no traffic before /readyz says so.
 	for deadline := time.Now().Add(60 * time.Second); ; {
 		res, err := c.client.Get(n.base + "/readyz")
@@ -155,25 +130,10 @@ func (c *cluster) pick(rng *rand.Rand, not int) (int, func()) {
 }
 
 func (c *cluster) do(i int, method, path string, body any) (int, map[string]any, error) {
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
 	c.mu.Lock()
 	base := c.nodes[i].base
 	c.mu.Unlock()
-	req, _ := http.NewRequest(method, base+"/v1"+path, rd)
-	req.SetBasicAuth(c.key, "")
-	req.Header.Set("Content-Type", "application/json")
-	res, err := c.client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer res.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&out)
-	return res.StatusCode, out, nil
+	return callJSON(c.client, c.key, method, base+"/v1"+path, body)
 }
 
 func (c *cluster) must(i, want int, method, path string, body any) map[string]any {

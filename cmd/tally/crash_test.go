@@ -1,17 +1,11 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strconv"
 	"sync"
 	"testing"
@@ -56,39 +50,6 @@ func TestCrashRecovery(t *testing.T) {
 	}
 }
 
-var built struct {
-	once sync.Once
-	dir  string
-	err  error
-}
-
-// binary is the tally binary built from this package once per test
-// process, for the tests that run it as users do (kill -9, several servers).
-func binary(t *testing.T) string {
-	t.Helper()
-	built.once.Do(func() {
-		built.dir, built.err = os.MkdirTemp("", "tally-bin-")
-		if built.err == nil {
-			var out []byte
-			if out, built.err = exec.Command("go", "build", "-o", filepath.Join(built.dir, "tally"), ".").CombinedOutput(); built.err != nil {
-				built.err = fmt.Errorf("build: %w\n%s", built.err, out)
-			}
-		}
-	})
-	if built.err != nil {
-		t.Fatal(built.err)
-	}
-	return filepath.Join(built.dir, "tally")
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if built.dir != "" {
-		os.RemoveAll(built.dir)
-	}
-	os.Exit(code)
-}
-
 type crashClient struct {
 	t        *testing.T
 	bin, db  string
@@ -104,34 +65,11 @@ type crashClient struct {
 
 func (c *crashClient) start() {
 	c.t.Helper()
-	cmd := exec.Command(c.bin, "serve", "--db", c.db, "--addr", "127.0.0.1:0", "--rate-limit", "0")
-	cmd.Env = append(os.Environ(), "TALLY_API_KEY="+c.key)
-	stderr, err := cmd.StderrPipe()
+	cmd, base, err := serveProcess(c.bin, c.db, c.key)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	cmd.Stdout = io.Discard
-	if err := cmd.Start(); err != nil {
-		c.t.Fatal(err)
-	}
-	c.cmd = cmd
-	addr := make(chan string, 1)
-	go func() {
-		re := regexp.MustCompile(`msg="tally listening" addr=(\S+)`)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
-			}
-		}
-	}()
-	select {
-	case a := <-addr:
-		c.base = "http://" + a + "/v1"
-	case <-time.After(60 * time.Second):
-		_ = cmd.Process.Kill()
-		c.t.Fatal("tally did not start listening")
-	}
+	c.cmd, c.base = cmd, base+"/v1"
 }
 
 func (c *crashClient) kill() {
@@ -140,22 +78,7 @@ func (c *crashClient) kill() {
 }
 
 func (c *crashClient) do(method, path string, body any) (int, map[string]any, error) {
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, c.base+path, rd)
-	req.SetBasicAuth(c.key, "")
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer res.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&out)
-	return res.StatusCode, out, nil
+	return callJSON(http.DefaultClient, c.key, method, c.base+path, body)
 }
 
 func (c *crashClient) must(want int, method, path string, body any) map[string]any {

@@ -150,7 +150,7 @@ func (w *Web) edge(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
-		sw := &statusWriter{ResponseWriter: rw}
+		sw := &telemetry.StatusWriter{ResponseWriter: rw}
 		r = r.WithContext(context.WithValue(r.Context(), webKey{}, w))
 		// The dashboard's forms are a few fields.
 		r.Body = http.MaxBytesReader(sw, r.Body, 64<<10)
@@ -160,15 +160,15 @@ func (w *Web) edge(next http.Handler) http.Handler {
 					panic(p)
 				}
 				w.log.Error("panic", "method", r.Method, "path", redactPath(r.URL.Path), "panic", p)
-				if sw.status == 0 {
+				if sw.Status == 0 {
 					http.Error(sw, "Internal server error.", http.StatusInternalServerError)
 				}
 			}
 			level := slog.LevelInfo
-			if strings.HasSuffix(r.URL.Path, "/live") && sw.status == http.StatusOK {
+			if strings.HasSuffix(r.URL.Path, "/live") && sw.Status == http.StatusOK {
 				level = slog.LevelDebug // an open page polls once a second
 			}
-			w.log.Log(r.Context(), level, "page", "method", r.Method, "path", redactPath(r.URL.Path), "status", sw.status,
+			w.log.Log(r.Context(), level, "page", "method", r.Method, "path", redactPath(r.URL.Path), "status", sw.Status,
 				"duration_ms", time.Since(start).Milliseconds())
 		}()
 		next.ServeHTTP(sw, r)
@@ -185,27 +185,6 @@ func csp(embed bool) string {
 	return "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
 		"form-action 'self'; base-uri 'none'; frame-ancestors " + frame
 }
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // handler adapts a page that returns an error.
 type handler func(w http.ResponseWriter, r *http.Request) error
