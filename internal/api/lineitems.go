@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -170,10 +171,13 @@ func (a *API) addLineItem(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// getLineItem is GET /v1/line_items/{uuid}, and GET /v1/line_items?… which
-// answers {"line_items":[…]} as the client's fixture shows.
-func (a *API) getLineItem(w http.ResponseWriter, r *http.Request) error {
-	ref, err := itemRef(r, "line item")
+// getItem answers the retrieve of a line item or a transaction: by UUID
+// the object, by data source and external id {"<plural>":[…]} as the
+// client's fixtures show; a disabled one only with with_disabled=true.
+func getItem[T, O any](w http.ResponseWriter, r *http.Request, what, plural string,
+	load func(context.Context, int64, store.ItemRef) (T, error), disabled func(T) bool,
+	wire func(*http.Request, T, bool) (O, error)) error {
+	ref, err := itemRef(r, what)
 	if err != nil {
 		return err
 	}
@@ -181,23 +185,29 @@ func (a *API) getLineItem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	l, err := a.store.LineItem(r.Context(), account(r).ID, ref)
+	v, err := load(r.Context(), account(r).ID, ref)
 	if err != nil {
 		return err
 	}
-	if l.Disabled.IsDisabled() && !flags.withDisabled {
-		return errNotFound("line item")
+	if disabled(v) && !flags.withDisabled {
+		return errNotFound(what)
 	}
-	out, err := a.lineItemWire(r, l, flags.histories)
+	out, err := wire(r, v, flags.histories)
 	if err != nil {
 		return err
 	}
 	if ref.UUID == "" {
-		writeJSON(w, http.StatusOK, map[string][]lineItemOut{"line_items": {out}})
+		writeJSON(w, http.StatusOK, map[string][]O{plural: {out}})
 		return nil
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// getLineItem is GET /v1/line_items/{uuid} and GET /v1/line_items?….
+func (a *API) getLineItem(w http.ResponseWriter, r *http.Request) error {
+	return getItem(w, r, "line item", "line_items", a.store.LineItem,
+		func(l store.InvoiceLine) bool { return l.Disabled.IsDisabled() }, a.lineItemWire)
 }
 
 // updateLineItem is PATCH /v1/line_items/{uuid} and PATCH
@@ -291,35 +301,11 @@ func (a *API) transactionItemWire(r *http.Request, t store.InvoiceTransaction, h
 	return out, nil
 }
 
-// getTransaction is GET /v1/transactions/{uuid}, and GET
-// /v1/transactions?… which answers {"transactions":[…]} as the client's
-// fixture shows.
+// getTransaction is GET /v1/transactions/{uuid} and GET
+// /v1/transactions?….
 func (a *API) getTransaction(w http.ResponseWriter, r *http.Request) error {
-	ref, err := itemRef(r, "transaction")
-	if err != nil {
-		return err
-	}
-	flags, err := parseReadFlags(r)
-	if err != nil {
-		return err
-	}
-	t, err := a.store.Transaction(r.Context(), account(r).ID, ref)
-	if err != nil {
-		return err
-	}
-	if t.Disabled.IsDisabled() && !flags.withDisabled {
-		return errNotFound("transaction")
-	}
-	out, err := a.transactionItemWire(r, t, flags.histories)
-	if err != nil {
-		return err
-	}
-	if ref.UUID == "" {
-		writeJSON(w, http.StatusOK, map[string][]transactionOut{"transactions": {out}})
-		return nil
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return getItem(w, r, "transaction", "transactions", a.store.Transaction,
+		func(t store.InvoiceTransaction) bool { return t.Disabled.IsDisabled() }, a.transactionItemWire)
 }
 
 // updateTransaction is PATCH /v1/transactions/{uuid} and PATCH
