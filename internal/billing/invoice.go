@@ -46,24 +46,27 @@ type LineItem struct {
 	SubscriptionExternalID    string
 	SubscriptionSetExternalID *string
 	PlanUUID                  string
-	ServicePeriodStart        *time.Time
-	ServicePeriodEnd          *time.Time
-	AmountInCents             int64
-	Quantity                  int64
-	Prorated                  bool
-	ProrationType             *string
-	CancelledAt               *time.Time
-	DiscountAmountInCents     int64
-	DiscountCode              string
-	DiscountDescription       *string
-	TaxAmountInCents          int64
-	TransactionFeesInCents    int64
-	TransactionFeesCurrency   *string
-	AccountCode               string
-	Description               *string
-	EventOrder                *int64
-	BalanceTransfer           bool
-	Disabled                  Disabled
+	// PlanExternalID names the plan instead of PlanUUID, as a bulk
+	// import's line items may (resolved in the invoice's data source).
+	PlanExternalID          string
+	ServicePeriodStart      *time.Time
+	ServicePeriodEnd        *time.Time
+	AmountInCents           int64
+	Quantity                int64
+	Prorated                bool
+	ProrationType           *string
+	CancelledAt             *time.Time
+	DiscountAmountInCents   int64
+	DiscountCode            string
+	DiscountDescription     *string
+	TaxAmountInCents        int64
+	TransactionFeesInCents  int64
+	TransactionFeesCurrency *string
+	AccountCode             string
+	Description             *string
+	EventOrder              *int64
+	BalanceTransfer         bool
+	Disabled                Disabled
 	// UserCreated marks a line added to its invoice after the import.
 	UserCreated bool
 }
@@ -113,6 +116,19 @@ const (
 // and `transactions.<field>`, the message naming the line. References to
 // plans and duplicates are checked where the data is (the store).
 func ValidateInvoice(inv *Invoice, errs FieldErrors) {
+	ValidateInvoiceHeader(inv, errs)
+	for i := range inv.LineItems {
+		ValidateLine(fmt.Sprintf("Line item #%d", i+1), "line_items.", &inv.LineItems[i], errs)
+	}
+	for i := range inv.Transactions {
+		ValidateTransaction(fmt.Sprintf("transactions (#%d)", i+1), "transactions.", &inv.Transactions[i], errs)
+	}
+}
+
+// ValidateInvoiceHeader is ValidateInvoice without the lines' and
+// transactions' own fields: a bulk import validates those as objects of
+// their own, and the invoice once they are attached to it.
+func ValidateInvoiceHeader(inv *Invoice, errs FieldErrors) {
 	if inv.ExternalID == "" {
 		errs["external_id"] = "An external ID is required for each invoice."
 	}
@@ -129,12 +145,6 @@ func ValidateInvoice(inv *Invoice, errs FieldErrors) {
 	}
 	if len(inv.LineItems) == 0 && errs["line_items"] == "" {
 		errs["line_items"] = "An invoice needs at least one line item."
-	}
-	for i := range inv.LineItems {
-		ValidateLine(fmt.Sprintf("Line item #%d", i+1), "line_items.", &inv.LineItems[i], errs)
-	}
-	for i := range inv.Transactions {
-		ValidateTransaction(fmt.Sprintf("transactions (#%d)", i+1), "transactions.", &inv.Transactions[i], errs)
 	}
 }
 
@@ -170,6 +180,7 @@ func ValidateLine(what, prefix string, l *LineItem, errs FieldErrors) {
 	checkLength(errs, prefix+"subscription_external_id", at+"the subscription external ID must be ", l.SubscriptionExternalID, MaxIDLength)
 	checkLengthPtr(errs, prefix+"subscription_set_external_id", at+"the subscription set external ID must be ", l.SubscriptionSetExternalID, MaxIDLength)
 	checkLength(errs, prefix+"plan_uuid", at+"the plan UUID must be ", l.PlanUUID, MaxIDLength)
+	checkLength(errs, prefix+"plan_external_id", at+"the plan external ID must be ", l.PlanExternalID, MaxIDLength)
 	checkLength(errs, prefix+"discount_code", at+"the discount code must be ", l.DiscountCode, MaxIDLength)
 	checkLength(errs, prefix+"account_code", at+"the account code must be ", l.AccountCode, MaxIDLength)
 	if l.TransactionFeesCurrency != nil && !money.Valid(*l.TransactionFeesCurrency) {
@@ -184,7 +195,7 @@ func ValidateLine(what, prefix string, l *LineItem, errs FieldErrors) {
 	if l.SubscriptionExternalID == "" {
 		addErr(errs, prefix+"subscription_external_id", at+"a subscription line needs a subscription_external_id.")
 	}
-	if l.PlanUUID == "" {
+	if l.PlanUUID == "" && l.PlanExternalID == "" {
 		addErr(errs, prefix+"plan_uuid", at+"a subscription line needs a plan_uuid.")
 	}
 	if l.ServicePeriodStart == nil {

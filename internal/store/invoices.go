@@ -160,8 +160,12 @@ func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID, cu
 			bad = true
 		}
 		// Which identity, hence data source, each invoice belongs to.
-		idents := make([]identity, len(invs))
-		byDS := map[int64][]int{}
+		b := &invoiceBatch{invs: invs, owners: make([]invoiceOwner, len(invs)), faults: invoiceFaults{
+			invoice:     fail,
+			line:        func(i, _ int, field, msg string) { fail(i, "line_items."+field, msg) },
+			transaction: func(i, _ int, field, msg string) { fail(i, "transactions."+field, msg) },
+			lineName:    func(_, n int) string { return fmt.Sprintf("Line item #%d", n+1) },
+		}}
 		for i := range invs {
 			id, ok := pickIdentity(ids, invs[i].DataSourceUUID, invs[i].CustomerExternalID)
 			if !ok {
@@ -170,85 +174,178 @@ func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID, cu
 					field = "data_source_uuid"
 				}
 				fail(i, field, "The customer has no identity with this data_source_uuid and customer_external_id.")
+				b.owners[i].skip = true
 				continue
 			}
-			idents[i] = id
-			byDS[id.dataSourceID] = append(byDS[id.dataSourceID], i)
+			b.owners[i] = invoiceOwner{key: customerID, customerID: customerID, customerUUID: customerUUID, ident: id}
 		}
-		subs := map[int64]map[string]subRef{}
-		plans := map[int64]map[string]int64{}
-		for dsID, idx := range byDS {
-			var invExt, txExt []string
-			var lines []*billing.LineItem
-			seenInv, seenLine, seenTx := map[string]int{}, map[string]int{}, map[string]int{}
-			for _, i := range idx {
-				inv := &invs[i]
-				if prev, dup := seenInv[inv.ExternalID]; dup && inv.ExternalID != "" {
-					fail(i, "external_id", fmt.Sprintf("The external ID %q appears twice in this batch (invoice #%d).", inv.ExternalID, prev+1))
-				}
-				seenInv[inv.ExternalID] = i
-				invExt = append(invExt, inv.ExternalID)
-				for n, l := range inv.LineItems {
-					if l.ExternalID != nil {
-						if _, dup := seenLine[*l.ExternalID]; dup {
-							fail(i, "line_items.external_id", billing.MsgDuplicateLineItem)
-						}
-						seenLine[*l.ExternalID] = i
-					}
-					lines = append(lines, &inv.LineItems[n])
-				}
-				for _, t := range inv.Transactions {
-					if t.ExternalID != nil {
-						if _, dup := seenTx[*t.ExternalID]; dup {
-							fail(i, "transactions.external_id", billing.MsgDuplicateTransaction)
-						}
-						seenTx[*t.ExternalID] = i
-						txExt = append(txExt, *t.ExternalID)
-					}
-				}
-			}
-			if err := s.lookupIn(ctx, tx, "t.external_id", "invoices", "external_id", dsID, uniq(invExt),
-				func(scan func(...any) error) error {
-					var ext string
-					if err := scan(&ext); err != nil {
-						return err
-					}
-					fail(seenInv[ext], "external_id", billing.MsgDuplicateInvoice)
-					return nil
-				}); err != nil {
-				return fmt.Errorf("check invoice external ids: %w", err)
-			}
-			if err := s.lookupIn(ctx, tx, "t.external_id", "transactions", "external_id", dsID, uniq(txExt),
-				func(scan func(...any) error) error {
-					var ext string
-					if err := scan(&ext); err != nil {
-						return err
-					}
-					fail(seenTx[ext], "transactions.external_id", billing.MsgDuplicateTransaction)
-					return nil
-				}); err != nil {
-				return fmt.Errorf("check transaction external ids: %w", err)
-			}
-			refs, err := s.lookupLineRefs(ctx, tx, dsID, lines)
-			if err != nil {
-				return err
-			}
-			plans[dsID], subs[dsID] = refs.plans, refs.subs
-			for _, i := range idx {
-				for n := range invs[i].LineItems {
-					refs.check(&invs[i].LineItems[n], 0, customerID, fmt.Sprintf("Line item #%d", n+1), "line_items.", func(key, msg string) { fail(i, key, msg) })
-				}
-			}
+		refs, err := s.checkInvoices(ctx, tx, b)
+		if err != nil {
+			return err
 		}
 		if bad {
 			return &InvoiceBatchError{Errors: errs}
 		}
-		return s.insertInvoices(ctx, tx, acct, customerID, customerUUID, invs, idents, subs, plans)
+		if err := s.insertInvoices(ctx, tx, acct, b, refs); err != nil {
+			return err
+		}
+		return markDirty(ctx, tx, `$1`, customerID)
 	})
 }
 
-func (s *Store) insertInvoices(ctx context.Context, tx *sql.Tx, acct, customerID int64, customerUUID string, invs []billing.Invoice,
-	idents []identity, subs map[int64]map[string]subRef, plans map[int64]map[string]int64) error {
+// invoiceBatch is invoices to be checked and stored together, each with
+// its owner, and where the checks report what they find.
+type invoiceBatch struct {
+	invs   []billing.Invoice
+	owners []invoiceOwner
+	faults invoiceFaults
+}
+
+// invoiceOwner is whom an invoice of a batch belongs to: a customer and
+// the identity (hence data source) it is imported under. A customer that
+// the batch's own write creates (a bulk import's) has no id until it is
+// inserted: key tells the batch's customers apart meanwhile (the id, or
+// a negative number of the writer's choosing). skip leaves the invoice
+// out of the checks (its owner is already wrong).
+type invoiceOwner struct {
+	key          int64
+	customerID   int64
+	customerUUID string
+	ident        identity
+	skip         bool
+}
+
+// invoiceFaults is where the checks against the database report, by the
+// invoice's index in the batch and, for a line or transaction, its index
+// in the invoice; lineName is how a message names a line ("Line item #2").
+type invoiceFaults struct {
+	invoice     func(i int, key, msg string)
+	line        func(i, n int, field, msg string)
+	transaction func(i, n int, field, msg string)
+	lineName    func(i, n int) string
+}
+
+// planRef is a plan as an import needs it.
+type planRef struct {
+	id                     int64
+	uuid, externalID, name string
+	intervalUnit           string
+	intervalCount          int
+}
+
+// batchRefs is what the checks found in the database, by data source id:
+// the subscriptions and plans (by UUID) the batch's lines name.
+type batchRefs struct {
+	subs  map[int64]map[string]subRef
+	plans map[int64]map[string]planRef
+}
+
+// checkInvoices checks a batch against the database and itself:
+// duplicate external ids of invoices, lines and transactions (in the
+// database or twice in the batch, where the first keeps it), and each line
+// as every line is checked (lineRefs.check: its plan in the invoice's data
+// source, its subscription no other customer's), a new subscription
+// claimed by two customers of the batch going to the first. It reports
+// through b.faults and fills in the plan UUID of lines that name their
+// plan by external id.
+func (s *Store) checkInvoices(ctx context.Context, tx *sql.Tx, b *invoiceBatch) (batchRefs, error) {
+	refs := batchRefs{subs: map[int64]map[string]subRef{}, plans: map[int64]map[string]planRef{}}
+	byDS := map[int64][]int{}
+	for i, o := range b.owners {
+		if !o.skip {
+			byDS[o.ident.dataSourceID] = append(byDS[o.ident.dataSourceID], i)
+		}
+	}
+	for dsID, idx := range byDS {
+		var invExt, txExt []string
+		var lines []*billing.LineItem
+		seenInv, seenLine, seenTx := map[string]int{}, map[string]bool{}, map[string]int{}
+		type at struct{ i, n int }
+		txAt := map[string]at{}
+		subOwner := map[string]int64{} // a new subscription's first owner in the batch
+		for _, i := range idx {
+			inv := &b.invs[i]
+			if prev, dup := seenInv[inv.ExternalID]; dup && inv.ExternalID != "" {
+				b.faults.invoice(i, "external_id", fmt.Sprintf("The external ID %q appears twice in this batch (invoice #%d).", inv.ExternalID, prev+1))
+			} else {
+				seenInv[inv.ExternalID] = i
+			}
+			invExt = append(invExt, inv.ExternalID)
+			for n := range inv.LineItems {
+				l := &inv.LineItems[n]
+				if l.ExternalID != nil {
+					if seenLine[*l.ExternalID] {
+						b.faults.line(i, n, "external_id", billing.MsgDuplicateLineItem)
+					}
+					seenLine[*l.ExternalID] = true
+				}
+				lines = append(lines, l)
+			}
+			for n, t := range inv.Transactions {
+				if t.ExternalID != nil {
+					if _, dup := seenTx[*t.ExternalID]; dup {
+						b.faults.transaction(i, n, "external_id", billing.MsgDuplicateTransaction)
+					} else {
+						seenTx[*t.ExternalID], txAt[*t.ExternalID] = i, at{i, n}
+					}
+					txExt = append(txExt, *t.ExternalID)
+				}
+			}
+		}
+		if err := s.lookupIn(ctx, tx, "t.external_id", "invoices", "external_id", dsID, uniq(invExt),
+			func(scan func(...any) error) error {
+				var ext string
+				if err := scan(&ext); err != nil {
+					return err
+				}
+				b.faults.invoice(seenInv[ext], "external_id", billing.MsgDuplicateInvoice)
+				return nil
+			}); err != nil {
+			return refs, fmt.Errorf("check invoice external ids: %w", err)
+		}
+		if err := s.lookupIn(ctx, tx, "t.external_id", "transactions", "external_id", dsID, uniq(txExt),
+			func(scan func(...any) error) error {
+				var ext string
+				if err := scan(&ext); err != nil {
+					return err
+				}
+				b.faults.transaction(txAt[ext].i, txAt[ext].n, "external_id", billing.MsgDuplicateTransaction)
+				return nil
+			}); err != nil {
+			return refs, fmt.Errorf("check transaction external ids: %w", err)
+		}
+		lr, err := s.lookupLineRefs(ctx, tx, dsID, lines)
+		if err != nil {
+			return refs, err
+		}
+		refs.plans[dsID], refs.subs[dsID] = lr.info, lr.subs
+		for _, i := range idx {
+			owner := b.owners[i]
+			for n := range b.invs[i].LineItems {
+				l := &b.invs[i].LineItems[n]
+				lr.resolvePlan(l)
+				lr.check(l, 0, owner.customerID, b.faults.lineName(i, n), "", func(key, msg string) { b.faults.line(i, n, key, msg) })
+				if _, stored := lr.subs[l.SubscriptionExternalID]; !l.HasSubscription() || stored {
+					continue
+				}
+				if first, ok := subOwner[l.SubscriptionExternalID]; !ok {
+					subOwner[l.SubscriptionExternalID] = owner.key
+				} else if first != owner.key {
+					b.faults.line(i, n, "subscription_external_id",
+						fmt.Sprintf("%s: subscription %s belongs to another customer.", b.faults.lineName(i, n), l.SubscriptionExternalID))
+				}
+			}
+		}
+	}
+	return refs, nil
+}
+
+// insertInvoices writes a checked batch (every invoice of it, so the
+// caller leaves out those it refused), creating the subscriptions its
+// lines name first, and fills in the UUIDs of what it stored. Marking the
+// customers for recomputation is the caller's.
+func (s *Store) insertInvoices(ctx context.Context, tx *sql.Tx, acct int64, b *invoiceBatch, refs batchRefs) error {
+	invs, subs := b.invs, refs.subs
 	// Count rows first so that ids can be reserved and every table filled
 	// with multi-row INSERTs.
 	var nLines, nTx, nSubs int
@@ -256,7 +353,7 @@ func (s *Store) insertInvoices(ctx context.Context, tx *sql.Tx, acct, customerID
 	for i := range invs {
 		nLines += len(invs[i].LineItems)
 		nTx += len(invs[i].Transactions)
-		ds := idents[i].dataSourceID
+		ds := b.owners[i].ident.dataSourceID
 		for _, l := range invs[i].LineItems {
 			if _, ok := subs[ds][l.SubscriptionExternalID]; l.HasSubscription() && !ok && !newSub[ds][l.SubscriptionExternalID] {
 				if newSub[ds] == nil {
@@ -282,9 +379,10 @@ func (s *Store) insertInvoices(ctx context.Context, tx *sql.Tx, acct, customerID
 	created := millis(now())
 	var subRows, invRows, lineRows, txRows, cancelRows [][]any
 	for i := range invs {
-		inv, id := &invs[i], idents[i]
-		inv.ID, inv.UUID, inv.CustomerUUID, inv.DataSourceUUID, inv.CustomerExternalID = invIDs[i], NewUUID("inv_"), customerUUID, id.dataSourceUUID, id.externalID
-		invRows = append(invRows, []any{inv.ID, acct, id.dataSourceID, customerID, id.id, inv.UUID, inv.ExternalID,
+		inv, o := &invs[i], b.owners[i]
+		id := o.ident
+		inv.ID, inv.UUID, inv.CustomerUUID, inv.DataSourceUUID, inv.CustomerExternalID = invIDs[i], NewUUID("inv_"), o.customerUUID, id.dataSourceUUID, id.externalID
+		invRows = append(invRows, []any{inv.ID, acct, id.dataSourceID, o.customerID, id.id, inv.UUID, inv.ExternalID,
 			millis(inv.Date), nullMillis(inv.DueDate), inv.Currency, created})
 		for n := range inv.LineItems {
 			l := &inv.LineItems[n]
@@ -294,13 +392,13 @@ func (s *Store) insertInvoices(ctx context.Context, tx *sql.Tx, acct, customerID
 			if l.HasSubscription() {
 				ref, ok := subs[id.dataSourceID][l.SubscriptionExternalID]
 				if !ok {
-					ref = subRef{id: subIDs[0], uuid: NewUUID("sub_"), customerID: customerID}
+					ref = subRef{id: subIDs[0], uuid: NewUUID("sub_"), customerID: o.customerID}
 					subIDs = subIDs[1:]
-					subRows = append(subRows, []any{ref.id, acct, id.dataSourceID, customerID, id.id, ref.uuid, l.SubscriptionExternalID,
+					subRows = append(subRows, []any{ref.id, acct, id.dataSourceID, o.customerID, id.id, ref.uuid, l.SubscriptionExternalID,
 						nullStr(l.SubscriptionSetExternalID), created})
 					subs[id.dataSourceID][l.SubscriptionExternalID] = ref
 				}
-				l.SubscriptionUUID, subID, planID = ref.uuid, ref.id, plans[id.dataSourceID][l.PlanUUID]
+				l.SubscriptionUUID, subID, planID = ref.uuid, ref.id, refs.plans[id.dataSourceID][l.PlanUUID].id
 				if l.CancelledAt != nil {
 					cancelRows = append(cancelRows, []any{acct, ref.id, l.ID, millis(*l.CancelledAt)})
 				}
@@ -333,14 +431,21 @@ func (s *Store) insertInvoices(ctx context.Context, tx *sql.Tx, acct, customerID
 		"description", "event_order", "balance_transfer"}, lineRows); err != nil {
 		return uniqueAs(err, "line_items.external_id", "import line items")
 	}
-	if err := s.bulkInsert(ctx, tx, "transactions", []string{"account_id", "invoice_id", "data_source_id", "uuid", "external_id",
-		"type", "result", "date", "amount_in_cents", "transaction_fees_in_cents", "transaction_fees_currency", "created_at"}, txRows); err != nil {
-		return uniqueAs(err, "transactions.external_id", "import transactions")
+	if err := s.insertTransactionRows(ctx, tx, txRows); err != nil {
+		return err
 	}
 	if err := s.bulkInsert(ctx, tx, "cancellations", []string{"account_id", "subscription_id", "line_item_id", "cancelled_at"}, cancelRows); err != nil {
 		return fmt.Errorf("import cancellations: %w", err)
 	}
-	return markDirty(ctx, tx, `$1`, customerID)
+	return nil
+}
+
+// insertTransactionRows writes transactions built as insertInvoices
+// builds them.
+func (s *Store) insertTransactionRows(ctx context.Context, tx *sql.Tx, rows [][]any) error {
+	err := s.bulkInsert(ctx, tx, "transactions", []string{"account_id", "invoice_id", "data_source_id", "uuid", "external_id",
+		"type", "result", "date", "amount_in_cents", "transaction_fees_in_cents", "transaction_fees_currency", "created_at"}, rows)
+	return uniqueAs(err, "transactions.external_id", "import transactions")
 }
 
 // uniqueAs turns a uniqueness violation that slipped past the checks (a

@@ -65,18 +65,28 @@ type lineRefs struct {
 	lines map[string]int64  // external id → the id of the stored line holding it
 	plans map[string]int64  // plan UUID → id, for the data source's plans among those named
 	subs  map[string]subRef // subscription external id → the stored subscription
+	// info is each plan of plans in full (a bulk import's histories name
+	// them); byExt the UUID of a plan named by external id (a bulk
+	// import's lines may).
+	info  map[string]planRef
+	byExt map[string]string
 }
 
 // lookupLineRefs reads what lines, all of the data source dsID, refer to.
 func (s *Store) lookupLineRefs(ctx context.Context, q querier, dsID int64, lines []*billing.LineItem) (lineRefs, error) {
-	r := lineRefs{lines: map[string]int64{}, plans: map[string]int64{}, subs: map[string]subRef{}}
-	var lineExt, planUUIDs, subExt []string
+	r := lineRefs{lines: map[string]int64{}, plans: map[string]int64{}, subs: map[string]subRef{}, info: map[string]planRef{},
+		byExt: map[string]string{}}
+	var lineExt, planUUIDs, planExts, subExt []string
 	for _, l := range lines {
 		if l.ExternalID != nil {
 			lineExt = append(lineExt, *l.ExternalID)
 		}
 		if l.HasSubscription() {
-			planUUIDs = append(planUUIDs, l.PlanUUID)
+			if l.PlanUUID == "" && l.PlanExternalID != "" {
+				planExts = append(planExts, l.PlanExternalID)
+			} else {
+				planUUIDs = append(planUUIDs, l.PlanUUID)
+			}
 			subExt = append(subExt, l.SubscriptionExternalID)
 		}
 	}
@@ -90,14 +100,22 @@ func (s *Store) lookupLineRefs(ctx context.Context, q querier, dsID int64, lines
 		}); err != nil {
 		return r, fmt.Errorf("check line item external ids: %w", err)
 	}
-	if err := s.lookupIn(ctx, q, "t.uuid, t.id", "plans", "uuid", dsID, uniq(planUUIDs),
-		func(scan func(...any) error) error {
-			var uuid string
-			var id int64
-			err := scan(&uuid, &id)
-			r.plans[uuid] = id
-			return err
-		}); err != nil {
+	plan := func(scan func(...any) error) error {
+		var p planRef
+		err := scan(&p.uuid, &p.id, &p.externalID, &p.name, &p.intervalUnit, &p.intervalCount)
+		r.plans[p.uuid], r.info[p.uuid] = p.id, p
+		return err
+	}
+	const planCols = "t.uuid, t.id, t.external_id, t.name, t.interval_unit, t.interval_count"
+	if err := s.lookupIn(ctx, q, planCols, "plans", "uuid", dsID, uniq(planUUIDs), plan); err != nil {
+		return r, fmt.Errorf("find plans: %w", err)
+	}
+	if err := s.lookupIn(ctx, q, planCols, "plans", "external_id", dsID, uniq(planExts), func(scan func(...any) error) error {
+		var p planRef
+		err := scan(&p.uuid, &p.id, &p.externalID, &p.name, &p.intervalUnit, &p.intervalCount)
+		r.plans[p.uuid], r.info[p.uuid], r.byExt[p.externalID] = p.id, p, p.uuid
+		return err
+	}); err != nil {
 		return r, fmt.Errorf("find plans: %w", err)
 	}
 	if err := s.lookupIn(ctx, q, "t.external_id, t.id, t.customer_id, t.uuid", "subscriptions", "external_id", dsID, uniq(subExt),
@@ -111,6 +129,14 @@ func (s *Store) lookupLineRefs(ctx context.Context, q querier, dsID int64, lines
 		return r, fmt.Errorf("find subscriptions: %w", err)
 	}
 	return r, nil
+}
+
+// resolvePlan gives a line that names its plan by external id the plan's
+// UUID, if the data source has that plan.
+func (r lineRefs) resolvePlan(l *billing.LineItem) {
+	if l.PlanUUID == "" && l.PlanExternalID != "" {
+		l.PlanUUID = r.byExt[l.PlanExternalID]
+	}
 }
 
 // check hands fail what is wrong with line l of customerID against the
@@ -128,7 +154,11 @@ func (r lineRefs) check(l *billing.LineItem, self, customerID int64, what, prefi
 		return
 	}
 	if _, ok := r.plans[l.PlanUUID]; !ok {
-		fail(prefix+"plan_uuid", fmt.Sprintf("%s: no plan %s in the invoice's data source.", what, l.PlanUUID))
+		if l.PlanUUID == "" && l.PlanExternalID != "" {
+			fail(prefix+"plan_external_id", fmt.Sprintf("%s: no plan with the external ID %s in the invoice's data source.", what, l.PlanExternalID))
+		} else {
+			fail(prefix+"plan_uuid", fmt.Sprintf("%s: no plan %s in the invoice's data source.", what, l.PlanUUID))
+		}
 	}
 	if sub, ok := r.subs[l.SubscriptionExternalID]; ok && sub.customerID != customerID {
 		fail(prefix+"subscription_external_id", fmt.Sprintf("%s: subscription %s belongs to another customer.", what, l.SubscriptionExternalID))
