@@ -226,10 +226,30 @@ func (o *optString) UnmarshalJSON(b []byte) error {
 		o.Null = true
 		return nil
 	}
+	if plainString(b) {
+		// No escape and nothing but printable ASCII: the text between the
+		// quotes is the value (a bulk import decodes a million of these).
+		o.Value = string(b[1 : len(b)-1])
+		return nil
+	}
 	if err := json.Unmarshal(b, &o.Value); err != nil {
 		return &json.UnmarshalTypeError{Value: "non-string", Type: stringType}
 	}
 	return nil
+}
+
+// plainString reports whether b is a JSON string of printable ASCII
+// without escapes.
+func plainString(b []byte) bool {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return false
+	}
+	for _, c := range b[1 : len(b)-1] {
+		if c < 0x20 || c >= 0x7f || c == '\\' || c == '"' {
+			return false
+		}
+	}
+	return true
 }
 
 // ptr returns nil for an absent, null or blank value.

@@ -73,7 +73,7 @@ func dateField(errs billing.FieldErrors, field string, o optString) *time.Time {
 		}
 		return nil
 	}
-	if _, err := billing.ParseRecordDate(o.Value); err != nil {
+	if t.Before(billing.MinDate) || t.After(billing.MaxDate) { // billing.ParseRecordDate's range, parsed once
 		if _, ok := errs[field]; !ok {
 			errs[field] = billing.MsgDateRange
 		}

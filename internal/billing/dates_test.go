@@ -64,3 +64,35 @@ func TestValidation(t *testing.T) {
 		t.Errorf("timestamp: %v %v", a.Value, err)
 	}
 }
+
+// TestParseCommonDate checks the fast path against the layouts it stands
+// in for: every date it accepts, they accept as the same instant, and
+// what it leaves to them is theirs to accept or refuse.
+func TestParseCommonDate(t *testing.T) {
+	n := 0
+	for _, y := range []string{"0000", "0001", "1969", "1970", "2000", "2023", "2024", "2999", "3000", "9999", "20x4"} {
+		for _, m := range []string{"00", "01", "02", "09", "10", "12", "13", "1x"} {
+			for _, d := range []string{"00", "01", "28", "29", "30", "31", "32", "3a"} {
+				date := y + "-" + m + "-" + d
+				for _, tail := range []string{"", " 00:00:00", "T00:00:00", "T00:00:00Z", " 23:59:59", "T23:59:59Z", " 24:00:00",
+					" 12:60:00", " 12:00:60", "T12:00:00+01:00", " 12:00:00 UTC", " 1:00:00", " 12-00-00", "T12:00:00z"} {
+					s := date + tail
+					fast, ok := parseCommonDate(s)
+					slow, err := parseLayouts(s)
+					if ok {
+						n++
+						if err != nil || !fast.Equal(slow) || fast.Location() != time.UTC {
+							t.Errorf("%q: fast path %v, layouts %v %v", s, fast, slow, err)
+						}
+					}
+					if got, gerr := ParseDate(s); (gerr == nil) != (err == nil) || (err == nil && !got.Equal(slow)) {
+						t.Errorf("%q: ParseDate %v %v, layouts %v %v", s, got, gerr, slow, err)
+					}
+				}
+			}
+		}
+	}
+	if n < 1000 {
+		t.Errorf("the fast path took only %d dates", n)
+	}
+}
