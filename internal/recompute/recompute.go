@@ -126,12 +126,18 @@ func Compute(h *store.History, settings metrics.Settings, rates metrics.Rates) (
 // (the report lists the failures); the error is a database failure only.
 // The account's settings are read by each batch, as they are then.
 func Dirty(ctx context.Context, s *store.Store, acct int64, which store.Pending, rates metrics.Rates) (store.RecomputeReport, error) {
+	return DirtyKnown(ctx, s, acct, which, rates, nil)
+}
+
+// DirtyKnown is Dirty that takes the histories known holds (a bulk
+// import's, as it wrote them) instead of reading them back.
+func DirtyKnown(ctx context.Context, s *store.Store, acct int64, which store.Pending, rates metrics.Rates, known *store.KnownHistories) (store.RecomputeReport, error) {
 	if err := s.MarkFlagged(ctx, acct); err != nil { // a settings change's customers
 		return store.RecomputeReport{}, err
 	}
-	return s.RecomputeDirty(ctx, acct, which, time.Now(), func(a billing.Account) store.Compute {
+	return s.RecomputeDirtyKnown(ctx, acct, which, time.Now(), func(a billing.Account) store.Compute {
 		return Engine(Settings(a), rates)
-	})
+	}, known)
 }
 
 // All recomputes every customer of the account (`tally recompute`, a

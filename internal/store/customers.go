@@ -80,6 +80,19 @@ func encodeAttributes(c *billing.Customer) (tags, custom string, err error) {
 	return string(t), string(cu), err
 }
 
+// customerInsertCols are the columns of a new customer's row, as
+// customerRow gives them.
+const customerInsertCols = `account_id, data_source_id, uuid, external_id, name, email, company, country, state, city, zip,
+	website_url, owner, lead_created_at, free_trial_started_at, tags, custom, created_at, email_key, name_key, external_keys`
+
+// customerRow is a new customer's row (customerInsertCols), its UUID and
+// creation time already set, tags and custom encoded.
+func customerRow(acct, dsID int64, c *billing.Customer, tags, custom string) []any {
+	return []any{acct, dsID, c.UUID, c.ExternalID, c.Name, c.Email, c.Company, nullStr(c.Country), nullStr(c.State), c.City,
+		nullStr(c.Zip), nullStr(c.WebsiteURL), nullStr(c.Owner), nullMillis(c.LeadCreatedAt), nullMillis(c.FreeTrialStartedAt),
+		tags, custom, millis(c.CreatedAt), emailKey(c.Email), textKey(c.Name), textKey(c.ExternalID)}
+}
+
 // CreateCustomer stores a new customer under the data source with UUID
 // c.DataSourceUUID; (data source, external_id) is unique.
 func (s *Store) CreateCustomer(ctx context.Context, acct int64, c *billing.Customer) error {
@@ -101,13 +114,9 @@ func (s *Store) CreateCustomer(ctx context.Context, acct int64, c *billing.Custo
 			return err
 		}
 		c.UUID, c.CreatedAt, c.Status = NewUUID("cus_"), now(), billing.StatusNewLead // no history yet
-		err = tx.QueryRowContext(ctx, `INSERT INTO customers (account_id, data_source_id, uuid, external_id, name, email,
-			company, country, state, city, zip, website_url, owner, lead_created_at, free_trial_started_at, tags, custom,
-			created_at, email_key, name_key, external_keys, results_version)
+		err = tx.QueryRowContext(ctx, `INSERT INTO customers (`+customerInsertCols+`, results_version)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) RETURNING id`,
-			acct, dsID, c.UUID, c.ExternalID, c.Name, c.Email, c.Company, nullStr(c.Country), nullStr(c.State), c.City,
-			nullStr(c.Zip), nullStr(c.WebsiteURL), nullStr(c.Owner), nullMillis(c.LeadCreatedAt), nullMillis(c.FreeTrialStartedAt),
-			tags, custom, millis(c.CreatedAt), emailKey(c.Email), textKey(c.Name), textKey(c.ExternalID), version).Scan(&c.ID)
+			append(customerRow(acct, dsID, c, tags, custom), version)...).Scan(&c.ID)
 		if isUnique(err) {
 			return &ConflictError{Field: "external_id"}
 		}

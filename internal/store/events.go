@@ -143,31 +143,38 @@ func (s *Store) CreateEvent(ctx context.Context, acct int64, currency string, e 
 		if err := s.checkCurrency(ctx, tx, acct, currency); err != nil {
 			return err
 		}
-		r, err := resolveEvent(ctx, tx, acct, e)
+		customerID, err := insertEvent(ctx, tx, acct, e)
 		if err != nil {
 			return err
 		}
-		if err := matchRetraction(ctx, tx, r.dataSourceID, e); err != nil {
-			return err
-		}
-		if err := markDirty(ctx, tx, `$1`, r.customerID); err != nil {
-			return err
-		}
-		errs, _ := json.Marshal(e.Errors)
-		e.CreatedAt = now()
-		e.UpdatedAt = e.CreatedAt
-		err = tx.QueryRowContext(ctx, `INSERT INTO subscription_events (account_id, data_source_id, customer_id, identity_id, plan_id,
-			external_id, customer_external_id, subscription_external_id, subscription_set_external_id, plan_external_id, event_type,
-			event_date, effective_date, currency, amount_in_cents, quantity, tax_amount_in_cents, event_order, retracted_event_id,
-			errors, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) RETURNING id`,
-			acct, r.dataSourceID, r.customerID, r.identityID, r.planID, nullStr(e.ExternalID), e.CustomerExternalID,
-			e.SubscriptionExternalID, nullStr(e.SubscriptionSetExternalID), nullStr(e.PlanExternalID), e.EventType,
-			millis(e.EventDate), millis(e.EffectiveDate), nullStr(e.Currency), nullInt(e.AmountInCents), nullInt(e.Quantity),
-			nullInt(e.TaxAmountInCents), nullInt(e.EventOrder), nullInt(e.RetractedEventID), string(errs),
-			millis(e.CreatedAt), millis(e.UpdatedAt)).Scan(&e.ID)
-		return uniqueAs(err, "external_id", "create subscription event")
+		return markDirty(ctx, tx, `$1`, customerID)
 	})
+}
+
+// insertEvent resolves what an event names, matches its retraction and
+// stores it, returning its customer (for the caller to mark).
+func insertEvent(ctx context.Context, tx *sql.Tx, acct int64, e *billing.SubscriptionEvent) (customerID int64, err error) {
+	r, err := resolveEvent(ctx, tx, acct, e)
+	if err != nil {
+		return 0, err
+	}
+	if err := matchRetraction(ctx, tx, r.dataSourceID, e); err != nil {
+		return 0, err
+	}
+	errs, _ := json.Marshal(e.Errors)
+	e.CreatedAt = now()
+	e.UpdatedAt = e.CreatedAt
+	err = tx.QueryRowContext(ctx, `INSERT INTO subscription_events (account_id, data_source_id, customer_id, identity_id, plan_id,
+		external_id, customer_external_id, subscription_external_id, subscription_set_external_id, plan_external_id, event_type,
+		event_date, effective_date, currency, amount_in_cents, quantity, tax_amount_in_cents, event_order, retracted_event_id,
+		errors, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) RETURNING id`,
+		acct, r.dataSourceID, r.customerID, r.identityID, r.planID, nullStr(e.ExternalID), e.CustomerExternalID,
+		e.SubscriptionExternalID, nullStr(e.SubscriptionSetExternalID), nullStr(e.PlanExternalID), e.EventType,
+		millis(e.EventDate), millis(e.EffectiveDate), nullStr(e.Currency), nullInt(e.AmountInCents), nullInt(e.Quantity),
+		nullInt(e.TaxAmountInCents), nullInt(e.EventOrder), nullInt(e.RetractedEventID), string(errs),
+		millis(e.CreatedAt), millis(e.UpdatedAt)).Scan(&e.ID)
+	return r.customerID, uniqueAs(err, "external_id", "create subscription event")
 }
 
 // EventRef addresses an event by id, or by data source and external id.

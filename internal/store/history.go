@@ -20,7 +20,12 @@ import (
 // already waiting also loses any recorded failure: the new data may be
 // what it needed, so the write's own recomputation tries it at once.
 func markDirty(ctx context.Context, tx querier, selectIDs string, args ...any) error {
-	seq := mathrand.Int64()
+	return markDirtySeq(ctx, tx, mathrand.Int64(), selectIDs, args...)
+}
+
+// markDirtySeq is markDirty with the write's seq chosen by the caller (a
+// bulk import hands it to its recomputation with the histories it wrote).
+func markDirtySeq(ctx context.Context, tx querier, seq int64, selectIDs string, args ...any) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO dirty_customers (customer_id, account_id, seq)
 		SELECT c.id, c.account_id, $`+strconv.Itoa(len(args)+1)+` FROM customers c WHERE c.id IN (`+selectIDs+`)
 		ON CONFLICT (customer_id) DO UPDATE SET seq = excluded.seq, failed_at = NULL, retry_at = NULL, attempts = 0, error = NULL`, append(args, seq)...)
@@ -124,6 +129,23 @@ type Result struct {
 	Points     []ResultPoint
 	Activities []ResultActivity
 	Steps      []ResultStep
+}
+
+// KnownHistories are customers' histories as the write that marked them
+// with Seq stored them, so that its recomputation need not read them back
+// (a bulk import writes thousands). A customer's is used only while its
+// mark still carries Seq: any later write marks it anew.
+type KnownHistories struct {
+	Seq       int64
+	Histories map[int64]*History
+}
+
+// get returns the customer's known history if its mark is still seq's.
+func (k *KnownHistories) get(id, seq int64) *History {
+	if k == nil || k.Seq != seq {
+		return nil
+	}
+	return k.Histories[id]
 }
 
 // histories loads the histories of the given customers.

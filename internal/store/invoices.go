@@ -199,6 +199,9 @@ type invoiceBatch struct {
 	invs   []billing.Invoice
 	owners []invoiceOwner
 	faults invoiceFaults
+	// cancellations is set by insertInvoices: the id of the cancellation
+	// each cancelled line made, by line id.
+	cancellations map[int64]int64
 }
 
 // invoiceOwner is whom an invoice of a batch belongs to: a customer and
@@ -348,13 +351,16 @@ func (s *Store) insertInvoices(ctx context.Context, tx *sql.Tx, acct int64, b *i
 	invs, subs := b.invs, refs.subs
 	// Count rows first so that ids can be reserved and every table filled
 	// with multi-row INSERTs.
-	var nLines, nTx, nSubs int
+	var nLines, nTx, nSubs, nCancel int
 	newSub := map[int64]map[string]bool{}
 	for i := range invs {
 		nLines += len(invs[i].LineItems)
 		nTx += len(invs[i].Transactions)
 		ds := b.owners[i].ident.dataSourceID
 		for _, l := range invs[i].LineItems {
+			if l.HasSubscription() && l.CancelledAt != nil {
+				nCancel++
+			}
 			if _, ok := subs[ds][l.SubscriptionExternalID]; l.HasSubscription() && !ok && !newSub[ds][l.SubscriptionExternalID] {
 				if newSub[ds] == nil {
 					newSub[ds] = map[string]bool{}
@@ -376,6 +382,11 @@ func (s *Store) insertInvoices(ctx context.Context, tx *sql.Tx, acct int64, b *i
 	if err != nil {
 		return err
 	}
+	cancelIDs, err := s.allocIDs(ctx, tx, "cancellations", nCancel)
+	if err != nil {
+		return err
+	}
+	b.cancellations = make(map[int64]int64, nCancel)
 	created := millis(now())
 	var subRows, invRows, lineRows, txRows, cancelRows [][]any
 	for i := range invs {
@@ -400,7 +411,9 @@ func (s *Store) insertInvoices(ctx context.Context, tx *sql.Tx, acct int64, b *i
 				}
 				l.SubscriptionUUID, subID, planID = ref.uuid, ref.id, refs.plans[id.dataSourceID][l.PlanUUID].id
 				if l.CancelledAt != nil {
-					cancelRows = append(cancelRows, []any{acct, ref.id, l.ID, millis(*l.CancelledAt)})
+					cancelRows = append(cancelRows, []any{cancelIDs[0], acct, ref.id, l.ID, millis(*l.CancelledAt)})
+					b.cancellations[l.ID] = cancelIDs[0]
+					cancelIDs = cancelIDs[1:]
 				}
 			}
 			lineRows = append(lineRows, []any{l.ID, acct, inv.ID, id.dataSourceID, l.UUID, nullStr(l.ExternalID), n, l.Type, subID,
@@ -434,7 +447,7 @@ func (s *Store) insertInvoices(ctx context.Context, tx *sql.Tx, acct int64, b *i
 	if err := s.insertTransactionRows(ctx, tx, txRows); err != nil {
 		return err
 	}
-	if err := s.bulkInsert(ctx, tx, "cancellations", []string{"account_id", "subscription_id", "line_item_id", "cancelled_at"}, cancelRows); err != nil {
+	if err := s.bulkInsert(ctx, tx, "cancellations", []string{"id", "account_id", "subscription_id", "line_item_id", "cancelled_at"}, cancelRows); err != nil {
 		return fmt.Errorf("import cancellations: %w", err)
 	}
 	return nil

@@ -33,10 +33,7 @@ func (s *Store) CreatePlan(ctx context.Context, acct int64, p *billing.Plan) err
 		if err != nil {
 			return err
 		}
-		p.UUID, p.CreatedAt = NewUUID("pl_"), now()
-		if p.ExternalID == "" {
-			p.ExternalID = p.UUID[len("pl_"):]
-		}
+		newPlan(p)
 		err = tx.QueryRowContext(ctx, `INSERT INTO plans (account_id, data_source_id, uuid, external_id, name,
 			interval_count, interval_unit, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
 			acct, dsID, p.UUID, p.ExternalID, p.Name, p.IntervalCount, p.IntervalUnit, millis(p.CreatedAt)).Scan(&p.ID)
@@ -48,6 +45,15 @@ func (s *Store) CreatePlan(ctx context.Context, acct int64, p *billing.Plan) err
 		}
 		return nil
 	})
+}
+
+// newPlan gives a plan about to be stored its UUID, its creation time and,
+// without one, its external id.
+func newPlan(p *billing.Plan) {
+	p.UUID, p.CreatedAt = NewUUID("pl_"), now()
+	if p.ExternalID == "" {
+		p.ExternalID = p.UUID[len("pl_"):]
+	}
 }
 
 // PlanFilter narrows a plan list; empty fields do not filter.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"strconv"
 	"strings"
@@ -93,6 +94,13 @@ var ErrUnavailable = errors.New("computation unavailable")
 // customers it left stay marked for the next pass).
 func (s *Store) RecomputeDirty(ctx context.Context, acct int64, which Pending, now time.Time,
 	engineFor func(billing.Account) Compute) (RecomputeReport, error) {
+	return s.RecomputeDirtyKnown(ctx, acct, which, now, engineFor, nil)
+}
+
+// RecomputeDirtyKnown is RecomputeDirty that takes the histories known
+// holds from it instead of reading them (those still current).
+func (s *Store) RecomputeDirtyKnown(ctx context.Context, acct int64, which Pending, now time.Time,
+	engineFor func(billing.Account) Compute, known *KnownHistories) (RecomputeReport, error) {
 	var rep RecomputeReport
 	batch := startRecompute
 	for pass := 0; pass < maxRecomputeRun; pass++ {
@@ -107,7 +115,7 @@ func (s *Store) RecomputeDirty(ctx context.Context, acct int64, which Pending, n
 				break
 			}
 			after = marks[len(marks)-1].id
-			res, err := s.recomputeBatch(ctx, acct, marks, now, engineFor)
+			res, err := s.recomputeBatch(ctx, acct, marks, now, engineFor, known)
 			if err != nil {
 				return rep, err
 			}
@@ -167,7 +175,7 @@ type batchResult struct {
 // read (their mark's seq is unchanged) if no settings change came
 // meanwhile (the account's settings_version is unchanged).
 func (s *Store) recomputeBatch(ctx context.Context, acct int64, marks []dirtyMark, now time.Time,
-	engineFor func(billing.Account) Compute) (batchResult, error) {
+	engineFor func(billing.Account) Compute, known *KnownHistories) (batchResult, error) {
 	var settingsVersion int64
 	a, err := scanAccount(withExtra{s.r.QueryRowContext(ctx, `SELECT `+accountCols+`, settings_version FROM accounts WHERE id = $1`, acct),
 		[]any{&settingsVersion}})
@@ -176,12 +184,22 @@ func (s *Store) recomputeBatch(ctx context.Context, acct int64, marks []dirtyMar
 	}
 	compute := engineFor(a)
 	ids := make([]int64, len(marks))
+	var read []int64
+	hs := make(map[int64]*History, len(marks))
 	for i, m := range marks {
 		ids[i] = m.id
+		if h := known.get(m.id, m.seq); h != nil {
+			hs[m.id] = h
+		} else {
+			read = append(read, m.id)
+		}
 	}
-	hs, err := histories(ctx, s.r, ids)
-	if err != nil {
-		return batchResult{}, err
+	if len(read) > 0 {
+		stored, err := histories(ctx, s.r, read)
+		if err != nil {
+			return batchResult{}, err
+		}
+		maps.Copy(hs, stored)
 	}
 	results := make(map[int64]Result, len(ids))
 	failures := map[int64]RecomputeFailure{}
