@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tally-analytics/tally/internal/billing"
+	"github.com/tally-analytics/tally/internal/money"
 	"github.com/tally-analytics/tally/internal/recompute"
 	"github.com/tally-analytics/tally/internal/store"
 )
@@ -409,6 +410,17 @@ func (a *API) importInvoices(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusCreated, map[string][]invoiceOut{"invoices": out})
 	return nil
+}
+
+// invoiceRate is metrics.md rule 20's check of an invoice in another
+// currency than the account's: the rate of each subscription line's
+// service start (MRR) and of each transaction's date (cash flow) must be
+// known. It returns the message refusing the invoice, if any.
+func invoiceRate(rates *recompute.StoreRates, currency string, inv *billing.Invoice) (string, error) {
+	if inv.Currency == currency || !money.Valid(inv.Currency) {
+		return "", nil
+	}
+	return missingRate(rates, inv.Currency, currency, rateDays(*inv))
 }
 
 // duplicateMessages are ref §1.9's messages by the key they go under.

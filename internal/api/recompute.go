@@ -53,8 +53,10 @@ func (a *API) currentAtOnce(next http.Handler) http.Handler {
 			return
 		}
 		buf := &bufferedWriter{header: w.Header()}
+		notes := &writeNotes{}
+		r = r.WithContext(context.WithValue(r.Context(), writeNotesKey{}, notes))
 		next.ServeHTTP(buf, r)
-		a.recompute(r)
+		a.recompute(r, notes.known)
 		if buf.status != 0 {
 			w.WriteHeader(buf.status)
 		}
@@ -72,9 +74,26 @@ type accountRecompute struct {
 	begun atomic.Uint64 // passes begun
 }
 
+// writeNotes is what a write tells the recomputation that follows it:
+// the histories it stored, when it knows them whole (a bulk import).
+type writeNotes struct {
+	known *store.KnownHistories
+}
+
+type writeNotesKey struct{}
+
+// noteKnown hands the recomputation after this write the histories it
+// stored.
+func noteKnown(r *http.Request, known *store.KnownHistories) {
+	if n, ok := r.Context().Value(writeNotesKey{}).(*writeNotes); ok {
+		n.known = known
+	}
+}
+
 // recompute brings the account's marked customers up to date, logging
-// what it could not do.
-func (a *API) recompute(r *http.Request) {
+// what it could not do; known are histories the write knows (nil: read
+// them all).
+func (a *API) recompute(r *http.Request, known *store.KnownHistories) {
 	v, _ := a.recomputing.LoadOrStore(account(r).ID, &accountRecompute{})
 	st := v.(*accountRecompute)
 	seen := st.begun.Load() // this write is committed: a pass begun after now covers it
@@ -90,7 +109,7 @@ func (a *API) recompute(r *http.Request) {
 	// loses a race; what still fails is left to the background pass.)
 	ctx := context.WithoutCancel(r.Context())
 	start := time.Now()
-	rep, err := recompute.Dirty(ctx, a.store, account(r).ID, store.PendingFresh, recompute.NewStoreRates(ctx, a.store))
+	rep, err := recompute.DirtyKnown(ctx, a.store, account(r).ID, store.PendingFresh, recompute.NewStoreRates(ctx, a.store), known)
 	a.opts.Telemetry.Recomputed(telemetry.TriggerWrite, rep.Recomputed, len(rep.Failed), time.Since(start))
 	for _, f := range rep.Failed {
 		log.Warn("recomputation failed; the customer keeps its previous results until a retry succeeds",

@@ -127,7 +127,8 @@ func (a *API) handler() http.Handler {
 }
 
 // routes lists every route of the API. Routes whose cost grows with the
-// account (the Metrics API, activities, exports) are expensive: a key may
+// account (the Metrics API, activities, exports) or with a body of many
+// megabytes (bulk imports) are expensive: a key may
 // have only --max-in-flight of them running at once.
 func (a *API) routes() *http.ServeMux {
 	m := http.NewServeMux()
@@ -142,6 +143,8 @@ func (a *API) routes() *http.ServeMux {
 	m.Handle("DELETE /v1/data_sources/{uuid}", handler(a.deleteDataSource))
 	m.Handle("DELETE /v1/data_sources/{uuid}/all", handler(a.emptyDataSource))
 	m.Handle("DELETE /v1/data_sources/{uuid}/dependent", handler(a.purgeDataSource))
+	m.Handle("POST /v1/data_sources/{uuid}/json_imports", a.expensive(handler(a.createJSONImport)))
+	m.Handle("GET /v1/data_sources/{uuid}/json_imports/{id}", handler(a.getJSONImport))
 
 	m.Handle("POST /v1/customers", handler(a.createCustomer))
 	m.Handle("GET /v1/customers", handler(a.listCustomers))
