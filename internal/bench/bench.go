@@ -54,11 +54,7 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 		price  int64
 	}
 	var plans []planInfo
-	for i, p := range []struct {
-		unit   string
-		months int
-		price  int64
-	}{{"month", 1, 2900}, {"month", 1, 4900}, {"month", 1, 9900}, {"month", 1, 19900}, {"month", 3, 27000}, {"year", 12, 99000}, {"year", 12, 199000}} {
+	for i, p := range benchPlans {
 		pl := billing.Plan{DataSourceUUID: ds.UUID, Name: fmt.Sprintf("Plan %d", i+1), IntervalCount: 1, IntervalUnit: p.unit}
 		if p.unit == "month" && p.months == 3 {
 			pl.IntervalCount = 3
@@ -76,14 +72,7 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 	var customers []string
 	invoiceCount := 0
 	for c := range o.Customers {
-		cus := billing.Customer{DataSourceUUID: ds.UUID, ExternalID: fmt.Sprintf("c%d", c), Name: fmt.Sprintf("Customer %d", c),
-			Country: ptr([]string{"US", "GB", "DE", "FR", "NL"}[rng.IntN(5)]),
-			// Attributes for the segment filters: a tag on one in five,
-			// a seat count on every customer.
-			Custom: map[string]billing.CustomAttribute{"seats": {Type: "Integer", Value: int64(1 + rng.IntN(50))}}}
-		if rng.IntN(5) == 0 {
-			cus.Tags = []string{"enterprise"}
-		}
+		cus := customer(rng, c, ds.UUID)
 		if err := s.CreateCustomer(ctx, acct.ID, &cus); err != nil {
 			return err
 		}
@@ -262,6 +251,26 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 }
 
 func ptr(s string) *string { return &s }
+
+// customer makes the book's c-th customer.
+func customer(rng *rand.Rand, c int, dsUUID string) billing.Customer {
+	cus := billing.Customer{DataSourceUUID: dsUUID, ExternalID: fmt.Sprintf("c%d", c), Name: fmt.Sprintf("Customer %d", c),
+		Country: ptr([]string{"US", "GB", "DE", "FR", "NL"}[rng.IntN(5)]),
+		// Attributes for the segment filters: a tag on one in five,
+		// a seat count on every customer.
+		Custom: map[string]billing.CustomAttribute{"seats": {Type: "Integer", Value: int64(1 + rng.IntN(50))}}}
+	if rng.IntN(5) == 0 {
+		cus.Tags = []string{"enterprise"}
+	}
+	return cus
+}
+
+// benchPlans are the book's plans: interval and price.
+var benchPlans = []struct {
+	unit   string
+	months int
+	price  int64
+}{{"month", 1, 2900}, {"month", 1, 4900}, {"month", 1, 9900}, {"month", 1, 19900}, {"month", 3, 27000}, {"year", 12, 99000}, {"year", 12, 199000}}
 
 // book makes one customer's invoices: consecutive periods from a random
 // start, each on a plan; a plan change now and then; some customers churn.
