@@ -24,13 +24,23 @@ func decode(r *http.Request, v any) error { return decodeLong(r, v) }
 // billing.MaxLongTextLength characters (a note's text, a segment's
 // filters) rather than every string's billing.MaxTextLength.
 func decodeLong(r *http.Request, v any, long ...string) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	return decodeBody(body, v, long...)
+}
+
+// readBody reads a request body for decode: within the limit, valid
+// UTF-8, an object ({} when empty).
+func readBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return errTooLarge(tooBig.Limit)
+			return nil, errTooLarge(tooBig.Limit)
 		}
-		return errBadRequest("The request body could not be read.", "")
+		return nil, errBadRequest("The request body could not be read.", "")
 	}
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
@@ -39,13 +49,18 @@ func decodeLong(r *http.Request, v any, long ...string) error {
 	// encoding/json would quietly turn invalid UTF-8 into U+FFFD: refuse
 	// it instead, so that what is stored is what was sent.
 	if !utf8.Valid(body) {
-		return errBadRequest("The request body is not valid UTF-8.", "")
+		return nil, errBadRequest("The request body is not valid UTF-8.", "")
 	}
 	// Only an object: `null` would decode into the request as "nothing
 	// sent" and answer 2xx (the fuzz target found it).
 	if body[0] != '{' {
-		return errBadRequest("The request body must be a JSON object.", "")
+		return nil, errBadRequest("The request body must be a JSON object.", "")
 	}
+	return body, nil
+}
+
+// decodeBody is decodeLong's decoding of a body readBody read.
+func decodeBody(body []byte, v any, long ...string) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {

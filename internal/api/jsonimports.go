@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
@@ -17,13 +18,48 @@ import (
 // imports" has the rules: what is grouped, what is atomic, the statuses.
 
 type jsonImportIn struct {
-	ExternalID         optString         `json:"external_id"`
-	Customers          []json.RawMessage `json:"customers"`
-	Plans              []json.RawMessage `json:"plans"`
-	Invoices           []json.RawMessage `json:"invoices"`
-	LineItems          []json.RawMessage `json:"line_items"`
-	Transactions       []json.RawMessage `json:"transactions"`
-	SubscriptionEvents []json.RawMessage `json:"subscription_events"`
+	ExternalID         optString `json:"external_id"`
+	Customers          rawArray  `json:"customers"`
+	Plans              rawArray  `json:"plans"`
+	Invoices           rawArray  `json:"invoices"`
+	LineItems          rawArray  `json:"line_items"`
+	Transactions       rawArray  `json:"transactions"`
+	SubscriptionEvents rawArray  `json:"subscription_events"`
+}
+
+// rawArray is a JSON array's elements, undecoded: sub-slices of the body
+// (decodeJSONImport reads a body that is valid JSON, which it owns).
+type rawArray [][]byte
+
+func (a *rawArray) UnmarshalJSON(b []byte) error {
+	*a = nil
+	switch b[0] {
+	case 'n':
+		return nil
+	case '[':
+		arrayElements(b, func(_ int, elem []byte) { *a = append(*a, elem) })
+		return nil
+	}
+	return &json.UnmarshalTypeError{Value: "non-array", Type: reflect.TypeFor[[]json.RawMessage]()}
+}
+
+// decodeJSONImport reads a bulk import's body: a valid one in one pass
+// (walkObject), an invalid one through decode, whose error it answers.
+func decodeJSONImport(r *http.Request, in *jsonImportIn) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	if !json.Valid(body) {
+		if err := decodeBody(body, in); err != nil {
+			return err
+		}
+		return errBadRequest("Malformed JSON.", "")
+	}
+	if field, msg, ok := walkObject(body, in); !ok {
+		return errField(field, msg)
+	}
+	return checkStrings(body)
 }
 
 // bulkLineIn is a line item of the line_items array: an invoice's line
@@ -125,7 +161,7 @@ type bulkImport struct {
 
 func (a *API) createJSONImport(w http.ResponseWriter, r *http.Request) error {
 	var in jsonImportIn
-	if err := decode(r, &in); err != nil {
+	if err := decodeJSONImport(r, &in); err != nil {
 		return err
 	}
 	ext := trimmed(in.ExternalID)
@@ -203,9 +239,9 @@ func (a *API) decodeBulk(r *http.Request, in *jsonImportIn) (*bulkImport, error)
 		}
 		return g
 	}
-	object := func(kind string, k int, raw json.RawMessage, v any) *bulkObject {
+	object := func(kind string, k int, raw []byte, v any) *bulkObject {
 		o := &bulkObject{kind: kind, index: k, errs: billing.FieldErrors{}}
-		if field, msg, ok := unmarshalField(raw, v); !ok {
+		if field, msg, ok := walkObject(raw, v); !ok {
 			// The path of a promoted field names the struct it comes from.
 			field = strings.TrimPrefix(strings.TrimPrefix(field, "lineIn."), "transactionIn.")
 			if field == "" {
