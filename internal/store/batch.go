@@ -89,19 +89,21 @@ func (s *Store) allocIDs(ctx context.Context, tx querier, table string, n int) (
 		}
 		return ids, nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2)`, table, n)
-	if err != nil {
+	// One row holding them all, as text: a row per id took a bulk import
+	// a tenth of a second per table.
+	var list string
+	if err := tx.QueryRowContext(ctx, `SELECT array_agg(nextval(pg_get_serial_sequence($1, 'id')))::text FROM generate_series(1, $2)`,
+		table, n).Scan(&list); err != nil {
 		return nil, fmt.Errorf("allocate %s ids: %w", table, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
+	for f := range strings.SplitSeq(strings.Trim(list, "{}"), ",") {
+		id, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("allocate %s ids: %w", table, err)
 		}
 		ids = append(ids, id)
 	}
-	return ids, rows.Err()
+	return ids, nil
 }
 
 // maxParams keeps one statement's parameters under both backends' limits.

@@ -704,6 +704,30 @@ type customerNow struct {
 	currencies, quantities string
 }
 
+// saveNowAll is saveNow's update on PostgreSQL, of every customer in one
+// statement (rows that would not change are not written).
+func saveNowAll(ctx context.Context, tx *sql.Tx, cs []customerNow, keys map[int64]string) error {
+	n := len(cs)
+	ids, untils, mrrs := make([]int64, n), make([]int64, n), make([]int64, n)
+	statuses, exts, curs, qtys := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	facts := make([]bool, n)
+	for i, c := range cs {
+		ids[i], statuses[i], untils[i], mrrs[i], exts[i] = c.id, c.status, c.until, c.mrr, keys[c.id]
+		curs[i], qtys[i], facts[i] = c.currencies, c.quantities, c.facts
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE customers c SET status = v.status, status_until = v.until, mrr = v.mrr, external_keys = v.ext,
+		currencies = CASE WHEN v.facts THEN v.cur ELSE c.currencies END,
+		quantities = CASE WHEN v.facts THEN v.qty ELSE c.quantities END
+		FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::boolean[])
+			AS v(id, status, until, mrr, ext, cur, qty, facts)
+		WHERE c.id = v.id AND (c.status <> v.status OR c.status_until <> v.until OR c.mrr <> v.mrr OR c.external_keys <> v.ext
+			OR (v.facts AND (c.currencies <> v.cur OR c.quantities <> v.qty)))`, ids, statuses, untils, mrrs, exts, curs, qtys, facts)
+	if err != nil {
+		return fmt.Errorf("save customer status: %w", err)
+	}
+	return nil
+}
+
 // nowOf works out customerNow from a customer's MRR timeline (in time
 // order) and its subscriptions' steps at now. A subscription is current
 // when its latest step at or before now is live (started and not
@@ -757,6 +781,32 @@ func (s *Store) saveNow(ctx context.Context, tx *sql.Tx, cs []customerNow, due i
 	}
 	var saved []int64
 	var plans [][]any
+	if s.dialect == Postgres && due == 0 && len(cs) > 1 {
+		// One statement for them all: a statement per customer took a
+		// round trip each (a bulk import's thousand customers, a third
+		// of a second).
+		if err := saveNowAll(ctx, tx, cs, keys); err != nil {
+			return err
+		}
+		// Every customer's plans are replaced, as below (due is 0): a
+		// change of plan at the same price changes no column above.
+		for _, c := range cs {
+			saved = append(saved, c.id)
+			for _, p := range c.plans {
+				plans = append(plans, []any{c.id, c.acct, p})
+			}
+		}
+		cs = nil
+	}
+	// The statement is the same for every customer with facts, and for
+	// every one without: each is prepared once (parsing it per customer
+	// took half the time of saving a bulk import's customers on SQLite).
+	stmts := map[bool]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+	}()
 	for _, c := range cs {
 		set, changed := ``, ``
 		args := []any{c.id, c.status, c.until, c.mrr, keys[c.id]}
@@ -770,7 +820,14 @@ func (s *Store) saveNow(ctx context.Context, tx *sql.Tx, cs []customerNow, due i
 			args = append(args, due)
 			q += ` AND status_until <= $` + strconv.Itoa(len(args))
 		}
-		res, err := tx.ExecContext(ctx, q, args...)
+		st := stmts[c.facts]
+		if st == nil {
+			if st, err = tx.PrepareContext(ctx, q); err != nil {
+				return fmt.Errorf("save customer status: %w", err)
+			}
+			stmts[c.facts] = st
+		}
+		res, err := st.ExecContext(ctx, args...)
 		if err != nil {
 			return fmt.Errorf("save customer status: %w", err)
 		}

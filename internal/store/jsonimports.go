@@ -132,7 +132,7 @@ func (s *Store) ImportJSON(ctx context.Context, acct int64, currency string, imp
 	for g, grp := range imp.Groups {
 		events[g] = slices.Clone(grp.Events)
 	}
-	return s.bulkTx(ctx, acct, func(tx *sql.Tx, conn *sql.Conn) error {
+	return s.bulkTx(ctx, acct, true, func(tx *sql.Tx, conn *sql.Conn) error {
 		imp.Groups = imp.Groups[:groups]
 		for k := range imp.Plans {
 			imp.Plans[k].ExternalID = planExts[k]

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"net/url"
+	"slices"
 	"testing"
 	"time"
 
@@ -127,4 +129,66 @@ func storedID(t *testing.T, s *store.Store, acct int64, uuid string) int64 {
 		t.Fatal(err)
 	}
 	return h.CustomerID
+}
+
+// TestJSONImportPlainRole: on PostgreSQL, a role that may not set
+// session_replication_role (not a superuser, no SET grant) imports in bulk
+// all the same, with the foreign keys' checks (Store.bulkTx).
+func TestJSONImportPlainRole(t *testing.T) {
+	if !slices.Contains(storetest.Backends(), "postgres") {
+		t.Skip("PostgreSQL only")
+	}
+	ctx := context.Background()
+	dsn := storetest.DSN(t, "postgres")
+	admin, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if err := admin.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(dsn)
+	schema := u.Query().Get("search_path")
+	role := "plain_" + schema
+	for _, q := range []string{`CREATE ROLE ` + role + ` LOGIN`, `GRANT USAGE ON SCHEMA ` + schema + ` TO ` + role,
+		`GRANT ALL ON ALL TABLES IN SCHEMA ` + schema + ` TO ` + role, `GRANT ALL ON ALL SEQUENCES IN SCHEMA ` + schema + ` TO ` + role} {
+		if _, err := admin.DB().ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		_, _ = admin.DB().ExecContext(ctx, `DROP OWNED BY `+role)
+		_, _ = admin.DB().ExecContext(ctx, `DROP ROLE `+role)
+	})
+	u.User = url.User(role)
+	s, err := store.Open(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	acct, _, err := s.EnsureAccount(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := s.CreateDataSource(ctx, acct.ID, "bulk", billing.SystemImportAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp := &store.JSONImport{DataSourceUUID: ds.UUID, ExternalID: "plain",
+		Plans: []billing.Plan{{Name: "P", IntervalCount: 1, IntervalUnit: "month", ExternalID: "p"}},
+		Groups: []*store.ImportGroup{{CustomerExternalID: "a", Customer: &billing.Customer{ExternalID: "a"}, Invoices: []billing.Invoice{
+			{ExternalID: "a-1", Date: *day("2024-01-01"), Currency: "USD", LineItems: []billing.LineItem{{Type: billing.LineSubscription,
+				SubscriptionExternalID: "s", PlanExternalID: "p", ServicePeriodStart: day("2024-01-01"), ServicePeriodEnd: day("2024-02-01"),
+				AmountInCents: 1000, Quantity: 1}}}}}}}
+	err = s.ImportJSON(ctx, acct.ID, acct.Currency, imp, func(*store.JSONImport, []store.ImportFault) (string, []byte, error) {
+		return "completed", []byte("{}"), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := s.CustomerHistory(ctx, acct.ID, imp.Groups[0].CustomerUUID)
+	if err != nil || len(h.Subscriptions) != 1 || len(h.Subscriptions[0].Lines) != 1 {
+		t.Fatalf("history %+v, %v", h, err)
+	}
 }
