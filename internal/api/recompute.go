@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,6 +73,28 @@ func (a *API) currentAtOnce(next http.Handler) http.Handler {
 type accountRecompute struct {
 	mu    sync.Mutex
 	begun atomic.Uint64 // passes begun
+	// known are the histories that writes waiting for a pass know: the
+	// pass that covers them takes them instead of reading them.
+	knownMu sync.Mutex
+	known   []*store.KnownHistories
+}
+
+func (st *accountRecompute) addKnown(k *store.KnownHistories) {
+	st.knownMu.Lock()
+	defer st.knownMu.Unlock()
+	st.known = append(st.known, k)
+}
+
+func (st *accountRecompute) removeKnown(k *store.KnownHistories) {
+	st.knownMu.Lock()
+	defer st.knownMu.Unlock()
+	st.known = slices.DeleteFunc(st.known, func(x *store.KnownHistories) bool { return x == k })
+}
+
+func (st *accountRecompute) knownSet() store.KnownSet {
+	st.knownMu.Lock()
+	defer st.knownMu.Unlock()
+	return slices.Clone(st.known)
 }
 
 // writeNotes is what a write tells the recomputation that follows it:
@@ -96,6 +119,11 @@ func noteKnown(r *http.Request, known *store.KnownHistories) {
 func (a *API) recompute(r *http.Request, known *store.KnownHistories) {
 	v, _ := a.recomputing.LoadOrStore(account(r).ID, &accountRecompute{})
 	st := v.(*accountRecompute)
+	if known != nil {
+		// Before seen: a pass that covers this write finds them.
+		st.addKnown(known)
+		defer st.removeKnown(known)
+	}
 	seen := st.begun.Load() // this write is committed: a pass begun after now covers it
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -109,7 +137,7 @@ func (a *API) recompute(r *http.Request, known *store.KnownHistories) {
 	// loses a race; what still fails is left to the background pass.)
 	ctx := context.WithoutCancel(r.Context())
 	start := time.Now()
-	rep, err := recompute.DirtyKnown(ctx, a.store, account(r).ID, store.PendingFresh, recompute.NewStoreRates(ctx, a.store), known)
+	rep, err := recompute.DirtyKnown(ctx, a.store, account(r).ID, store.PendingFresh, recompute.NewStoreRates(ctx, a.store), st.knownSet())
 	a.opts.Telemetry.Recomputed(telemetry.TriggerWrite, rep.Recomputed, len(rep.Failed), time.Since(start))
 	for _, f := range rep.Failed {
 		log.Warn("recomputation failed; the customer keeps its previous results until a retry succeeds",

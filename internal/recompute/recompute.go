@@ -131,7 +131,7 @@ func Dirty(ctx context.Context, s *store.Store, acct int64, which store.Pending,
 
 // DirtyKnown is Dirty that takes the histories known holds (a bulk
 // import's, as it wrote them) instead of reading them back.
-func DirtyKnown(ctx context.Context, s *store.Store, acct int64, which store.Pending, rates metrics.Rates, known *store.KnownHistories) (store.RecomputeReport, error) {
+func DirtyKnown(ctx context.Context, s *store.Store, acct int64, which store.Pending, rates metrics.Rates, known store.KnownSet) (store.RecomputeReport, error) {
 	if err := s.MarkFlagged(ctx, acct); err != nil { // a settings change's customers
 		return store.RecomputeReport{}, err
 	}

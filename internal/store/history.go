@@ -148,6 +148,29 @@ func (k *KnownHistories) get(id, seq int64) *History {
 	return k.Histories[id]
 }
 
+// KnownSet is the known histories of several writes: a recomputation pass
+// covers the marks of every write committed before it.
+type KnownSet []*KnownHistories
+
+func (ks KnownSet) get(id, seq int64) *History {
+	for _, k := range ks {
+		if h := k.get(id, seq); h != nil {
+			return h
+		}
+	}
+	return nil
+}
+
+// bulk reports whether a write of the set knew histories (a bulk import).
+func (ks KnownSet) bulk() bool {
+	for _, k := range ks {
+		if k != nil && len(k.Histories) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // histories loads the histories of the given customers.
 func histories(ctx context.Context, q querier, ids []int64) (map[int64]*History, error) {
 	out := make(map[int64]*History, len(ids))

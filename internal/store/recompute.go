@@ -106,13 +106,13 @@ func (s *Store) RecomputeDirty(ctx context.Context, acct int64, which Pending, n
 // RecomputeDirtyKnown is RecomputeDirty that takes the histories known
 // holds from it instead of reading them (those still current).
 func (s *Store) RecomputeDirtyKnown(ctx context.Context, acct int64, which Pending, now time.Time,
-	engineFor func(billing.Account) Compute, known *KnownHistories) (RecomputeReport, error) {
+	engineFor func(billing.Account) Compute, known KnownSet) (RecomputeReport, error) {
 	var rep RecomputeReport
 	// A bulk write's recomputation (it knows the histories it wrote) saves
 	// in larger transactions: its thousands of customers in batches of 30
 	// ms took a commit, with PostgreSQL's fsync, every dozen customers.
 	batch, budget := startRecompute, writeBudget
-	if known != nil && len(known.Histories) > 0 {
+	if known.bulk() {
 		batch, budget = maxRecompute, bulkWriteBudget
 	}
 	for pass := 0; pass < maxRecomputeRun; pass++ {
@@ -187,7 +187,7 @@ type batchResult struct {
 // read (their mark's seq is unchanged) if no settings change came
 // meanwhile (the account's settings_version is unchanged).
 func (s *Store) recomputeBatch(ctx context.Context, acct int64, marks []dirtyMark, now time.Time,
-	engineFor func(billing.Account) Compute, known *KnownHistories) (batchResult, error) {
+	engineFor func(billing.Account) Compute, known KnownSet) (batchResult, error) {
 	var settingsVersion int64
 	a, err := scanAccount(withExtra{s.r.QueryRowContext(ctx, `SELECT `+accountCols+`, settings_version FROM accounts WHERE id = $1`, acct),
 		[]any{&settingsVersion}})
