@@ -30,10 +30,15 @@ func Backends() []string {
 }
 
 // Each runs fn once per backend, each time on a new, migrated, empty store.
+// The backends run in parallel with each other (after the calling test's
+// own body returns): most of a test's time is waiting on its database,
+// and the API's tests under -race outgrew go test's ten minutes run one
+// after the other.
 func Each(t *testing.T, fn func(t *testing.T, s *store.Store)) {
 	t.Helper()
 	for _, b := range Backends() {
 		t.Run(b, func(t *testing.T) {
+			t.Parallel()
 			fn(t, Open(t, b))
 		})
 	}
