@@ -101,6 +101,7 @@ func (b *segmentBook) series(key, filters string) [3]float64 {
 }
 
 func TestFiltersSelectCustomers(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		b := newSegmentBook(t, e)
 		type want struct{ mrr, customers [3]float64 }
@@ -200,6 +201,7 @@ func TestFiltersSelectCustomers(t *testing.T) {
 }
 
 func TestFiltersOnListsAndSegments(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		b := newSegmentBook(t, e)
 		// The customers list: vip customers are C1 and C3.
@@ -252,6 +254,7 @@ func TestFiltersOnListsAndSegments(t *testing.T) {
 }
 
 func TestFiltersRefused(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		b := newSegmentBook(t, e)
 		for _, c := range []struct{ filters, part string }{

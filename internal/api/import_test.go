@@ -28,6 +28,7 @@ func seedInvoice(ext, plan, sub string) map[string]any {
 func invoices(list ...map[string]any) map[string]any { return map[string]any{"invoices": list} }
 
 func TestInvoiceImportRoundTrip(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, cus, pl := e.fixture()
 		full := map[string]any{
@@ -117,6 +118,7 @@ func TestInvoiceImportRoundTrip(t *testing.T) {
 }
 
 func TestInvoiceBatchIsAllOrNothing(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		e := newEnv(t, s, Options{MaxInvoices: 5})
 		ds, cus, pl := e.fixture()
@@ -212,6 +214,7 @@ func TestInvoiceBatchIsAllOrNothing(t *testing.T) {
 }
 
 func TestInvoiceListsAndDeletes(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, cus, pl := e.fixture()
 		e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(seedInvoice("A", pl, "sub-a"), seedInvoice("B", pl, "sub-b"), seedInvoice("C", pl, "sub-a")))
@@ -256,6 +259,7 @@ func TestInvoiceListsAndDeletes(t *testing.T) {
 }
 
 func TestDeletesCascadeThroughEverything(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		e := newEnv(t, s, Options{})
 		ds, cus, pl := e.fixture()
@@ -282,6 +286,7 @@ func TestDeletesCascadeThroughEverything(t *testing.T) {
 }
 
 func TestCancellationsByPatch(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		_, cus, pl := e.fixture()
 		e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(seedInvoice("A", pl, "sub_0001")))
@@ -315,6 +320,7 @@ func TestCancellationsByPatch(t *testing.T) {
 }
 
 func TestRefundTransactionOnAnImportedInvoice(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		_, cus, pl := e.fixture()
 		inv := e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(seedInvoice("A", pl, "s")))["invoices"].([]any)[0].(map[string]any)["uuid"].(string)
@@ -338,6 +344,7 @@ func TestRefundTransactionOnAnImportedInvoice(t *testing.T) {
 }
 
 func TestDeletingACustomerCascades(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		e := newEnv(t, s, Options{})
 		ds, cus, pl := e.fixture()
@@ -360,6 +367,7 @@ func TestDeletingACustomerCascades(t *testing.T) {
 }
 
 func TestInvoiceStatus(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, cus, pl := e.fixture()
 		uuid := e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(seedInvoice("INV-S", pl, "s")))["invoices"].([]any)[0].(map[string]any)["uuid"].(string)
@@ -378,6 +386,7 @@ func TestInvoiceStatus(t *testing.T) {
 }
 
 func TestImportEdgeCases(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		_, cus, pl := e.fixture()
 		for _, body := range []string{`{"invoices":[null]}`, `{"invoices":[1]}`, `{"invoices":[{"line_items":null}]}`} {

@@ -17,6 +17,7 @@ import (
 // A panic is logged with the request id and answered with a generic 500
 // that leaks nothing of it.
 func TestPanicIsAGeneric500(t *testing.T) {
+	t.Parallel()
 	var logs bytes.Buffer
 	a := newAPI(nil, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	h := a.edge(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
@@ -39,6 +40,7 @@ func TestPanicIsAGeneric500(t *testing.T) {
 }
 
 func TestBodyLimit(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		e := newEnv(t, s, Options{MaxBodyBytes: 1024})
 		before := storetest.Snapshot(t, s)
@@ -57,6 +59,7 @@ func TestBodyLimit(t *testing.T) {
 }
 
 func TestRateLimitPerKey(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		e := newEnv(t, s, Options{RateLimit: 0.001, RateBurst: 2})
 		for range 2 {
@@ -75,6 +78,7 @@ func TestRateLimitPerKey(t *testing.T) {
 }
 
 func TestKeys(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		// The read key reads but never writes.
 		if r := e.do(e.readKey, "GET", "/v1/customers", nil); r.status != 200 {
@@ -107,6 +111,7 @@ func TestKeys(t *testing.T) {
 }
 
 func TestMuxErrorsAreJSON(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		r := e.do(e.key, "DELETE", "/v1/ping", nil)
 		if r.status != 405 || !strings.Contains(r.header.Get("Allow"), "GET") {
@@ -125,6 +130,7 @@ func TestMuxErrorsAreJSON(t *testing.T) {
 // A body that cannot be encoded is a server bug: a logged 500, never a
 // 200 with an empty or cut body.
 func TestUnencodableBodyIsA500(t *testing.T) {
+	t.Parallel()
 	a := newAPI(nil, Options{})
 	h := a.edge(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"per_page": func() {}})

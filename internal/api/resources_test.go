@@ -8,6 +8,7 @@ import (
 )
 
 func TestPingAndAccount(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		jsonEqual(t, e.do(e.readKey, "GET", "/v1/ping", nil).body, `{"data":"pong!"}`)
 		// The password may be the key again (api.md rule 2).
@@ -24,6 +25,7 @@ func TestPingAndAccount(t *testing.T) {
 }
 
 func TestDataSources(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		d := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Stripe EU", "system": "Stripe"})
 		if d["name"] != "Stripe EU" || d["system"] != "Stripe" || d["status"] != "never_imported" ||
@@ -60,6 +62,7 @@ func TestDataSources(t *testing.T) {
 }
 
 func TestDeletingADataSourceCascades(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, cus, pl := e.fixture()
 		keep := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Other"})["uuid"].(string)
@@ -77,6 +80,7 @@ func TestDeletingADataSourceCascades(t *testing.T) {
 }
 
 func TestEmptyingADataSource(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, cus, pl := e.fixture()
 		e.ok(204, "DELETE", "/v1/data_sources/"+ds+"/dependent", nil)
@@ -89,6 +93,7 @@ func TestEmptyingADataSource(t *testing.T) {
 }
 
 func TestCustomerRepresentation(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Billing"})["uuid"].(string)
 		in := map[string]any{
@@ -147,6 +152,7 @@ func TestCustomerRepresentation(t *testing.T) {
 }
 
 func TestCustomerListsAndSearch(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "A"})["uuid"].(string)
 		ds2 := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "B", "system": "Stripe"})["uuid"].(string)
@@ -206,6 +212,7 @@ func TestCustomerListsAndSearch(t *testing.T) {
 }
 
 func TestAttributes(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		_, cus, _ := e.fixture()
 		base := "/v1/customers/" + cus + "/attributes"
@@ -251,6 +258,7 @@ func TestAttributes(t *testing.T) {
 }
 
 func TestPlans(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Billing"})["uuid"].(string)
 		r := e.do(e.key, "POST", "/v1/plans", map[string]any{"data_source_uuid": ds, "name": "Bronze Plan", "interval_count": 1,
