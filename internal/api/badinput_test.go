@@ -12,7 +12,6 @@ import (
 // names and checks the status, the ChartMogul-shaped body, and that the
 // database is exactly as it was.
 func TestBadInput(t *testing.T) {
-	t.Parallel()
 	cases := []struct {
 		name   string
 		key    func(e *env) string

@@ -108,7 +108,6 @@ func wantRows(t *testing.T, body map[string]any, want ...string) {
 // The refund guide's three cases (seeds: "Adding refunds using the Import
 // API"), each in an account of its own, with the invoices the guide sends.
 func TestCashFlowRefundGuide(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		// Case 1: Alice's annual plan, $250 paid on 2016-01-01 (INV0004),
 		// refunded in full on 2016-01-05 (INV0005, a refund transaction only).
@@ -163,7 +162,6 @@ func TestCashFlowRefundGuide(t *testing.T) {
 }
 
 func TestCashFlowAPI(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		b := &cashBook{e: e, key: e.key}
 		b.ds = b.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Billing"})["uuid"].(string)
@@ -257,7 +255,6 @@ func TestCashFlowAPI(t *testing.T) {
 // Rule 20 for cash: converted at the transaction date's rate; a missing
 // rate is a 422 naming it, never a 500.
 func TestCashFlowCurrencyAPI(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		var rates []store.FXRate
 		for d := time.Date(2017, 5, 1, 0, 0, 0, 0, time.UTC); d.Month() < 7; d = d.AddDate(0, 0, 1) {
@@ -304,7 +301,6 @@ func TestCashFlowCurrencyAPI(t *testing.T) {
 
 // Bad parameters answer 400 naming them, as the other metrics do.
 func TestCashFlowBadInput(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		for q, param := range map[string]string{
 			"end-date=2024-01-31":                                          "start-date",
@@ -340,7 +336,6 @@ func TestCashFlowBadInput(t *testing.T) {
 // write shows in the very next answer. Columns: gross net non-recurring
 // refunds failed-charges failed-transactions successful-payments.
 func TestCashFlowCurrentAtOnce(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		b := newCashBook(t, e, "cash-cache")
 		alice, bob := b.customer("alice", "US"), b.customer("bob", "GB")

@@ -8,7 +8,6 @@ import (
 // Committed MRR by hand, and the property that once every scheduled
 // change is invoiced committed MRR equals MRR.
 func TestCommittedMRR(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Billing"})["uuid"].(string)
 		cus := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": "cus_0001"})["uuid"].(string)

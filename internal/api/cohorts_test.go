@@ -57,7 +57,6 @@ func cohortFixture(t *testing.T, e *env) map[string]string {
 }
 
 func TestCohortsAPI(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		cus := cohortFixture(t, e)
 		q := "?start-date=2024-01-01&end-date=2024-03-31"

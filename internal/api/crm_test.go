@@ -60,7 +60,6 @@ func crmFieldErrors(t *testing.T, r response, fields ...string) map[string]any {
 }
 
 func TestContacts(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, cus, _ := e.fixture()
 		r := e.do(e.key, "POST", "/v1/contacts", map[string]any{
@@ -174,7 +173,6 @@ func TestContacts(t *testing.T) {
 }
 
 func TestContactValidation(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, cus, _ := e.fixture()
 		other := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Other"})["uuid"].(string)
@@ -237,7 +235,6 @@ type crmRawJSON string
 func (j crmRawJSON) MarshalJSON() ([]byte, error) { return []byte(j), nil }
 
 func TestContactMerge(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, cus, _ := e.fixture()
 		cus2 := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": "cus_0002"})["uuid"].(string)
@@ -270,7 +267,6 @@ func TestContactMerge(t *testing.T) {
 
 // TestContactMove moves a contact to another customer by its external id.
 func TestContactMove(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, cus, _ := e.fixture()
 		cus2 := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": "cus_0002"})["uuid"].(string)
@@ -291,7 +287,6 @@ func TestContactMove(t *testing.T) {
 }
 
 func TestCustomerNotes(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		_, cus, _ := e.fixture()
 		r := e.do(e.key, "POST", "/v1/customer_notes", map[string]any{"customer_uuid": cus, "type": "call",
@@ -390,7 +385,6 @@ func TestCustomerNotes(t *testing.T) {
 }
 
 func TestOpportunities(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		_, cus, _ := e.fixture()
 		in := map[string]any{"customer_uuid": cus, "owner": "test1@example.org", "pipeline": "New business 1",
@@ -480,7 +474,6 @@ func TestOpportunities(t *testing.T) {
 }
 
 func TestTasks(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		_, cus, _ := e.fixture()
 		r := e.do(e.key, "POST", "/v1/tasks", map[string]any{"customer_uuid": cus, "assignee": "customer@example.com",
@@ -578,7 +571,6 @@ func (e *env) crmObjects(ds, cus, tag string) []string {
 // TestCRMIsolationAndReadKeys: another account's objects are unknown
 // (404), on every route; a read key reads and writes nothing.
 func TestCRMIsolationAndReadKeys(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, cus, _ := e.fixture()
 		paths := e.crmObjects(ds, cus, "mine")
@@ -631,7 +623,6 @@ func TestCRMIsolationAndReadKeys(t *testing.T) {
 // move_to_new_customer names; deleting a customer or a data source
 // deletes them.
 func TestCRMFollowsTheCustomer(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, keep, _ := e.fixture()
 		ds2 := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Second"})["uuid"].(string)
@@ -692,7 +683,6 @@ func TestCRMFollowsTheCustomer(t *testing.T) {
 // emptying one with /all does too, /dependent keeps them with the
 // customers.
 func TestCRMDataSourceDeletes(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, keep, _ := e.fixture()
 		ds2 := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Second"})["uuid"].(string)

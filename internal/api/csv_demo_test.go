@@ -56,7 +56,6 @@ func demoAPI(t *testing.T, s *store.Store) (demo.Result, func(path string) []byt
 // events), every cell of every endpoint's CSV is the JSON's text, in the
 // documented columns, by every interval and with each filter.
 func TestMetricsCSVOnTheDemo(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		_, get := demoAPI(t, s)
 		book := "start-date=2023-01-01&end-date=2025-12-31"

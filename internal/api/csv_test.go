@@ -55,7 +55,6 @@ func MetricsURL(endpoint, q string) string {
 // digits; format=json is the JSON unchanged; other formats and every
 // error are JSON.
 func TestMetricsCSV(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		syncalytics(t, e)
 		q := "start-date=2024-01-01&end-date=2025-03-31&interval=month&as-of=2025-03-15"
@@ -186,7 +185,6 @@ func SameNumbers(t *testing.T, what string, jsonBody []byte, rows [][]string) {
 // same value, in particular every float64 (the fast path must match
 // json.Marshal, exponents included); text is kept from being a formula.
 func TestCSVCellIsTheJSONText(t *testing.T) {
-	t.Parallel()
 	floats := []float64{0, math.Copysign(0, -1), 1, -1, 0.5, 33.33, 100, -100, 1.0 / 3, 2.0 / 3 * 100, 16667, 200004,
 		1e-6, 9.999999e-7, 1e-7, 1.5e-7, 1e20, 1e21, 123456789012345680000, 1e22, -1e21, math.MaxFloat64,
 		math.SmallestNonzeroFloat64, float64(1 << 59), -float64(1 << 59)}
@@ -225,7 +223,6 @@ func TestCSVCellIsTheJSONText(t *testing.T) {
 // TestCSVNeverDropsAColumn: a field a handler adds without naming it in
 // its columns is still written, after them.
 func TestCSVNeverDropsAColumn(t *testing.T) {
-	t.Parallel()
 	rows := []map[string]any{{"date": "2024-01-31", "mrr": 1, "zz": 2}, {"date": "2024-02-29", "mrr": 1, "aa": 3}}
 	if got := withEveryKey(rows, []string{"date", "mrr"}); !slices.Equal(got, []string{"date", "mrr", "aa", "zz"}) {
 		t.Errorf("columns %q", got)
@@ -240,7 +237,6 @@ func TestCSVNeverDropsAColumn(t *testing.T) {
 // with its size, MRR and a cell per age) is written a line per cell, the
 // cohort's fields first.
 func TestCohortsCSV(t *testing.T) {
-	t.Parallel()
 	rows := []map[string]any{
 		{"cohort": "2024-01-01", "customers": int64(4), "mrr": int64(40000), "cells": []map[string]any{
 			{"date": "2024-01-31", "customers": int64(4), "customers-percentage": 100.0, "mrr": int64(40000), "mrr-percentage": 100.0},

@@ -13,7 +13,6 @@ import (
 // After any write answered 2xx, the customer's mrr, arr, status and
 // customer-since already reflect it (issue 5: current at once).
 func TestCustomerIsCurrentAfterEveryWrite(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, cus, pl := e.fixture()
 		state := func() (float64, float64, string, any) {
@@ -80,7 +79,6 @@ func TestCustomerIsCurrentAfterEveryWrite(t *testing.T) {
 // A full recompute gives exactly the stored results of the incremental
 // path (issue 5).
 func TestFullRecomputeMatchesIncremental(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		e := newEnv(t, s, Options{})
 		ds, cus, pl := e.fixture()
@@ -141,7 +139,6 @@ func TestFullRecomputeMatchesIncremental(t *testing.T) {
 // The Metrics API's cache follows every write: a deleted customer leaves
 // the numbers even when another customer is created right after.
 func TestMetricsCacheFollowsWrites(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, cus, pl := e.fixture()
 		q := "/v1/metrics/mrr?start-date=2015-11-01&end-date=2015-11-30"

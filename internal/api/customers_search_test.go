@@ -115,7 +115,6 @@ func listed(t *testing.T, m map[string]any) string {
 // ChartMogul filters; the expected lists are worked out by hand from
 // searchBook's table.
 func TestCustomerSearchFiltersAndSorts(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		b := newSearchBook(t, e)
 		for _, c := range []struct{ query, want string }{
@@ -184,7 +183,6 @@ func TestCustomerSearchFiltersAndSorts(t *testing.T) {
 }
 
 func TestCustomerSearchRefusesBadValues(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		newSearchBook(t, e)
 		other := e.do(e.otherKey, "GET", "/v1/plans", nil).json(t)["plans"].([]any)[0].(map[string]any)["uuid"].(string)
@@ -217,7 +215,6 @@ func TestCustomerSearchRefusesBadValues(t *testing.T) {
 // losing or repeating a customer, and the cursor keeps its place when the
 // last customer it names is deleted.
 func TestCustomerSearchPaging(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		b := newSearchBook(t, e)
 		walk := func(query string) (pages []string) {
@@ -273,7 +270,6 @@ func TestCustomerSearchPaging(t *testing.T) {
 // (a Smith in the US with MRR 8,250 on its own plan_bronze) never show,
 // and each account finds its own.
 func TestCustomerSearchAccountIsolation(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		newSearchBook(t, e)
 		for _, c := range []struct{ key, query, want string }{
@@ -307,7 +303,6 @@ func TestCustomerSearchAccountIsolation(t *testing.T) {
 // follow time as the status does: the background pass works them out
 // anew when their instant has come.
 func TestCustomerSearchStoredStateIsRefreshed(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		newSearchBook(t, e)
 		db := e.store.DB()
@@ -330,7 +325,6 @@ func TestCustomerSearchStoredStateIsRefreshed(t *testing.T) {
 // external id leaves with its customer, and a deleted data source takes
 // its external ids away from the customers that had merged them.
 func TestCustomerSearchFollowsIdentities(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		b := newSearchBook(t, e)
 		e.ok(202, "POST", "/v1/customers/unmerges", map[string]any{"customer_uuid": b.byExt["cus_0004"], "data_source_uuid": b.dsB,

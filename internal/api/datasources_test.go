@@ -9,7 +9,6 @@ import (
 // (issue 13 item 7): each adds its field in the shape chartmogul-node's
 // fixtures show, with Tally's own values (api.md, data sources).
 func TestDataSourceWithFlags(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, cus, pl := e.fixture()
 		empty := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Empty"})["uuid"].(string)

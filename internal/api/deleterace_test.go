@@ -32,7 +32,6 @@ type raceOp struct {
 // must be 2xx, 404 or 422, and every write answered 2xx must be stored,
 // unless a delete that covers it was answered after the write went out.
 func TestDeletesRacingWritesNeverFail(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		// The log says why a request failed, if one does.
 		e := newEnv(t, s, Options{Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError}))})

@@ -15,7 +15,6 @@ func event(ds string, fields map[string]any) map[string]any {
 }
 
 func TestSubscriptionEvents(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, _, _ := e.fixture()
 		// The guide's example, amount as a string.
@@ -132,7 +131,6 @@ func TestSubscriptionEvents(t *testing.T) {
 }
 
 func TestMergeAndUnmerge(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, into, pl := e.fixture()
 		from := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": "cus_0002", "name": "Dup",
@@ -189,7 +187,6 @@ func TestMergeAndUnmerge(t *testing.T) {
 }
 
 func TestConnectSubscriptions(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, cus, pl := e.fixture()
 		e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(seedInvoice("A", pl, "stripe-sub"), seedInvoice("B", pl, "recurly-sub")))
@@ -227,7 +224,6 @@ func TestConnectSubscriptions(t *testing.T) {
 }
 
 func TestPlanGroups(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, _, pl := e.fixture()
 		pl2 := e.ok(201, "POST", "/v1/plans", map[string]any{"data_source_uuid": ds, "name": "Gold", "interval_count": 1, "interval_unit": "year"})["uuid"].(string)

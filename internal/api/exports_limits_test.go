@@ -33,7 +33,6 @@ func exportRows(t *testing.T, e *env, id string) [][]string {
 // TestExportNeutralisesFormulas: text cells that a spreadsheet would run
 // as formulas get a leading quote; negative amounts stay numbers.
 func TestExportNeutralisesFormulas(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Hostile billing"})["uuid"].(string)
 		cus := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": "+cmd|' /C calc'!A0",
@@ -68,7 +67,6 @@ func TestExportNeutralisesFormulas(t *testing.T) {
 // short nor repeat a row (the issue: 20 of 20 downloads stopped at the
 // first page with a 200).
 func TestExportCompleteUnderWrites(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		e, a := newEnvAPI(t, s, Options{})
 		a.exportPage = 3
@@ -129,7 +127,6 @@ func flat(rows [][]string) []string {
 // TestExportFileURL: --public-url wins over anything the request says;
 // without it the request's Host, over https behind a TLS proxy.
 func TestExportFileURL(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		for _, c := range []struct {
 			public, proto, want string

@@ -27,7 +27,6 @@ type facts struct {
 // step checks the customer is among those changed since the version
 // before the write, with the facts it has after it.
 func TestFactsFollowWrites(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ctx := t.Context()
 		acct, _, err := e.store.EnsureAccount(ctx, "acme")

@@ -28,7 +28,6 @@ import (
 //   - under random expressions, the series is that of a Book built afresh
 //     of the customers the list gives for the expression.
 func TestFilterPropertiesOnTheDemo(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		res, getBytes := demoAPI(t, s)

@@ -101,7 +101,6 @@ func (b *segmentBook) series(key, filters string) [3]float64 {
 }
 
 func TestFiltersSelectCustomers(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		b := newSegmentBook(t, e)
 		type want struct{ mrr, customers [3]float64 }
@@ -201,7 +200,6 @@ func TestFiltersSelectCustomers(t *testing.T) {
 }
 
 func TestFiltersOnListsAndSegments(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		b := newSegmentBook(t, e)
 		// The customers list: vip customers are C1 and C3.
@@ -254,7 +252,6 @@ func TestFiltersOnListsAndSegments(t *testing.T) {
 }
 
 func TestFiltersRefused(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		b := newSegmentBook(t, e)
 		for _, c := range []struct{ filters, part string }{

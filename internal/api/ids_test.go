@@ -12,7 +12,6 @@ import (
 // the wire they must not count the other accounts' rows (issue 10): two
 // accounts creating in turn do not see consecutive or rising ids.
 func TestPublicIDsRevealNothing(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		as := func(key string, want int, method, path string, body any) map[string]any {
 			t.Helper()

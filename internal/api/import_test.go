@@ -28,7 +28,6 @@ func seedInvoice(ext, plan, sub string) map[string]any {
 func invoices(list ...map[string]any) map[string]any { return map[string]any{"invoices": list} }
 
 func TestInvoiceImportRoundTrip(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, cus, pl := e.fixture()
 		full := map[string]any{
@@ -118,7 +117,6 @@ func TestInvoiceImportRoundTrip(t *testing.T) {
 }
 
 func TestInvoiceBatchIsAllOrNothing(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		e := newEnv(t, s, Options{MaxInvoices: 5})
 		ds, cus, pl := e.fixture()
@@ -214,7 +212,6 @@ func TestInvoiceBatchIsAllOrNothing(t *testing.T) {
 }
 
 func TestInvoiceListsAndDeletes(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, cus, pl := e.fixture()
 		e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(seedInvoice("A", pl, "sub-a"), seedInvoice("B", pl, "sub-b"), seedInvoice("C", pl, "sub-a")))
@@ -259,7 +256,6 @@ func TestInvoiceListsAndDeletes(t *testing.T) {
 }
 
 func TestDeletesCascadeThroughEverything(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		e := newEnv(t, s, Options{})
 		ds, cus, pl := e.fixture()
@@ -286,7 +282,6 @@ func TestDeletesCascadeThroughEverything(t *testing.T) {
 }
 
 func TestCancellationsByPatch(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		_, cus, pl := e.fixture()
 		e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(seedInvoice("A", pl, "sub_0001")))
@@ -320,7 +315,6 @@ func TestCancellationsByPatch(t *testing.T) {
 }
 
 func TestRefundTransactionOnAnImportedInvoice(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		_, cus, pl := e.fixture()
 		inv := e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(seedInvoice("A", pl, "s")))["invoices"].([]any)[0].(map[string]any)["uuid"].(string)
@@ -344,7 +338,6 @@ func TestRefundTransactionOnAnImportedInvoice(t *testing.T) {
 }
 
 func TestDeletingACustomerCascades(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		e := newEnv(t, s, Options{})
 		ds, cus, pl := e.fixture()
@@ -367,7 +360,6 @@ func TestDeletingACustomerCascades(t *testing.T) {
 }
 
 func TestInvoiceStatus(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, cus, pl := e.fixture()
 		uuid := e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(seedInvoice("INV-S", pl, "s")))["invoices"].([]any)[0].(map[string]any)["uuid"].(string)
@@ -386,7 +378,6 @@ func TestInvoiceStatus(t *testing.T) {
 }
 
 func TestImportEdgeCases(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		_, cus, pl := e.fixture()
 		for _, body := range []string{`{"invoices":[null]}`, `{"invoices":[1]}`, `{"invoices":[{"line_items":null}]}`} {

@@ -113,7 +113,6 @@ func wantMonths(t *testing.T, b *cashBook, step string, want ...string) {
 }
 
 func TestEditsChangeMetricsAsReimportWould(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		// EUR 1 = USD 1.10 through 2024: EUR 100 is USD 110.00, 11000 cents.
 		var rates []store.FXRate

@@ -54,7 +54,6 @@ func uuidsOf(t *testing.T, list map[string]any) []string {
 }
 
 func TestInvoiceEdits(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, cus, pl := e.fixture()
 		// Dated 2015-11-01, due 2015-11-15, USD; its line starts on 11-01,
@@ -168,7 +167,6 @@ func TestInvoiceEdits(t *testing.T) {
 }
 
 func TestInvoiceDisabledState(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, cus, pl := e.fixture()
 		out := e.ok(201, "POST", "/v1/import/customers/"+cus+"/invoices", invoices(seedInvoice("A", pl, "sub-a"), seedInvoice("B", pl, "sub-b")))["invoices"].([]any)
@@ -274,7 +272,6 @@ func TestInvoiceDisabledState(t *testing.T) {
 }
 
 func TestEventDisabledState(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, _, _ := e.fixture()
 		ev := e.ok(201, "POST", "/v1/subscription_events", event(ds, map[string]any{"external_id": "ev-1", "event_type": "subscription_cancelled"}))

@@ -51,7 +51,6 @@ func docImport() map[string]any {
 var volatile = regexp.MustCompile(`"(id|created_at|updated_at)":"[^"]*"`)
 
 func TestJSONImportShapes(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Bulk"})["uuid"].(string)
 		path := "/v1/data_sources/" + ds + "/json_imports"
@@ -137,7 +136,6 @@ func TestJSONImportShapes(t *testing.T) {
 }
 
 func TestJSONImportRequestErrors(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		e := newEnv(t, s, Options{MaxBodyBytes: 4096})
 		ds := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Bulk"})["uuid"].(string)
@@ -213,7 +211,6 @@ func objects(t *testing.T, details map[string]any, key, kind string) map[int]map
 }
 
 func TestJSONImportFaults(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, _, pl := e.fixture() // customer cus_0001, plan plan_0001
 		e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": "cus_0002"})
@@ -371,7 +368,6 @@ func (e *env) customerUUID(ds, ext string) string {
 // accounts: in bulk, and object by object through the per-customer
 // endpoints. The metrics and the activities must be the same.
 func TestJSONImportMatchesSingleImports(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		bulk := e.book(e.key, true)
 		single := e.book(e.otherKey, false)

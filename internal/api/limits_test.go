@@ -44,7 +44,6 @@ var metricsPaths = []string{"mrr", "arr", "arpa", "asp", "customer-count", "cust
 // one at the cap is answered. The issue's request (a daily series over
 // 274 years) is refused by default.
 func TestMetricsEntryCap(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		e := newEnv(t, s, Options{MaxEntries: 10})
 		syncalytics(t, e)
@@ -76,7 +75,6 @@ func TestMetricsEntryCap(t *testing.T) {
 // 2999-12-31, are a 400 naming the parameter, so a yearly series over
 // millennia is not built either.
 func TestMetricsDateRange(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		cases := []struct{ query, param string }{
 			{"start-date=1800-01-01&end-date=2024-01-01&interval=year", "start-date"},
@@ -106,7 +104,6 @@ func TestMetricsDateRange(t *testing.T) {
 // another key and a cheap endpoint go through. A finished request frees
 // its place.
 func TestInFlightPerKey(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		a := newAPI(s, Options{MaxInFlight: 2})
 		e := &env{t: t, store: s}
@@ -153,7 +150,6 @@ func TestInFlightPerKey(t *testing.T) {
 // TestExpensiveRoutesAreLimited: metrics, activities and exports count
 // against --max-in-flight; other routes do not.
 func TestExpensiveRoutesAreLimited(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		e, a := newEnvAPI(t, s, Options{MaxInFlight: 1})
 		_, cus, _ := e.fixture()
@@ -224,7 +220,6 @@ func basic(key string) string { return base64.StdEncoding.EncodeToString([]byte(
 // such connections held for the 5-minute read timeout each). A body read
 // to its end keeps the connection alive.
 func TestUnreadBodyClosesTheConnection(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		e := newEnv(t, s, Options{})
 		for name, auth := range map[string]string{"no key": "", "wrong key": "Authorization: Basic " + basic("tly_nope") + "\r\n",
@@ -265,7 +260,6 @@ func TestUnreadBodyClosesTheConnection(t *testing.T) {
 // TestBodyTimeout: a body that stops arriving is given up after
 // --body-timeout (400), not after the server's whole read timeout.
 func TestBodyTimeout(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		e := newEnv(t, s, Options{BodyTimeout: 200 * time.Millisecond})
 		_, br := rawConn(t, e, "POST /v1/data_sources HTTP/1.1\r\nHost: tally\r\nAuthorization: Basic "+basic(e.key)+
@@ -290,7 +284,6 @@ func TestBodyTimeout(t *testing.T) {
 // the handler blocked in Write for as long as the client kept the
 // connection open.
 func TestWriteTimeout(t *testing.T) {
-	t.Parallel()
 	a := newAPI(nil, Options{WriteTimeout: 200 * time.Millisecond})
 	failed := make(chan error, 1)
 	chunk := make([]byte, 1<<20)

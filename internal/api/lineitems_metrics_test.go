@@ -280,7 +280,6 @@ func wantMRR(t *testing.T, b *editBook, days map[string]float64) {
 }
 
 func TestLineItemEditsMatchReimport(t *testing.T) {
-	t.Parallel()
 	patch := func(ext string, body map[string]any) func(b *editBook) {
 		return func(b *editBook) { b.ok(200, "PATCH", b.byExternalID("line_items", ext), body) }
 	}
@@ -493,7 +492,6 @@ func TestLineItemEditsMatchReimport(t *testing.T) {
 }
 
 func TestTransactionEditsMatchReimport(t *testing.T) {
-	t.Parallel()
 	patch := func(ext string, body map[string]any) func(b *editBook) {
 		return func(b *editBook) { b.ok(200, "PATCH", b.byExternalID("transactions", ext), body) }
 	}

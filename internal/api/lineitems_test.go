@@ -22,7 +22,6 @@ import (
 var editStamp = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
 
 func TestLineItemRoutes(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, cus, pl := e.fixture()
 		first := seedInvoice("INV-1", pl, "sub_0001")
@@ -233,7 +232,6 @@ func TestLineItemRoutes(t *testing.T) {
 // The transaction routes (issue 13, reference/transactions/*) on both
 // stores.
 func TestTransactionRoutes(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, cus, pl := e.fixture()
 		first := seedInvoice("INV-1", pl, "sub_0001")

@@ -61,7 +61,6 @@ func expect(t *testing.T, m map[string]any, want map[string]float64) {
 }
 
 func TestMetricsAPI(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		_, _, plans := syncalytics(t, e)
 		q := "?start-date=2024-01-01&end-date=2025-03-31&interval=month&as-of=2025-03-15"
@@ -166,7 +165,6 @@ func TestMetricsAPI(t *testing.T) {
 }
 
 func TestActivitiesAndSubscriptions(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, cus, _ := syncalytics(t, e)
 		// G2's five movements, oldest first.
@@ -265,7 +263,6 @@ func TestActivitiesAndSubscriptions(t *testing.T) {
 // one contraction of 16667 − 15000 = −1667 on 2025-03-01, and the view
 // lists one subscription.
 func TestConnectedSubscriptionsInMetrics(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, cus, _ := syncalytics(t, e)
 		e.ok(202, "POST", "/v1/customers/"+cus+"/connect_subscriptions", map[string]any{"subscriptions": []any{
@@ -287,7 +284,6 @@ func TestConnectedSubscriptionsInMetrics(t *testing.T) {
 }
 
 func TestAccountSettingsRecomputeAtOnce(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		_, cus, _ := syncalytics(t, e)
 		jsonEqual(t, e.do(e.key, "GET", "/v1/account/settings", nil).body,
@@ -343,7 +339,6 @@ func TestAccountSettingsRecomputeAtOnce(t *testing.T) {
 }
 
 func TestActivitiesExport(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		_, cus, _ := syncalytics(t, e)
 		x := e.ok(200, "POST", "/v1/activities_export", map[string]any{"type": "new_biz", "start-date": "2024-01-01", "end-date": "2024-12-31"})
@@ -376,7 +371,6 @@ func TestActivitiesExport(t *testing.T) {
 // Rule 20 through the store: a EUR renewal at an unchanged price and a new
 // rate moves MRR without an activity, in the plain and the plans view.
 func TestExchangeRateRevaluation(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		var rates []store.FXRate
 		for d := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC); d.Month() < 4; d = d.AddDate(0, 0, 1) {
@@ -421,7 +415,6 @@ func TestExchangeRateRevaluation(t *testing.T) {
 // payment does not hold back MRR (rule 5: an invoice counts when issued).
 // ChartMogul calls a customer who never paid for a subscription a "New Lead".
 func TestOneTimeAndFailedPayments(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Billing"})["uuid"].(string)
 		consult := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": "consult"})["uuid"].(string)
@@ -480,7 +473,6 @@ func TestOneTimeAndFailedPayments(t *testing.T) {
 // filters nothing; reversed ranges are refused; an export echoes the
 // end-date it was given.
 func TestRangeAndFilterEdges(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		syncalytics(t, e)
 		q := "/v1/metrics/mrr?start-date=2024-01-01&end-date=2024-01-31"
@@ -507,7 +499,6 @@ func TestRangeAndFilterEdges(t *testing.T) {
 // Rule 14 for the activity filters: a date is a day of the account's time
 // zone. 2024-01-31 23:30 UTC is 1 February in Berlin.
 func TestActivityDatesInAccountZone(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Billing"})["uuid"].(string)
 		cus := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": "late"})["uuid"].(string)
@@ -534,7 +525,6 @@ func TestActivityDatesInAccountZone(t *testing.T) {
 // charge: either way the expansion is Gold's, the plan the subscription
 // is on after it and the one a plans filter counts it under.
 func TestProratedSwitchActivityPlan(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Billing"})["uuid"].(string)
 		plan := func(name, ext string) string {
@@ -580,7 +570,6 @@ func TestProratedSwitchActivityPlan(t *testing.T) {
 
 // Tally's retention endpoint on G2 (docs/retention.md has the formulas).
 func TestRetentionAPI(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		syncalytics(t, e)
 		body := e.ok(200, "GET", "/v1/metrics/retention?start-date=2024-01-01&end-date=2025-03-31&interval=month", nil)
@@ -616,7 +605,6 @@ func TestRetentionAPI(t *testing.T) {
 // A settings change recomputes the account only when the stored results
 // depend on it: the time zone and week start cut series when read.
 func TestSettingsRecomputeOnlyWhenResultsDepend(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		syncalytics(t, e)
 		seq := func() (v int64) {
@@ -641,7 +629,6 @@ func TestSettingsRecomputeOnlyWhenResultsDepend(t *testing.T) {
 // per_page is read once, whichever spelling: per_page=1&per-page=1 is 1,
 // not 11 (both spellings once added up).
 func TestActivitiesPerPageSpellings(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		syncalytics(t, e) // five activities
 		for _, q := range []string{"per_page=1", "per-page=1", "per_page=1&per-page=1"} {
@@ -655,7 +642,6 @@ func TestActivitiesPerPageSpellings(t *testing.T) {
 // An export's dates are days of the account's zone, as the activity
 // list's are: in Berlin, 2024-01-31 23:30 UTC is an activity of 1 February.
 func TestExportDatesInAccountZone(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Billing"})["uuid"].(string)
 		cus := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": "late"})["uuid"].(string)

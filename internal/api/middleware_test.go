@@ -17,7 +17,6 @@ import (
 // A panic is logged with the request id and answered with a generic 500
 // that leaks nothing of it.
 func TestPanicIsAGeneric500(t *testing.T) {
-	t.Parallel()
 	var logs bytes.Buffer
 	a := newAPI(nil, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	h := a.edge(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
@@ -40,7 +39,6 @@ func TestPanicIsAGeneric500(t *testing.T) {
 }
 
 func TestBodyLimit(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		e := newEnv(t, s, Options{MaxBodyBytes: 1024})
 		before := storetest.Snapshot(t, s)
@@ -59,7 +57,6 @@ func TestBodyLimit(t *testing.T) {
 }
 
 func TestRateLimitPerKey(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		e := newEnv(t, s, Options{RateLimit: 0.001, RateBurst: 2})
 		for range 2 {
@@ -78,7 +75,6 @@ func TestRateLimitPerKey(t *testing.T) {
 }
 
 func TestKeys(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		// The read key reads but never writes.
 		if r := e.do(e.readKey, "GET", "/v1/customers", nil); r.status != 200 {
@@ -111,7 +107,6 @@ func TestKeys(t *testing.T) {
 }
 
 func TestMuxErrorsAreJSON(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		r := e.do(e.key, "DELETE", "/v1/ping", nil)
 		if r.status != 405 || !strings.Contains(r.header.Get("Allow"), "GET") {
@@ -130,7 +125,6 @@ func TestMuxErrorsAreJSON(t *testing.T) {
 // A body that cannot be encoded is a server bug: a logged 500, never a
 // 200 with an empty or cut body.
 func TestUnencodableBodyIsA500(t *testing.T) {
-	t.Parallel()
 	a := newAPI(nil, Options{})
 	h := a.edge(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"per_page": func() {}})

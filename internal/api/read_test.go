@@ -17,7 +17,6 @@ import (
 // TestReadIsTheAPI: an in-process read (the dashboard's) is the HTTP
 // answer byte for byte, refusals included, for the principal given.
 func TestReadIsTheAPI(t *testing.T) {
-	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		e := newEnv(t, s, Options{})
 		_, cus, _ := syncalytics(t, e)

@@ -11,7 +11,6 @@ import (
 // Concurrent read-modify-writes of one customer must not lose each other's
 // changes (PostgreSQL needs the row lock; SQLite's single writer serialises).
 func TestConcurrentEditsKeepEveryChange(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		_, cus, pl := e.fixture()
 		var wg sync.WaitGroup
@@ -47,7 +46,6 @@ func TestConcurrentEditsKeepEveryChange(t *testing.T) {
 }
 
 func TestEmailMatchingIsUnicodeCaseInsensitive(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, _, _ := e.fixture()
 		e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": "e1", "email": "Émile@Exämple.com"})
@@ -59,7 +57,6 @@ func TestEmailMatchingIsUnicodeCaseInsensitive(t *testing.T) {
 }
 
 func TestTagsAreTrimmedOnAddAndRemove(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		_, cus, _ := e.fixture()
 		jsonEqual(t, e.do(e.key, "POST", "/v1/customers/"+cus+"/attributes/tags", map[string]any{"tags": []string{" padded "}}).body, `{"tags":["padded"]}`)
@@ -70,7 +67,6 @@ func TestTagsAreTrimmedOnAddAndRemove(t *testing.T) {
 // An empty path segment is an unknown route, never a redirect that could
 // send a write to another endpoint.
 func TestUncleanPathsAreNotRedirected(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		for _, c := range [][2]string{{"GET", "/v1/customers//attributes"}, {"GET", "/v1//ping"}, {"POST", "/v1/customers//attributes/tags"},
 			{"GET", "/v1/customers/../ping"}, {"GET", "/v1/ping/"}} {

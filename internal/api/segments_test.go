@@ -14,7 +14,6 @@ import (
 // account's segment as unknown as a made-up one; read keys refused on
 // writes. The filters are checked by internal/segment in the account.
 func TestSegmentsAPI(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds, _, pl := e.fixture()
 		created := e.ok(201, "POST", "/v1/segments", map[string]any{"name": " US customers ", "filters": " region~ANY~'US' "})
@@ -154,7 +153,6 @@ func TestSegmentsAPI(t *testing.T) {
 // parameter's): a 400 naming filters, whose message quotes the offending
 // part; the names it holds resolved in the account; blank, no filter.
 func TestCompileFilters(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		_, _, pl := e.fixture()
 		a := newAPI(e.store, Options{})

@@ -10,7 +10,6 @@ import (
 // endpoint returns those objects in full, and the reconciliation agrees
 // three ways.
 func TestActivitySourcesAndReconciliation(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		ds := e.ok(201, "POST", "/v1/data_sources", map[string]any{"name": "Billing"})["uuid"].(string)
 		cus := e.ok(201, "POST", "/v1/customers", map[string]any{"data_source_uuid": ds, "external_id": "cus_0001"})["uuid"].(string)

@@ -7,7 +7,6 @@ import "testing"
 // valid, so "invalid" lists none, "all" and "valid" list them all, and
 // anything else is a 400 naming the parameter.
 func TestInvoiceValidationType(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		_, cus, _ := e.fixture()
 		oneTime := func(ext string) map[string]any {

@@ -12,7 +12,6 @@ import (
 // write: after each, a warm server answers exactly what a server started
 // afresh on the same database answers.
 func TestWarmCachesFollowWrites(t *testing.T) {
-	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		var rates []store.FXRate
 		for d := time.Date(2023, 12, 1, 0, 0, 0, 0, time.UTC); d.Year() < 2025; d = d.AddDate(0, 0, 1) {
