@@ -62,21 +62,15 @@ type dataSourceExtras struct{ processing, autoChurn, invoiceHandling bool }
 
 func parseDataSourceExtras(r *http.Request) (dataSourceExtras, error) {
 	var x dataSourceExtras
-	q := r.URL.Query()
-	for _, f := range []struct {
-		name string
-		to   *bool
-	}{{"with_processing_status", &x.processing}, {"with_auto_churn_subscription_setting", &x.autoChurn},
-		{"with_invoice_handling_setting", &x.invoiceHandling}} {
-		switch q.Get(f.name) {
-		case "", "false":
-		case "true":
-			*f.to = true
-		default:
-			return x, errBadRequest(f.name+" must be true or false.", f.name)
-		}
+	var err error
+	if x.processing, err = boolQuery(r, "with_processing_status"); err != nil {
+		return x, err
 	}
-	return x, nil
+	if x.autoChurn, err = boolQuery(r, "with_auto_churn_subscription_setting"); err != nil {
+		return x, err
+	}
+	x.invoiceHandling, err = boolQuery(r, "with_invoice_handling_setting")
+	return x, err
 }
 
 // add fills in the extras asked for; processed maps a source's id to the

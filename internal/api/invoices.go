@@ -371,11 +371,8 @@ func (a *API) importInvoices(w http.ResponseWriter, r *http.Request) error {
 	// transaction's date (cash flow); without one the import is refused.
 	acct := account(r)
 	rates := recompute.NewStoreRates(r.Context(), a.store)
-	for i, inv := range invs {
-		if inv.Currency == acct.Currency {
-			continue
-		}
-		msg, err := missingRate(rates, inv.Currency, acct.Currency, rateDays(inv))
+	for i := range invs {
+		msg, err := invoiceRate(rates, acct.Currency, &invs[i])
 		if err != nil {
 			return err
 		}
@@ -522,10 +519,10 @@ func validationType(r *http.Request) (invalidOnly bool, err error) {
 	return false, errBadRequest("validation_type must be all, valid or invalid.", "validation_type")
 }
 
-// getInvoice answers the invoice its UUID names, disabled or not
-// (with_disabled decides only which of its lines and transactions show),
-// and whatever validation_type says: the UUID names one object, and Tally
-// stores only valid ones.
+// getInvoice answers the invoice its UUID names: a disabled one only with
+// with_disabled=true (which also shows its disabled lines and
+// transactions), whatever validation_type says, since Tally stores only
+// valid invoices.
 func (a *API) getInvoice(w http.ResponseWriter, r *http.Request) error {
 	q, err := parseInvoiceQuery(r)
 	if err != nil {
