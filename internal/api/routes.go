@@ -116,14 +116,9 @@ func newAPI(s *store.Store, opts Options) *API {
 
 func (a *API) handler() http.Handler {
 	m := a.routes()
-	next := a.edge(a.authenticate(plainText(a.currentAtOnce(jsonMux(m)))))
 	// The route is noted before authentication, so that the request
 	// metrics count a refused request under the route it was sent to.
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, pattern := m.Handler(r)
-		telemetry.NoteRoute(r, pattern)
-		next.ServeHTTP(w, r)
-	})
+	return telemetry.Routed(m, a.edge(a.authenticate(plainText(a.currentAtOnce(jsonMux(m))))))
 }
 
 // routes lists every route of the API. Routes whose cost grows with the

@@ -170,13 +170,26 @@ type routeKey struct{}
 // it matched, for Instrument, which runs outside it, to read.
 type routeNote struct{ pattern string }
 
-// NoteRoute records the route pattern a request matched ("" for none); the
-// mux wrappers of the API and the dashboard call it. Without Instrument
-// around them it does nothing.
+// NoteRoute records the route a request is counted under, for a handler
+// that routes without a mux (the health checks; muxes use Routed).
+// Without Instrument around it it does nothing.
 func NoteRoute(r *http.Request, pattern string) {
 	if n, ok := r.Context().Value(routeKey{}).(*routeNote); ok {
 		n.pattern = pattern
 	}
+}
+
+// Routed serves next, first noting for Instrument the pattern the request
+// matches in m. It matches only when Instrument asked (a note is in the
+// request's context), so a server without metrics routes once. Of nested
+// muxes the inner one's pattern, noted last, wins.
+func Routed(m *http.ServeMux, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n, ok := r.Context().Value(routeKey{}).(*routeNote); ok {
+			_, n.pattern = m.Handler(r)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Instrument counts and times every request next answers, by the route

@@ -98,7 +98,7 @@ func (w *Web) handler() http.Handler {
 	// browser sent from another site (Sec-Fetch-Site, Origin); the
 	// session's token (csrf.go) covers browsers that send neither.
 	cop := http.NewCrossOriginProtection()
-	return w.edge(cop.Handler(routed(m)))
+	return w.edge(cop.Handler(telemetry.Routed(m, m)))
 }
 
 // pageMux holds the pages, at paths relative to the viewer's base (/ for
@@ -126,7 +126,7 @@ func (w *Web) pageMux() http.Handler {
 	m.Handle("POST /settings/share/{uuid}/revoke", w.writes(handler(w.revokeShare)))
 	m.Handle("GET /live", handler(w.live))
 	m.Handle("/", handler(func(rw http.ResponseWriter, r *http.Request) error { return errNotFound }))
-	return routed(m)
+	return telemetry.Routed(m, m)
 }
 
 // staticFiles marks the embedded assets cacheable for a while: they change
@@ -188,13 +188,3 @@ func csp(embed bool) string {
 
 // handler adapts a page that returns an error.
 type handler func(w http.ResponseWriter, r *http.Request) error
-
-// routed notes, for the request metrics, the pattern a request matches in
-// m before m serves it: of nested muxes the inner one's, noted last, wins.
-func routed(m *http.ServeMux) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, pattern := m.Handler(r)
-		telemetry.NoteRoute(r, pattern)
-		m.ServeHTTP(w, r)
-	})
-}
