@@ -195,7 +195,7 @@ func TestSegmentsPerAccountBound(t *testing.T) {
 		}
 		over := store.Segment{Name: "Over", Filters: "region~ANY~'GB'"}
 		var fe billing.FieldErrors
-		if err := s.CreateSegment(ctx, a.ID, &over); !errors.As(err, &fe) || !strings.Contains(fe["name"], "at most 1000") {
+		if err := s.CreateSegment(ctx, a.ID, &over); !errors.As(err, &fe) || !strings.Contains(fe["name"], fmt.Sprintf("at most %d", billing.MaxSegments)) {
 			t.Fatalf("segment %d: %v", billing.MaxSegments+1, err)
 		}
 		if err := s.CreateSegment(ctx, b.ID, &over); err != nil {
