@@ -46,7 +46,7 @@ Usage:
   tally recompute [--db …] [--account NAME]
   tally demo [--db …] [--account NAME] [--seed 1] [--anchor YYYY-MM-DD]
                                      load a sample business through the API
-  tally bench [--db EMPTY-DB] [--customers 10000] [--invoices 20] [--seed 1] [--json-import [--per-request 1000] [--concurrency 1]]
+  tally bench [--db EMPTY-DB] [--customers 10000] [--invoices 20] [--seed 1] [--reuse] [--json-import [--per-request 1000] [--concurrency 1]]
   tally backup  [--db …] FILE        a consistent copy of a live SQLite database
   tally restore [--db …] FILE        replace the (stopped) SQLite database with a backup
   tally version
@@ -449,6 +449,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.IntVar(&o.Samples, "samples", 200, "samples of the incremental recompute and of unfiltered metrics")
 	fs.IntVar(&o.FilteredSamples, "filtered-samples", 20, "samples of filtered metrics")
 	fs.IntVar(&o.PageSamples, "page-samples", 50, "samples of each dashboard page")
+	fs.BoolVar(&o.Reuse, "reuse", false, "measure the book an earlier run left in --db instead of generating one")
 	jsonImport := fs.Bool("json-import", false, "measure only the bulk import: the book through POST …/json_imports over HTTP, then invoices/s")
 	perRequest := fs.Int("per-request", 1000, "with --json-import: customers per request")
 	concurrency := fs.Int("concurrency", 1, "with --json-import: requests in flight at once")
@@ -456,6 +457,9 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	dsn := *db
+	if o.Reuse && dsn == "" {
+		return fmt.Errorf("--reuse needs --db: the database an earlier run generated its book in")
+	}
 	if dsn == "" {
 		dir, err := os.MkdirTemp("", "tally-bench-")
 		if err != nil {
@@ -476,6 +480,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		return bench.JSONImport(ctx, s, bench.JSONImportOptions{Options: o, PerRequest: *perRequest, Concurrency: *concurrency})
 	}
+	o.Reopen = func(ctx context.Context) (*store.Store, error) { return server.OpenStore(ctx, dsn) }
 	return bench.Run(ctx, s, o)
 }
 
