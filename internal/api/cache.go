@@ -23,12 +23,18 @@ type resultsCache struct {
 	mu       sync.Mutex
 	accounts map[int64]*accountResults
 	tel      *telemetry.Metrics
+	// snapMin is the customers from which an account's state is written
+	// as snapshots (see cache_snapshot.go); < 0: never.
+	snapMin int
+	// snapWrites are the snapshot writes under way (tests wait for them).
+	snapWrites sync.WaitGroup
 }
 
 type accountResults struct {
 	mu        sync.Mutex
 	tel       *telemetry.Metrics
-	results   stamp // of customers and book
+	cache     *resultsCache // the cache it is in
+	results   stamp         // of customers and book
 	customers map[int64]*cachedCustomer
 	// book indexes every customer's history for unfiltered series; it is
 	// replaced, never changed, so a request may keep using the one it got.
@@ -44,6 +50,8 @@ type accountResults struct {
 	// list is the customers as a slice, replaced (never changed) when
 	// they change; nil until asked for after a change.
 	list []*cachedCustomer
+	// snap is where the results' snapshot stands.
+	snap snapState
 }
 
 // account is the cache entry of an account, made on first use.
@@ -55,7 +63,7 @@ func (c *resultsCache) account(acct int64) *accountResults {
 	}
 	a, ok := c.accounts[acct]
 	if !ok {
-		a = &accountResults{tel: c.tel}
+		a = &accountResults{tel: c.tel, cache: c}
 		c.accounts[acct] = a
 		c.tel.CacheAccount()
 	}
@@ -106,11 +114,16 @@ func toCached(r *store.CustomerResults) *cachedCustomer {
 			n++
 		}
 		c.subs[n-1].Steps = append(c.subs[n-1].Steps, metrics.Step{At: st.At, MRR: st.MRR, Live: st.Live, Plan: st.Plan, FX: st.FX})
-		if !slices.Contains(c.plans, st.Plan) {
-			c.plans = append(c.plans, st.Plan)
-		}
+		c.addPlan(st.Plan)
 	}
 	return c
+}
+
+// addPlan notes that one of the customer's subscriptions has been on plan.
+func (c *cachedCustomer) addPlan(plan string) {
+	if !slices.Contains(c.plans, plan) {
+		c.plans = append(c.plans, plan)
+	}
 }
 
 // customers returns the account's cached customers and the Book of all
@@ -143,15 +156,25 @@ func (a *accountResults) refresh(ctx context.Context, s *store.Store, acct int64
 	if err != nil || current {
 		return err
 	}
-	rs, err := s.ResultsSince(ctx, acct, since)
+	snap, rs, err := a.loadResults(ctx, s, acct, since, resets)
 	if err != nil {
 		return err
 	}
 	changed := make(map[int64]metrics.History, len(rs))
 	held := len(a.customers)
-	defer func() { a.tel.CacheLoaded(since < 0, len(rs), len(a.customers)-held) }()
+	defer func() { a.tel.CacheLoaded(since < 0, len(rs)+len(snap.customers), len(a.customers)-held) }()
 	if since < 0 { // first use, or customers went away: afresh
-		a.customers, a.book, a.cohorts = make(map[int64]*cachedCustomer, len(rs)), &metrics.Book{}, nil
+		a.customers, a.book, a.cohorts = make(map[int64]*cachedCustomer, max(len(rs), len(snap.customers))), &metrics.Book{}, nil
+		for _, cc := range snap.customers {
+			a.customers[cc.id] = cc
+		}
+		if snap.book != nil {
+			a.book = snap.book // of exactly the snapshot's customers
+		} else {
+			for _, cc := range snap.customers {
+				changed[cc.id] = cc.history
+			}
+		}
 	}
 	// The cohorts follow the changed customers, or start over when most
 	// of the book changed (their windows are computed again when asked).
@@ -177,6 +200,7 @@ func (a *accountResults) refresh(ctx context.Context, s *store.Store, acct int64
 		a.cohorts = a.cohorts.With(oldCo, newCo)
 	}
 	a.results = stamp{loaded: true, version: version, resets: resets}
+	a.maybeSnapshotResults(s, acct)
 	return nil
 }
 
@@ -240,6 +264,7 @@ type cashState struct {
 	stamp      stamp
 	byCustomer map[int64][]metrics.CashTransaction // a customer's slice is replaced, never changed
 	book       *metrics.CashBook                   // replaced, never changed
+	snap       snapState
 }
 
 // cashRates are a request's exchange rates, which may fail to load.
@@ -266,12 +291,19 @@ func (c *resultsCache) cashBook(ctx context.Context, s *store.Store, acct int64,
 	book, byCustomer := cs.book, cs.byCustomer
 	var old, changed map[int64][]metrics.CashTransaction
 	if !current {
-		rows, err := s.CashTransactionsSince(ctx, acct, since)
+		from, snap := since, map[int64][]metrics.CashTransaction(nil)
+		if since < 0 {
+			from, snap = a.cashSnapshot(ctx, s, acct, resets)
+		}
+		rows, err := s.CashTransactionsSince(ctx, acct, from)
 		if err != nil {
 			return nil, err
 		}
 		if since < 0 {
-			book, byCustomer = nil, map[int64][]metrics.CashTransaction{}
+			book, byCustomer = nil, snap
+			if byCustomer == nil {
+				byCustomer = map[int64][]metrics.CashTransaction{}
+			}
 		}
 		old, changed = map[int64][]metrics.CashTransaction{}, make(map[int64][]metrics.CashTransaction, len(rows))
 		for id, txs := range rows {
@@ -313,6 +345,8 @@ func (c *resultsCache) cashBook(ctx context.Context, s *store.Store, acct int64,
 	cs.byCustomer, cs.book = byCustomer, book
 	if !current {
 		cs.stamp = stamp{loaded: true, version: version, resets: resets}
+		cs.snap.changed += len(changed)
+		a.maybeSnapshotCash(s, acct)
 	}
 	return book, nil
 }

@@ -32,6 +32,10 @@ type Options struct {
 	// endpoints whose cost grows with the account (metrics, activities,
 	// exports); 429 above it. Default 4.
 	MaxInFlight int
+	// SnapshotMinCustomers is the customers from which an account's
+	// cache is written as snapshots for faster starts (0: 2,000;
+	// negative: never written nor read).
+	SnapshotMinCustomers int
 	// BodyTimeout bounds the time a request's body may take to arrive
 	// (0: none; the server sets one, default a minute).
 	BodyTimeout time.Duration
@@ -109,7 +113,10 @@ func newAPI(s *store.Store, opts Options) *API {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	a := &API{store: s, opts: opts, log: log, limits: limiters{m: map[int64]*rate.Limiter{}},
-		inFlight: inFlight{n: map[int64]int{}}, exportPage: 1000, results: resultsCache{tel: opts.Telemetry}}
+		inFlight: inFlight{n: map[int64]int{}}, exportPage: 1000, results: resultsCache{tel: opts.Telemetry, snapMin: opts.SnapshotMinCustomers}}
+	if a.results.snapMin == 0 {
+		a.results.snapMin = defaultSnapshotMin
+	}
 	a.reads = plainText(jsonMux(a.routes()))
 	return a
 }

@@ -72,6 +72,37 @@ type Store struct {
 	// noReplica: PostgreSQL refused this role session_replication_role
 	// (see bulkTx).
 	noReplica atomic.Bool
+	bg        background
+}
+
+// background is the work a store runs on its own (see Go).
+type background struct {
+	mu     sync.Mutex
+	wg     sync.WaitGroup
+	ctx    context.Context
+	cancel context.CancelFunc
+	closed bool
+}
+
+// Go runs f in the background as part of the store: Close cancels f's
+// context and waits for f to return. Once the store is closed, f is not
+// run and Go reports false.
+func (s *Store) Go(f func(ctx context.Context)) bool {
+	b := &s.bg
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return false
+	}
+	if b.ctx == nil {
+		b.ctx, b.cancel = context.WithCancel(context.Background())
+	}
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		f(b.ctx)
+	}()
+	return true
 }
 
 // Open opens the database named by dsn: a file path, "sqlite:PATH" or a
@@ -141,6 +172,13 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 func (s *Store) Close() error {
 	var err error
 	s.closed.Do(func() {
+		s.bg.mu.Lock()
+		s.bg.closed = true
+		if s.bg.cancel != nil {
+			s.bg.cancel()
+		}
+		s.bg.mu.Unlock()
+		s.bg.wg.Wait()
 		if s.ckpt != nil {
 			err = s.ckpt.stop()
 		}

@@ -34,6 +34,7 @@ type Metrics struct {
 	cacheCustomers prometheus.Gauge
 	cacheLoads     *prometheus.CounterVec
 	cacheLoaded    prometheus.Counter
+	snapshots      *prometheus.CounterVec
 }
 
 // Trigger names what started a recomputation.
@@ -104,6 +105,10 @@ func New(src Source) *Metrics {
 		Name: "tally_results_cache_customers_loaded_total",
 		Help: "Customers' results read into the cache.",
 	})
+	m.snapshots = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tally_cache_snapshots_total",
+		Help: "Snapshots of the results cache written for faster starts, by kind (results, cash) and result (written, failed).",
+	}, []string{"kind", "result"})
 	dirty := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "tally_dirty_customers",
 		Help: "Customers marked for recomputation and not yet recomputed (-1 when the database did not answer).",
@@ -117,7 +122,7 @@ func New(src Source) *Metrics {
 		return float64(n)
 	})
 	m.registry.MustRegister(m.requests, m.latency, m.recomputePasses, m.recomputed, m.recomputeFailures, m.recomputeDurations,
-		m.cacheAccounts, m.cacheCustomers, m.cacheLoads, m.cacheLoaded, dirty,
+		m.cacheAccounts, m.cacheCustomers, m.cacheLoads, m.cacheLoaded, m.snapshots, dirty,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for name, db := range src.Pools() {
 		m.registry.MustRegister(collectors.NewDBStatsCollector(db, name))
@@ -161,6 +166,18 @@ func (m *Metrics) CacheLoaded(full bool, read, held int) {
 	m.cacheLoads.WithLabelValues(kind).Inc()
 	m.cacheLoaded.Add(float64(read))
 	m.cacheCustomers.Add(float64(held))
+}
+
+// Snapshot records a snapshot write of the results cache.
+func (m *Metrics) Snapshot(kind string, err error) {
+	if m == nil {
+		return
+	}
+	result := "written"
+	if err != nil {
+		result = "failed"
+	}
+	m.snapshots.WithLabelValues(kind, result).Inc()
 }
 
 // routeKey is the context key of a request's route note.

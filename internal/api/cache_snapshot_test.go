@@ -1,0 +1,80 @@
+package api
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/tally-analytics/tally/internal/billing"
+	"github.com/tally-analytics/tally/internal/metrics"
+	"github.com/tally-analytics/tally/internal/store"
+)
+
+// TestSnapshotCodecs: encodings decode to what was encoded, and damaged
+// ones (every truncation, every byte changed) are refused or decode, but
+// never panic.
+func TestSnapshotCodecs(t *testing.T) {
+	at := func(d int) time.Time { return time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, d) }
+	amount := int64(-250)
+	cash := map[int64][]metrics.CashTransaction{
+		3: {{Customer: 3, Country: "DE", At: at(1), Type: "payment", Successful: true, Currency: "EUR",
+			Lines: []metrics.CashLine{{Amount: 1000, Plan: "p1"}, {Amount: 50, OneTime: true}}},
+			{Customer: 3, Country: "DE", At: at(0), Type: "refund", Successful: false, Amount: &amount, Currency: "EUR", Lines: []metrics.CashLine{}}},
+		1: {{Customer: 1, At: at(-400), Type: "payment", Successful: true, Currency: "USD", Lines: []metrics.CashLine{}}},
+	}
+	got, err := decodeCash(encodeCash(cash))
+	if err != nil || !reflect.DeepEqual(got, cash) {
+		t.Fatalf("cash: %v\n%+v\nwant\n%+v", err, got, cash)
+	}
+	rs := []*store.CustomerResults{{CustomerID: 7, Country: "US", Version: 4,
+		Points:      []store.ResultPoint{{At: at(0), MRR: 1000, Active: true}, {At: at(30), MRR: 0, FX: 3}},
+		Activities:  []store.ResultActivity{{At: at(0), Type: "new_biz", Amount: 1000, MRRAfter: 1000}, {At: at(30), Type: "churn", Amount: -1000}},
+		Steps:       []store.ResultStep{{SubscriptionUUID: "s1", ExternalID: "e1", Group: "g", At: at(0), MRR: 1000, Live: true, Plan: "p1"}, {SubscriptionUUID: "s1", ExternalID: "e1", Group: "g", At: at(30), Plan: "p1"}, {SubscriptionUUID: "s2", At: at(5), Plan: ""}},
+		DataSources: []string{"ds1", "ds2"}, Tags: []string{"a"}, Currencies: []string{"EUR", "USD"},
+		Custom: map[string]billing.CustomAttribute{"s": {Type: "String", Value: "x"}, "n": {Type: "Integer", Value: 3.0, Source: "crm"},
+			"b": {Type: "Boolean", Value: false}, "z": {Type: "String"}, "l": {Type: "List", Value: []any{"a", 1.0}}},
+		Quantities: map[string]int64{"s1": 2}},
+		{CustomerID: 2}}
+	var cs []*cachedCustomer
+	hs := map[int64]metrics.History{}
+	for _, r := range rs {
+		c := toCached(r)
+		cs = append(cs, c)
+		hs[c.id] = c.history
+	}
+	book := metrics.NewBook(hs)
+	st, err := decodeResults(encodeResults(cs, book))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[int64]*cachedCustomer{}
+	for _, c := range st.customers {
+		byID[c.id] = c
+	}
+	for _, c := range cs {
+		if !reflect.DeepEqual(byID[c.id], c) {
+			t.Fatalf("customer %d decoded as\n%+v\nwant\n%+v", c.id, byID[c.id], c)
+		}
+	}
+	if !reflect.DeepEqual(st.book, book) {
+		t.Fatalf("the book decoded differs")
+	}
+	for _, data := range [][]byte{encodeResults(cs, book), encodeResults(cs, nil), encodeCash(cash)} {
+		for n := range data {
+			_, _ = decodeResults(data[:n])
+			_, _ = decodeCash(data[:n])
+			for _, b := range []byte{0, 1, 0x7f, 0x80, 0xff} {
+				damaged := append([]byte(nil), data...)
+				damaged[n] = b
+				_, _ = decodeResults(damaged)
+				_, _ = decodeCash(damaged)
+			}
+		}
+		if _, err := decodeResults(data[:len(data)-1]); err == nil && data[1] == 'R' {
+			t.Fatalf("a truncated results snapshot decoded")
+		}
+		if _, err := decodeCash(data[:len(data)-1]); err == nil {
+			t.Fatalf("a truncated snapshot decoded as cash")
+		}
+	}
+}
