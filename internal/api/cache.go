@@ -291,16 +291,16 @@ func (c *resultsCache) cashBook(ctx context.Context, s *store.Store, acct int64,
 	book, byCustomer := cs.book, cs.byCustomer
 	var old, changed map[int64][]metrics.CashTransaction
 	if !current {
-		from, snap := since, map[int64][]metrics.CashTransaction(nil)
+		from, snap := since, cashSnapshot{}
 		if since < 0 {
-			from, snap = a.cashSnapshot(ctx, s, acct, resets)
+			from, snap = a.cashSnapshot(ctx, s, acct, resets, currency, req.Location)
 		}
 		rows, err := s.CashTransactionsSince(ctx, acct, from)
 		if err != nil {
 			return nil, err
 		}
 		if since < 0 {
-			book, byCustomer = nil, snap
+			book, byCustomer = snap.book, snap.byCustomer
 			if byCustomer == nil {
 				byCustomer = map[int64][]metrics.CashTransaction{}
 			}

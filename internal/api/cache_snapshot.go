@@ -6,7 +6,6 @@ import (
 	"maps"
 	"time"
 
-	"github.com/tally-analytics/tally/internal/metrics"
 	"github.com/tally-analytics/tally/internal/store"
 )
 
@@ -69,18 +68,21 @@ func (a *accountResults) loadResults(ctx context.Context, s *store.Store, acct, 
 	return snap, rs, err
 }
 
-// cashSnapshot is the account's transactions from its snapshot, and the
-// results version the snapshot stands at; nil and -1 without a usable one.
-func (a *accountResults) cashSnapshot(ctx context.Context, s *store.Store, acct, resets int64) (int64, map[int64][]metrics.CashTransaction) {
-	if a.cache.snapMin < 0 {
-		return -1, nil
-	}
+// cashSnapshot is the account's transactions from its snapshot (with
+// the cash book for currency and loc when the snapshot has it), and the
+// results version the snapshot stands at; -1 without a usable one.
+func (a *accountResults) cashSnapshot(ctx context.Context, s *store.Store, acct, resets int64, currency string, loc *time.Location) (int64, cashSnapshot) {
 	a.cash.snap.changed = 0 // the caller counts what it reads
-	by, version, ok := loadSnapshot(ctx, s, acct, snapshotCash, resets, decodeCash)
-	if !ok {
-		return -1, nil
+	if a.cache.snapMin < 0 {
+		return -1, cashSnapshot{}
 	}
-	return version, by
+	st, version, ok := loadSnapshot(ctx, s, acct, snapshotCash, resets, func(data []byte) (cashSnapshot, error) {
+		return decodeCash(data, currency, loc)
+	})
+	if !ok {
+		return -1, cashSnapshot{}
+	}
+	return version, st
 }
 
 // loadSnapshot reads and decodes the account's snapshot of kind, if it
@@ -121,9 +123,9 @@ func (a *accountResults) maybeSnapshotCash(s *store.Store, acct int64) {
 	}
 	// byCustomer is changed in place by later requests; its slices are
 	// replaced, never changed.
-	by, st := maps.Clone(cs.byCustomer), cs.stamp
+	by, book, st := maps.Clone(cs.byCustomer), cs.book, cs.stamp
 	a.startSnapshot(s, &cs.snap, snapshotCash, func(ctx context.Context) error {
-		return s.SaveCacheSnapshot(ctx, acct, snapshotCash, store.Snapshot{Version: st.version, Resets: st.resets, Data: encodeCash(by)})
+		return s.SaveCacheSnapshot(ctx, acct, snapshotCash, store.Snapshot{Version: st.version, Resets: st.resets, Data: encodeCash(by, book)})
 	})
 }
 

@@ -120,8 +120,12 @@ func TestCacheSnapshots(t *testing.T) {
 		}
 		first.api.WaitSnapshots()
 		for _, kind := range []string{"results", "cash"} {
-			if _, err := s.CacheSnapshot(ctx, acct, kind); err != nil {
+			sn, err := s.CacheSnapshot(ctx, acct, kind)
+			if err != nil {
 				t.Fatalf("%s snapshot: %v", kind, err)
+			}
+			if ok, err := api.SnapshotHoldsBooks(kind, sn.Data, res.Account.Currency); !ok || err != nil {
+				t.Fatalf("the %s snapshot holds no book (%v)", kind, err)
 			}
 		}
 		if err := api.SameCache(first.api, rows.api, acct); err != nil {

@@ -22,9 +22,18 @@ func TestSnapshotCodecs(t *testing.T) {
 			{Customer: 3, Country: "DE", At: at(0), Type: "refund", Successful: false, Amount: &amount, Currency: "EUR", Lines: []metrics.CashLine{}}},
 		1: {{Customer: 1, At: at(-400), Type: "payment", Successful: true, Currency: "USD", Lines: []metrics.CashLine{}}},
 	}
-	got, err := decodeCash(encodeCash(cash))
-	if err != nil || !reflect.DeepEqual(got, cash) {
-		t.Fatalf("cash: %v\n%+v\nwant\n%+v", err, got, cash)
+	book := metrics.NewCashBook("USD", nil).With(nil, cash, nil)
+	for _, b := range []*metrics.CashBook{nil, book} {
+		got, err := decodeCash(encodeCash(cash, b), "USD", nil)
+		if err != nil || !reflect.DeepEqual(got.byCustomer, cash) {
+			t.Fatalf("cash: %v\n%+v\nwant\n%+v", err, got.byCustomer, cash)
+		}
+		if (got.book != nil) != (b != nil) {
+			t.Fatalf("a snapshot with book %v decoded with %v", b != nil, got.book != nil)
+		}
+	}
+	if got, err := decodeCash(encodeCash(cash, book), "EUR", nil); err != nil || got.book != nil || !reflect.DeepEqual(got.byCustomer, cash) {
+		t.Fatalf("a snapshot of a USD book decoded for EUR: %v, book %v", err, got.book != nil)
 	}
 	rs := []*store.CustomerResults{{CustomerID: 7, Country: "US", Version: 4,
 		Points:      []store.ResultPoint{{At: at(0), MRR: 1000, Active: true}, {At: at(30), MRR: 0, FX: 3}},
@@ -42,8 +51,8 @@ func TestSnapshotCodecs(t *testing.T) {
 		cs = append(cs, c)
 		hs[c.id] = c.history
 	}
-	book := metrics.NewBook(hs)
-	st, err := decodeResults(encodeResults(cs, book))
+	mrrBook := metrics.NewBook(hs)
+	st, err := decodeResults(encodeResults(cs, mrrBook))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,24 +65,24 @@ func TestSnapshotCodecs(t *testing.T) {
 			t.Fatalf("customer %d decoded as\n%+v\nwant\n%+v", c.id, byID[c.id], c)
 		}
 	}
-	if !reflect.DeepEqual(st.book, book) {
+	if !reflect.DeepEqual(st.book, mrrBook) {
 		t.Fatalf("the book decoded differs")
 	}
-	for _, data := range [][]byte{encodeResults(cs, book), encodeResults(cs, nil), encodeCash(cash)} {
+	for _, data := range [][]byte{encodeResults(cs, mrrBook), encodeResults(cs, nil), encodeCash(cash, book), encodeCash(cash, nil)} {
 		for n := range data {
 			_, _ = decodeResults(data[:n])
-			_, _ = decodeCash(data[:n])
+			_, _ = decodeCash(data[:n], "USD", nil)
 			for _, b := range []byte{0, 1, 0x7f, 0x80, 0xff} {
 				damaged := append([]byte(nil), data...)
 				damaged[n] = b
 				_, _ = decodeResults(damaged)
-				_, _ = decodeCash(damaged)
+				_, _ = decodeCash(damaged, "USD", nil)
 			}
 		}
 		if _, err := decodeResults(data[:len(data)-1]); err == nil && data[1] == 'R' {
 			t.Fatalf("a truncated results snapshot decoded")
 		}
-		if _, err := decodeCash(data[:len(data)-1]); err == nil {
+		if _, err := decodeCash(data[:len(data)-1], "USD", nil); err == nil {
 			t.Fatalf("a truncated snapshot decoded as cash")
 		}
 	}

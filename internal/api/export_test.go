@@ -40,3 +40,14 @@ func SameCache(got, want *API, acct int64) error {
 	}
 	return nil
 }
+
+// SnapshotHoldsBooks tells whether snapshot data holds the Book (results)
+// or the cash book for currency in UTC (cash).
+func SnapshotHoldsBooks(kind string, data []byte, currency string) (bool, error) {
+	if kind == snapshotResults {
+		st, err := decodeResults(data)
+		return st.book != nil, err
+	}
+	st, err := decodeCash(data, currency, nil)
+	return st.book != nil, err
+}

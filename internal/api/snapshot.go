@@ -399,8 +399,9 @@ type snapshotState struct {
 }
 
 // encodeCash encodes the account's transactions as the cash state holds
-// them, by customer.
-func encodeCash(by map[int64][]metrics.CashTransaction) []byte {
+// them, by customer, and the cash book built of exactly them (nil for
+// none).
+func encodeCash(by map[int64][]metrics.CashTransaction, book *metrics.CashBook) []byte {
 	ids := sortedKeys(by)
 	w := newSnapWriter('C')
 	w.uint(uint64(len(ids)))
@@ -430,11 +431,36 @@ func encodeCash(by map[int64][]metrics.CashTransaction) []byte {
 			}
 		}
 	}
+	var encoded []byte
+	if book != nil {
+		// A transaction's place in its customer's list: a customer has
+		// tens of them, not worth an index.
+		encoded, _ = book.AppendBinary(nil, func(tx *metrics.CashTransaction) (int, bool) {
+			txs := by[tx.Customer]
+			for i := range txs {
+				if &txs[i] == tx {
+					return i, true
+				}
+			}
+			return 0, false
+		})
+	}
+	w.bool(encoded != nil)
+	w.b = append(w.b, encoded...)
 	return w.done()
 }
 
-// decodeCash reads what encodeCash wrote.
-func decodeCash(data []byte) (map[int64][]metrics.CashTransaction, error) {
+// cashSnapshot is what a cash snapshot holds: the transactions by
+// customer, and the cash book of exactly them when it was written and
+// built for the currency and time zone asked for (nil otherwise).
+type cashSnapshot struct {
+	byCustomer map[int64][]metrics.CashTransaction
+	book       *metrics.CashBook
+}
+
+// decodeCash reads what encodeCash wrote, with the book for an account
+// currency and time zone.
+func decodeCash(data []byte, currency string, loc *time.Location) (cashSnapshot, error) {
 	r := newSnapReader(data, 'C')
 	n := r.count()
 	out := make(map[int64][]metrics.CashTransaction, n)
@@ -461,10 +487,23 @@ func decodeCash(data []byte) (map[int64][]metrics.CashTransaction, error) {
 		}
 		out[id] = txs
 	}
-	if r.err != nil || len(r.b) != 0 {
-		return nil, errSnapshot
+	st := cashSnapshot{byCustomer: out}
+	if r.bool() {
+		book, rest, err := metrics.DecodeCashBook(r.b, currency, loc, func(customer int64, i int) *metrics.CashTransaction {
+			if txs := out[customer]; i < len(txs) {
+				return &txs[i]
+			}
+			return nil
+		})
+		if err == nil && len(rest) == 0 {
+			st.book = book
+		}
+		r.b = nil // another currency's or time zone's book: not used
 	}
-	return out, nil
+	if r.err != nil || len(r.b) != 0 {
+		return cashSnapshot{}, errSnapshot
+	}
+	return st, nil
 }
 
 func sortedKeys[K int64 | string, V any](m map[K]V) []K {

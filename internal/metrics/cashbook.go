@@ -107,6 +107,27 @@ type cashFail struct {
 	class    int32
 }
 
+// appendKey appends the class's key in a book's classIndex to k.
+func (c cashClass) appendKey(k []byte) []byte {
+	k = append(k, c.country...)
+	k = append(k, 0)
+	k = append(k, c.currency...)
+	k = append(k, 0)
+	switch {
+	case c.lineless:
+		k = append(k, 'L')
+	case c.planless:
+		k = append(k, 'P')
+	default:
+		k = append(k, '-')
+	}
+	for _, p := range c.plans {
+		k = append(k, 0)
+		k = append(k, p...)
+	}
+	return k
+}
+
 // cashSums are a set of transactions' flows, exact.
 type cashSums struct {
 	gross, refunds, nonRec, failed wide
@@ -322,22 +343,7 @@ func (bd *builder) class(tx *CashTransaction) int32 {
 	}
 	slices.Sort(plans)
 	bd.planBuf = plans
-	k := append(bd.keyBuf[:0], tx.Country...)
-	k = append(k, 0)
-	k = append(k, cur...)
-	k = append(k, 0)
-	switch {
-	case len(tx.Lines) == 0:
-		k = append(k, 'L')
-	case planless:
-		k = append(k, 'P')
-	default:
-		k = append(k, '-')
-	}
-	for _, p := range plans {
-		k = append(k, 0)
-		k = append(k, p...)
-	}
+	k := cashClass{country: tx.Country, currency: cur, lineless: len(tx.Lines) == 0, planless: planless, plans: plans}.appendKey(bd.keyBuf[:0])
 	bd.keyBuf = k
 	if i, ok := b.classIndex[string(k)]; ok {
 		return i
