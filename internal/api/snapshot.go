@@ -400,11 +400,23 @@ type snapshotState struct {
 
 // encodeCash encodes the account's transactions as the cash state holds
 // them, by customer, and the cash book built of exactly them (nil for
-// none).
+// none). The book names a transaction by its place among all of them, in
+// the order written.
 func encodeCash(by map[int64][]metrics.CashTransaction, book *metrics.CashBook) []byte {
 	ids := sortedKeys(by)
 	w := newSnapWriter('C')
+	offset := make(map[int64]int, len(ids))
+	var txs, lines int
+	for _, id := range ids {
+		offset[id] = txs
+		txs += len(by[id])
+		for _, t := range by[id] {
+			lines += len(t.Lines)
+		}
+	}
 	w.uint(uint64(len(ids)))
+	w.uint(uint64(txs))
+	w.uint(uint64(lines))
 	var prevID int64
 	for _, id := range ids {
 		w.int(id - prevID)
@@ -439,7 +451,7 @@ func encodeCash(by map[int64][]metrics.CashTransaction, book *metrics.CashBook) 
 			txs := by[tx.Customer]
 			for i := range txs {
 				if &txs[i] == tx {
-					return i, true
+					return offset[tx.Customer] + i, true
 				}
 			}
 			return 0, false
@@ -459,38 +471,57 @@ type cashSnapshot struct {
 }
 
 // decodeCash reads what encodeCash wrote, with the book for an account
-// currency and time zone.
+// currency and time zone. The transactions, and their lines, are each
+// one allocation, every customer's list a part of it that cannot grow
+// into the next.
 func decodeCash(data []byte, currency string, loc *time.Location) (cashSnapshot, error) {
 	r := newSnapReader(data, 'C')
-	n := r.count()
+	n, all, allLines := r.count(), r.count(), r.count()
 	out := make(map[int64][]metrics.CashTransaction, n)
+	txs, lines := make([]metrics.CashTransaction, all), make([]metrics.CashLine, allLines)
 	var id int64
+	next, nextLine := 0, 0
 	for range n {
 		if r.err != nil {
 			break
 		}
 		id += r.int()
-		txs := make([]metrics.CashTransaction, r.count())
+		k := r.count()
+		if k > len(txs)-next {
+			r.fail()
+			break
+		}
+		mine := txs[next : next+k : next+k]
+		next += k
 		var at int64
-		for i := range txs {
+		for i := range mine {
 			t := metrics.CashTransaction{Customer: id + r.int(), Country: r.str(), At: r.at(&at), Type: r.str(), Successful: r.bool()}
 			if r.bool() {
 				v := r.int()
 				t.Amount = &v
 			}
 			t.Currency = r.str()
-			t.Lines = make([]metrics.CashLine, r.count()) // as cashInput makes them: empty, not nil
+			l := r.count()
+			if l > len(lines)-nextLine {
+				r.fail()
+				break
+			}
+			t.Lines = lines[nextLine : nextLine+l : nextLine+l] // as cashInput makes them: empty, not nil
+			nextLine += l
 			for j := range t.Lines {
 				t.Lines[j] = metrics.CashLine{Amount: r.int(), OneTime: r.bool(), Plan: r.str()}
 			}
-			txs[i] = t
+			mine[i] = t
 		}
-		out[id] = txs
+		out[id] = mine
+	}
+	if next != len(txs) || nextLine != len(lines) {
+		r.fail()
 	}
 	st := cashSnapshot{byCustomer: out}
 	if r.bool() {
-		book, rest, err := metrics.DecodeCashBook(r.b, currency, loc, func(customer int64, i int) *metrics.CashTransaction {
-			if txs := out[customer]; i < len(txs) {
+		book, rest, err := metrics.DecodeCashBook(r.b, currency, loc, func(i int) *metrics.CashTransaction {
+			if i < len(txs) {
 				return &txs[i]
 			}
 			return nil

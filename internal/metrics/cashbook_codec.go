@@ -16,16 +16,16 @@ import (
 // and flags, the days' failures) and leaves out what follows from it
 // (sums, a day's bounds, what is missing), which decoding works out as a
 // build does. Transactions are not in it: the book points at the caller's,
-// which it names by customer and place in that customer's list.
+// which it names by number.
 
 var errCashBookEncoding = errors.New("cash book: not a CashBook's encoding, or damaged")
 
-// TxRef names a transaction of the book by its customer's list of
-// transactions: its place in it; ok is false for one not there.
+// TxRef numbers a transaction of the book, as the caller holds them; ok
+// is false for one it does not hold.
 type TxRef func(tx *CashTransaction) (i int, ok bool)
 
-// TxAt is the transaction TxRef named: nil for none.
-type TxAt func(customer int64, i int) *CashTransaction
+// TxAt is the transaction TxRef numbered i: nil for none.
+type TxAt func(i int) *CashTransaction
 
 // AppendBinary appends the book's encoding to dst; an error when ref does
 // not know one of its transactions.
@@ -46,7 +46,6 @@ func (b *CashBook) AppendBinary(dst []byte, ref TxRef) ([]byte, error) {
 		if !ok {
 			return errors.New("cash book: a transaction the caller does not hold")
 		}
-		dst = binary.AppendVarint(dst, tx.Customer)
 		dst = binary.AppendUvarint(dst, uint64(i))
 		return nil
 	}
@@ -142,12 +141,12 @@ func DecodeCashBook(data []byte, currency string, loc *time.Location, at TxAt) (
 		return v != 0
 	}
 	tx := func() *CashTransaction {
-		customer, i := r.int(), r.uint()
+		i := r.uint()
 		if r.bad {
 			return nil
 		}
-		t := at(customer, int(min(i, 1<<31)))
-		if t == nil || t.Customer != customer {
+		t := at(int(min(i, 1<<31)))
+		if t == nil {
 			r.fail()
 		}
 		return t

@@ -41,18 +41,21 @@ func TestCashBookEncoding(t *testing.T) {
 			book = book.Revalue(rates, day("2019-01-01"), day("2019-06-30"))
 		}
 	}
-	ref := func(tx *CashTransaction) (int, bool) {
-		txs := state[tx.Customer]
+	var all []*CashTransaction
+	number := map[*CashTransaction]int{}
+	for _, txs := range state {
 		for i := range txs {
-			if &txs[i] == tx {
-				return i, true
-			}
+			number[&txs[i]] = len(all)
+			all = append(all, &txs[i])
 		}
-		return 0, false
 	}
-	at := func(customer int64, i int) *CashTransaction {
-		if txs := state[customer]; i < len(txs) {
-			return &txs[i]
+	ref := func(tx *CashTransaction) (int, bool) {
+		i, ok := number[tx]
+		return i, ok
+	}
+	at := func(i int) *CashTransaction {
+		if i < len(all) {
+			return all[i]
 		}
 		return nil
 	}
