@@ -73,6 +73,8 @@ type Store struct {
 	// (see bulkTx).
 	noReplica atomic.Bool
 	bg        background
+	// group commits SQLite's concurrent writes together (groupcommit.go).
+	group groupCommit
 }
 
 // background is the work a store runs on its own (see Go).
@@ -347,6 +349,9 @@ func (s *Store) retried(ctx context.Context, once func() error) error {
 }
 
 func (s *Store) txOnce(ctx context.Context, acct int64, lock accountLock, fn func(*sql.Tx) error) error {
+	if s.dialect == SQLite {
+		return s.grouped(ctx, fn) // SQLite needs no account lock: its writes run one at a time
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
