@@ -46,7 +46,7 @@ Usage:
   tally recompute [--db …] [--account NAME]
   tally demo [--db …] [--account NAME] [--seed 1] [--anchor YYYY-MM-DD]
                                      load a sample business through the API
-  tally bench [--db EMPTY-DB] [--customers 10000] [--invoices 20] [--seed 1] [--reuse] [--json-import [--per-request 1000] [--concurrency 1]]
+  tally bench [--db EMPTY-DB] [--customers 10000] [--invoices 20] [--seed 1] [--reuse] [--json-import [--per-request 1000] [--concurrency 1]] [--ingest [--clients 8]]
   tally backup  [--db …] FILE        a consistent copy of a live SQLite database
   tally restore [--db …] FILE        replace the (stopped) SQLite database with a backup
   tally version
@@ -453,6 +453,8 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	jsonImport := fs.Bool("json-import", false, "measure only the bulk import: the book through POST …/json_imports over HTTP, then invoices/s")
 	perRequest := fs.Int("per-request", 1000, "with --json-import: customers per request")
 	concurrency := fs.Int("concurrency", 1, "with --json-import: requests in flight at once")
+	ingest := fs.Bool("ingest", false, "measure only ingestion: one customer and its invoices per request over HTTP, by --clients clients, then invoices/s")
+	clients := fs.Int("clients", 8, "with --ingest: clients sending at once")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -479,6 +481,9 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return fmt.Errorf("--per-request must be at least 1")
 		}
 		return bench.JSONImport(ctx, s, bench.JSONImportOptions{Options: o, PerRequest: *perRequest, Concurrency: *concurrency})
+	}
+	if *ingest {
+		return bench.Ingest(ctx, s, bench.IngestOptions{Options: o, Clients: *clients})
 	}
 	o.Reopen = func(ctx context.Context) (*store.Store, error) { return server.OpenStore(ctx, dsn) }
 	return bench.Run(ctx, s, o)
