@@ -454,7 +454,8 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	perRequest := fs.Int("per-request", 1000, "with --json-import: customers per request")
 	concurrency := fs.Int("concurrency", 1, "with --json-import: requests in flight at once")
 	ingest := fs.Bool("ingest", false, "measure only ingestion: one customer and its invoices per request over HTTP, by --clients clients, then invoices/s")
-	clients := fs.Int("clients", 8, "with --ingest: clients sending at once")
+	clients := fs.Int("clients", 8, "clients sending at once in the ingestion measurement")
+	fs.IntVar(&o.IngestCustomers, "ingest-customers", -1, "customers of the ingestion measurement a full run ends with (default: --customers, at most 10000; 0: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -483,9 +484,14 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return bench.JSONImport(ctx, s, bench.JSONImportOptions{Options: o, PerRequest: *perRequest, Concurrency: *concurrency})
 	}
 	if *ingest {
-		return bench.Ingest(ctx, s, bench.IngestOptions{Options: o, Clients: *clients})
+		_, err := bench.Ingest(ctx, s, bench.IngestOptions{Options: o, Clients: *clients})
+		return err
 	}
 	o.Reopen = func(ctx context.Context) (*store.Store, error) { return server.OpenStore(ctx, dsn) }
+	o.IngestClients = *clients
+	if o.IngestCustomers < 0 {
+		o.IngestCustomers = min(o.Customers, 10000)
+	}
 	return bench.Run(ctx, s, o)
 }
 

@@ -40,6 +40,10 @@ type Options struct {
 	// Reopen opens the store afresh, as a new server process would; the
 	// cold starts are measured only when it is set.
 	Reopen func(context.Context) (*store.Store, error)
+	// IngestCustomers are the customers a run ends by sending through the
+	// API, IngestClients clients at once, into an account of their own
+	// (see Ingest); none when 0.
+	IngestCustomers, IngestClients int
 }
 
 // Run builds the book in s (an empty, migrated store), or with o.Reuse
@@ -225,6 +229,15 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 		if err := ColdStarts(ctx, o.Reopen, acct, out, &sum); err != nil {
 			return err
 		}
+	}
+	if o.IngestCustomers > 0 {
+		ingestOpts := o
+		ingestOpts.Customers = o.IngestCustomers
+		r, err := Ingest(ctx, s, IngestOptions{Options: ingestOpts, Clients: o.IngestClients, Account: fmt.Sprintf("bench-ingest-%d", run)})
+		if err != nil {
+			return err
+		}
+		sum.addRate(fmt.Sprintf("ingestion, %d clients, one customer per request", o.IngestClients), r, "≥ 10,000 invoices/s (SQLite)")
 	}
 	fmt.Fprintf(out, "peak memory: %s\n", peakMemory())
 	sum.print(out, b)

@@ -73,11 +73,20 @@ type summary struct {
 
 type summaryRow struct {
 	name, target string
-	value        time.Duration
+	value        string
 }
 
 func (s *summary) add(name string, d time.Duration, target string) {
-	s.rows = append(s.rows, summaryRow{name, target, d})
+	s.rows = append(s.rows, summaryRow{name, target, d.Round(10 * time.Microsecond).String()})
+}
+
+func (s *summary) addRate(name string, r IngestResult, target string) {
+	s.rows = append(s.rows, summaryRow{name, target, fmt.Sprintf("%.0f invoices/s", r.Rate())})
+}
+
+// addText adds a figure already written out.
+func (s *summary) addText(name, value, target string) {
+	s.rows = append(s.rows, summaryRow{name, target, value})
 }
 
 func (s *summary) print(out io.Writer, b benchBook) {
@@ -86,9 +95,9 @@ func (s *summary) print(out io.Writer, b benchBook) {
 		fmt.Fprintf(out, "  %-58s %s (%.0f invoices/s)\n", "import", b.imported.Round(time.Millisecond), float64(b.invoices)/b.imported.Seconds())
 	}
 	for _, r := range s.rows {
-		line := fmt.Sprintf("  %-58s %s", r.name, r.value.Round(10*time.Microsecond))
+		line := fmt.Sprintf("  %-58s %s", r.name, r.value)
 		if r.target != "" {
-			line += strings.Repeat(" ", max(1, 12-len(r.value.Round(10*time.Microsecond).String()))) + "target " + r.target
+			line += strings.Repeat(" ", max(1, 18-len(r.value))) + "target " + r.target
 		}
 		fmt.Fprintln(out, line)
 	}

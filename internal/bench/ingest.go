@@ -29,7 +29,19 @@ type IngestOptions struct {
 	// Clients are the clients sending at once, each one customer at a time
 	// (issue 14: 8).
 	Clients int
+	// Account is the account the book is sent into, made if need be
+	// (default "bench"); it must hold no book yet.
+	Account string
 }
+
+// IngestResult is what an ingestion measured.
+type IngestResult struct {
+	Invoices int
+	Took     time.Duration
+}
+
+// Rate is the invoices per second.
+func (r IngestResult) Rate() float64 { return float64(r.Invoices) / r.Took.Seconds() }
 
 // Ingest measures issue 14's ingestion as clients send it: the book Run
 // generates (the same customers, plans and invoices, seed for seed), one
@@ -43,10 +55,19 @@ type IngestOptions struct {
 //
 // With TALLY_BENCH_CPUPROFILE set to a file name, a CPU profile of the
 // timed part (clients and server share the process) is written there.
-func Ingest(ctx context.Context, s *store.Store, o IngestOptions) error {
+func Ingest(ctx context.Context, s *store.Store, o IngestOptions) (IngestResult, error) {
+	var res IngestResult
+	err := ingest(ctx, s, o, &res)
+	return res, err
+}
+
+func ingest(ctx context.Context, s *store.Store, o IngestOptions, res *IngestResult) error {
 	out := o.Out
 	clients := max(1, o.Clients)
-	acct, _, err := s.EnsureAccount(ctx, "bench")
+	if o.Account == "" {
+		o.Account = "bench"
+	}
+	acct, _, err := s.EnsureAccount(ctx, o.Account)
 	if err != nil {
 		return err
 	}
@@ -155,6 +176,7 @@ func Ingest(ctx context.Context, s *store.Store, o IngestOptions) error {
 	}
 	wg.Wait()
 	took := time.Since(start)
+	*res = IngestResult{Invoices: invoices, Took: took}
 	cpu := cpuTime() - cpu0
 	pprof.StopCPUProfile()
 	if err := failed.Load(); err != nil {

@@ -15,7 +15,7 @@ import (
 func TestIngest(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		var out bytes.Buffer
-		err := Ingest(t.Context(), s, IngestOptions{Options: Options{Customers: 20, InvoicesPerCustomer: 5, Seed: 1, Out: &out}, Clients: 2})
+		_, err := Ingest(t.Context(), s, IngestOptions{Options: Options{Customers: 20, InvoicesPerCustomer: 5, Seed: 1, Out: &out}, Clients: 2})
 		if err != nil {
 			t.Fatalf("%v\n%s", err, &out)
 		}
