@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"iter"
 	"math/bits"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/tally-analytics/tally/internal/money"
 )
@@ -170,17 +172,49 @@ func (c *Cohorts) Add(r SeriesRequest, customers iter.Seq2[string, History]) (*C
 		return c, nil
 	}
 	nc := c.clone()
-	sums := make([][]cohortSums, len(ws))
-	walk := newCohortWalk(ws)
+	type counted struct {
+		country int32
+		h       History
+	}
+	var all []counted
 	for country, h := range customers {
-		ci := nc.country(country)
-		walk.add(sums, ci, h, false)
+		all = append(all, counted{nc.country(country), h})
+	}
+	// A pass over a large book is split among the processors: each part
+	// sums its customers, and the parts' sums (exact) are added up, so
+	// the figures are the same however the book is split.
+	parts := cohortParts(len(all))
+	partSums := make([][][]cohortSums, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Go(func() {
+			sums := make([][]cohortSums, len(ws))
+			walk := newCohortWalk(ws)
+			for _, x := range all[p*len(all)/parts : (p+1)*len(all)/parts] {
+				walk.add(sums, x.country, x.h, false)
+			}
+			partSums[p] = sums
+		})
+	}
+	wg.Wait()
+	sums := partSums[0]
+	for _, more := range partSums[1:] {
+		for i := range sums {
+			sums[i] = pad(sums[i], len(more[i]))
+			for k := range more[i] {
+				sums[i][k].addSums(&more[i][k])
+			}
+		}
 	}
 	for i, w := range ws {
 		nc.windows[w] = sums[i] // countries past its end have nothing
 	}
 	return nc, nil
 }
+
+// cohortParts is the parts a pass over n customers is split in: one per
+// 10,000 customers, at most one per processor (tests change it).
+var cohortParts = func(n int) int { return max(1, min(runtime.GOMAXPROCS(0), 8, n/10000)) }
 
 // With returns the cohorts with the customers of changed counted instead
 // of what old says they were (both by customer; a customer new to the book

@@ -163,3 +163,42 @@ func TestCohortsOverflow(t *testing.T) {
 		t.Fatalf("one 3e17 customer: %v %v %+v", ok, err, es)
 	}
 }
+
+// A pass over the book split in parts gives the cohorts of one pass.
+func TestCohortsInParts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	type cust struct {
+		country string
+		h       History
+	}
+	var book []cust
+	for i := range 500 {
+		book = append(book, cust{[]string{"US", "DE", "", "FR"}[i%4], steppedHistory(rng)})
+	}
+	all := func(yield func(string, History) bool) {
+		for _, c := range book {
+			if !yield(c.country, c.h) {
+				return
+			}
+		}
+	}
+	req := SeriesRequest{Start: day("2022-01-01"), End: day("2024-12-31"), Interval: "month"}
+	defer func(f func(int) int) { cohortParts = f }(cohortParts)
+	var got []string
+	for _, parts := range []int{1, 3, 7} {
+		cohortParts = func(int) int { return parts }
+		co, err := NewCohorts().Add(req, all)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []any
+		for _, geo := range []map[string]bool{nil, {"DE": true}, {"": true, "FR": true}} {
+			e, ok, err := co.Retention(req, geo)
+			out = append(out, e, ok, err)
+		}
+		got = append(got, fmt.Sprint(out...))
+	}
+	if got[0] != got[1] || got[0] != got[2] {
+		t.Fatal("the cohorts of a book in parts differ from those of one pass")
+	}
+}
