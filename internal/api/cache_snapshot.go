@@ -6,6 +6,8 @@ import (
 	"maps"
 	"time"
 
+	"github.com/tally-analytics/tally/internal/metrics"
+	"github.com/tally-analytics/tally/internal/recompute"
 	"github.com/tally-analytics/tally/internal/store"
 )
 
@@ -153,4 +155,30 @@ func (a *accountResults) startSnapshot(s *store.Store, st *snapState, kind strin
 		st.writing = false
 		a.cache.snapWrites.Done()
 	}
+}
+
+// Warm loads, for every account that has snapshots (those large enough
+// for a cold start to be felt), its results and cash book into the
+// cache, so that the first requests after a start find them there. A
+// request arriving meanwhile waits for its account's load, as it would
+// have loaded it itself.
+func (a *API) Warm(ctx context.Context) error {
+	ids, err := a.store.SnapshotAccounts(ctx)
+	if err != nil || a.results.snapMin < 0 {
+		return err
+	}
+	for _, id := range ids {
+		acct, err := a.store.Account(ctx, id)
+		if err != nil {
+			return err
+		}
+		if _, _, err := a.results.customers(ctx, a.store, acct.ID); err != nil {
+			return err
+		}
+		req := metrics.SeriesRequest{Location: accountLocation(acct)}
+		if _, err := a.results.cashBook(ctx, a.store, acct.ID, acct.Currency, recompute.NewStoreRates(ctx, a.store), req); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -145,6 +145,18 @@ func TestCacheSnapshots(t *testing.T) {
 			t.Fatal(err)
 		}
 
+		// A server warmed at start has both loaded before any request.
+		warmed := newSnapshotServer(t, s, 1)
+		if err := warmed.api.Warm(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if r, c := warmed.api.CacheLoaded(acct); !r || !c {
+			t.Fatalf("after Warm: results loaded %v, cash book %v", r, c)
+		}
+		if got := warmed.answers(t, key); !reflect.DeepEqual(got, want) {
+			diffAnswers(t, got, want)
+		}
+
 		// Writes after the snapshots: a new invoice and a tag. A server
 		// starting now reads those two customers from the rows.
 		first.call(t, key, http.MethodPost, "/v1/import/customers/"+cus[3].UUID+"/invoices", `{"invoices":[{"external_id":"snap-1",`+

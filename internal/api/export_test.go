@@ -51,3 +51,12 @@ func SnapshotHoldsBooks(kind string, data []byte, currency string) (bool, error)
 	st, err := decodeCash(data, currency, nil)
 	return st.book != nil, err
 }
+
+// CacheLoaded tells whether the account's results and cash book are in
+// the cache.
+func (a *API) CacheLoaded(acct int64) (results, cash bool) {
+	ar := a.results.account(acct)
+	ar.mu.Lock()
+	defer ar.mu.Unlock()
+	return ar.results.loaded, ar.cash.stamp.loaded
+}

@@ -49,7 +49,8 @@ func TestHealthAndReadiness(t *testing.T) {
 			t.Fatal(err)
 		}
 		started := make(startup)
-		srv := httptest.NewServer(handler(s, config.Config{MaxInFlight: 4}, nil, nil, started))
+		h, _ := handler(s, config.Config{MaxInFlight: 4}, nil, nil, started)
+		srv := httptest.NewServer(h)
 		defer srv.Close()
 
 		code, body := get(t, srv, "GET", "/healthz", "", "")
@@ -135,7 +136,8 @@ func TestPrometheusCountsKnownTraffic(t *testing.T) {
 			t.Fatal(err)
 		}
 		tel := telemetry.New(s)
-		srv := httptest.NewServer(handler(s, config.Config{MaxInFlight: 4, MaxBodyBytes: 1 << 20, MaxInvoices: 100, MaxEntries: 5000}, nil, tel, nil))
+		h, _ := handler(s, config.Config{MaxInFlight: 4, MaxBodyBytes: 1 << 20, MaxInvoices: 100, MaxEntries: 5000}, nil, tel, nil)
+		srv := httptest.NewServer(h)
 		defer srv.Close()
 
 		for range 3 {

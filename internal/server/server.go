@@ -157,7 +157,7 @@ func Run(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger
 		ln = limitConns(ln, cfg.MaxConns)
 	}
 	started := make(startup)
-	h := handler(s, cfg, log, tel, started)
+	h, a := handler(s, cfg, log, tel, started)
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -188,6 +188,16 @@ func Run(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger
 		log.Error("recomputing what the last run left failed; the background pass retries it", "error", err)
 	}
 	close(started)
+	// The caches of large accounts are loaded from their snapshots now,
+	// rather than by their first requests.
+	go func() {
+		start := time.Now()
+		if err := a.Warm(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("loading the metrics caches from their snapshots failed; requests load them instead", "error", err)
+			return
+		}
+		log.Info("metrics caches loaded from snapshots", "took", time.Since(start).Round(time.Millisecond))
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -208,12 +218,13 @@ func Run(ctx context.Context, cfg config.Config, out io.Writer, log *slog.Logger
 // Handler is everything the server answers: the API under /v1/ and the
 // dashboard, which reads its numbers through the API, everywhere else.
 func Handler(s *store.Store, cfg config.Config, log *slog.Logger) http.Handler {
-	return handler(s, cfg, log, nil, nil)
+	h, _ := handler(s, cfg, log, nil, nil)
+	return h
 }
 
 // handler is Handler with the server's metrics (nil: none) and its
 // start-up gate (nil: started), and the health checks in front.
-func handler(s *store.Store, cfg config.Config, log *slog.Logger, tel *telemetry.Metrics, started startup) http.Handler {
+func handler(s *store.Store, cfg config.Config, log *slog.Logger, tel *telemetry.Metrics, started startup) (http.Handler, *api.API) {
 	a := api.NewServer(s, api.Options{Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, MaxInvoices: cfg.MaxInvoices, RateLimit: cfg.RateLimit,
 		RateBurst: cfg.RateBurst, MaxEntries: cfg.MaxEntries, MaxInFlight: cfg.MaxInFlight, BodyTimeout: cfg.BodyTimeout,
 		WriteTimeout: cfg.WriteTimeout, PublicURL: cfg.PublicURL, Telemetry: tel})
@@ -242,7 +253,7 @@ func handler(s *store.Store, cfg config.Config, log *slog.Logger, tel *telemetry
 			return
 		}
 		dashboard.ServeHTTP(w, r)
-	}))
+	})), a
 }
 
 // serveMetrics serves tel on addr, apart from the API so that it can stay

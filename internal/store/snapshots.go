@@ -47,3 +47,20 @@ func (s *Store) SaveCacheSnapshot(ctx context.Context, acct int64, kind string, 
 	}
 	return nil
 }
+
+// SnapshotAccounts lists the accounts that have a snapshot.
+func (s *Store) SnapshotAccounts(ctx context.Context) ([]int64, error) {
+	var ids []int64
+	err := scanRows(ctx, s.r, `SELECT DISTINCT account_id FROM cache_snapshots ORDER BY account_id`, nil, func(scan func(...any) error) error {
+		var id int64
+		if err := scan(&id); err != nil {
+			return err
+		}
+		ids = append(ids, id)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list snapshots: %w", err)
+	}
+	return ids, nil
+}
