@@ -217,17 +217,34 @@ func (s *Store) insertStatement(table string, cols []string, n int, suffix strin
 
 // lookupIn selects cols of the rows of table in one data source whose
 // keyCol is among keys, handing each row to scan. Columns in cols are
-// qualified with `t.`. On PostgreSQL the keys go in as one array joined
-// through unnest, which keeps the index lookup even before the planner
-// has statistics of a freshly filled table (a long IN list would be
-// scanned sequentially there).
+// qualified with `t.`. On PostgreSQL the keys go in as one array, each
+// looked up by itself (a lateral subquery that OFFSET 0 keeps from being
+// flattened into a join): that keeps the index lookup whatever the
+// planner's statistics. A long IN list was scanned sequentially in a
+// freshly filled table; and a plain join with unnest, once pgx's cached
+// statement got PostgreSQL's generic plan (from the sixth run on), hashed
+// every row of the data source's table, on every import: the import of a
+// book slowed down with its size.
 func (s *Store) lookupIn(ctx context.Context, q querier, cols, table, keyCol string, dsID int64, keys []string, scan func(scan func(...any) error) error) error {
+	return s.lookupInHeld(ctx, q, false, cols, table, keyCol, dsID, keys, scan)
+}
+
+// lookupInHeld is lookupIn that, with hold, locks the rows it finds FOR
+// KEY SHARE on PostgreSQL (against a delete until the transaction ends),
+// as a foreign key's check of a row inserted under them would: a write
+// without the checks (uncheckedTx) holds its parents so.
+func (s *Store) lookupInHeld(ctx context.Context, q querier, hold bool, cols, table, keyCol string, dsID int64, keys []string,
+	scan func(scan func(...any) error) error) error {
 	if len(keys) == 0 {
 		return nil
 	}
 	if s.dialect == Postgres {
-		return scanRows(ctx, q, `SELECT `+cols+` FROM unnest($2::text[]) AS k(v) JOIN `+table+` t
-			ON t.data_source_id = $1 AND t.`+keyCol+` = k.v`, []any{dsID, keys}, scan)
+		lock := ""
+		if hold {
+			lock = ` FOR KEY SHARE`
+		}
+		return scanRows(ctx, q, `SELECT `+cols+` FROM unnest($2::text[]) AS k(v) CROSS JOIN LATERAL
+			(SELECT * FROM `+table+` t WHERE t.data_source_id = $1 AND t.`+keyCol+` = k.v OFFSET 0`+lock+`) t`, []any{dsID, keys}, scan)
 	}
 	for start := 0; start < len(keys); start += inChunk {
 		chunk := keys[start:min(start+inChunk, len(keys))]

@@ -134,7 +134,7 @@ func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID, cu
 	for i, inv := range invs {
 		named[i] = [2]string{inv.DataSourceUUID, inv.CustomerExternalID}
 	}
-	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
+	return s.uncheckedTx(ctx, acct, func(tx *sql.Tx, conn *sql.Conn) error {
 		for i := range invs {
 			invs[i].DataSourceUUID, invs[i].CustomerExternalID = named[i][0], named[i][1]
 		}
@@ -160,7 +160,7 @@ func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID, cu
 			bad = true
 		}
 		// Which identity, hence data source, each invoice belongs to.
-		b := &invoiceBatch{invs: invs, owners: make([]invoiceOwner, len(invs)), faults: invoiceFaults{
+		b := &invoiceBatch{invs: invs, owners: make([]invoiceOwner, len(invs)), hold: true, faults: invoiceFaults{
 			invoice:     fail,
 			line:        func(i, _ int, field, msg string) { fail(i, "line_items."+field, msg) },
 			transaction: func(i, _ int, field, msg string) { fail(i, "transactions."+field, msg) },
@@ -186,7 +186,11 @@ func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID, cu
 		if bad {
 			return &InvoiceBatchError{Errors: errs}
 		}
-		if err := s.insertInvoices(ctx, tx, acct, b, refs); err != nil {
+		wctx := ctx
+		if conn != nil {
+			wctx = withCopyConn(ctx, conn)
+		}
+		if err := s.insertInvoices(wctx, tx, acct, b, refs); err != nil {
 			return err
 		}
 		return markDirty(ctx, tx, `$1`, customerID)
@@ -202,6 +206,10 @@ type invoiceBatch struct {
 	// cancellations is set by insertInvoices: the id of the cancellation
 	// each cancelled line made, by line id.
 	cancellations map[int64]int64
+	// hold: the batch is written without foreign-key checks beside other
+	// writes (uncheckedTx), so the checks lock the plans and subscriptions
+	// its lines name.
+	hold bool
 }
 
 // invoiceOwner is whom an invoice of a batch belongs to: a customer and
@@ -317,7 +325,7 @@ func (s *Store) checkInvoices(ctx context.Context, tx *sql.Tx, b *invoiceBatch) 
 			}); err != nil {
 			return refs, fmt.Errorf("check transaction external ids: %w", err)
 		}
-		lr, err := s.lookupLineRefs(ctx, tx, dsID, lines)
+		lr, err := s.lookupLineRefs(ctx, tx, dsID, lines, b.hold)
 		if err != nil {
 			return refs, err
 		}

@@ -299,7 +299,15 @@ func (s *Store) recomputeBatch(ctx context.Context, acct int64, marks []dirtyMar
 		// a save may be: customers are deleted only alone in their account.
 		err = s.bulkTx(ctx, acct, false, func(tx *sql.Tx, conn *sql.Conn) error { return saveBatch(withCopyConn(ctx, conn), tx) })
 	} else {
-		err = s.accountTx(ctx, acct, func(tx *sql.Tx) error { return saveBatch(ctx, tx) })
+		// Without foreign-key checks on PostgreSQL: the save inserts
+		// rows only under its customers, held by the account's lock,
+		// and deletes only rows nothing references.
+		err = s.uncheckedTx(ctx, acct, func(tx *sql.Tx, conn *sql.Conn) error {
+			if conn != nil {
+				return saveBatch(withCopyConn(ctx, conn), tx)
+			}
+			return saveBatch(ctx, tx)
+		})
 	}
 	out.saving = time.Since(start)
 	return out, err
