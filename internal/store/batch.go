@@ -11,41 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
-// inChunk bounds the parameters of one IN list, well under both backends'
-// limits (SQLite 32766, PostgreSQL 65535).
-const inChunk = 500
-
-// queryIn runs query once per chunk of values, with `%s` in query replaced
-// by the chunk's placeholders (numbered after the fixed args), and hands
-// each row to scan.
-func queryIn[T any](ctx context.Context, q querier, query string, fixed []any, values []T, scan func(scan func(...any) error) error) error {
-	for start := 0; start < len(values); start += inChunk {
-		chunk := values[start:min(start+inChunk, len(values))]
-		args := append([]any{}, fixed...)
-		marks := make([]string, len(chunk))
-		for i, v := range chunk {
-			args = append(args, v)
-			marks[i] = fmt.Sprintf("$%d", len(args))
-		}
-		rows, err := q.QueryContext(ctx, fmt.Sprintf(query, strings.Join(marks, ",")), args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			if err := scan(rows.Scan); err != nil {
-				rows.Close()
-				return err
-			}
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // uniq returns the distinct non-empty values in first-seen order.
 func uniq(values []string) []string {
 	seen := make(map[string]bool, len(values))
@@ -246,19 +211,8 @@ func (s *Store) lookupInHeld(ctx context.Context, q querier, hold bool, cols, ta
 		return scanRows(ctx, q, `SELECT `+cols+` FROM unnest($2::text[]) AS k(v) CROSS JOIN LATERAL
 			(SELECT * FROM `+table+` t WHERE t.data_source_id = $1 AND t.`+keyCol+` = k.v OFFSET 0`+lock+`) t`, []any{dsID, keys}, scan)
 	}
-	for start := 0; start < len(keys); start += inChunk {
-		chunk := keys[start:min(start+inChunk, len(keys))]
-		args := make([]any, 0, len(chunk)+1)
-		args = append(args, dsID)
-		for _, k := range chunk {
-			args = append(args, k)
-		}
-		marks := strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")
-		if err := scanRows(ctx, q, `SELECT `+cols+` FROM `+table+` t WHERE t.data_source_id = ? AND t.`+keyCol+` IN (`+marks+`)`, args, scan); err != nil {
-			return err
-		}
-	}
-	return nil
+	return queryIn(ctx, s.dialect, q, `SELECT `+cols+` FROM `+table+` t WHERE t.data_source_id = $1 AND t.`+keyCol+` IN (%s)`,
+		[]any{dsID}, keys, scan)
 }
 
 func scanRows(ctx context.Context, q querier, query string, args []any, scan func(scan func(...any) error) error) error {

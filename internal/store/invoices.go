@@ -551,7 +551,7 @@ func (s *Store) ListInvoices(ctx context.Context, acct int64, f InvoiceFilter, p
 	if err != nil {
 		return l, err
 	}
-	return l, loadInvoiceDetails(ctx, s.reads(), l.Items)
+	return l, loadInvoiceDetails(ctx, s.dialect, s.reads(), l.Items)
 }
 
 // Invoice finds one invoice of the account by UUID.
@@ -561,12 +561,12 @@ func (s *Store) Invoice(ctx context.Context, acct int64, uuid string) (billing.I
 		return inv, err
 	}
 	invs := []billing.Invoice{inv}
-	err = loadInvoiceDetails(ctx, s.r, invs)
+	err = loadInvoiceDetails(ctx, s.dialect, s.r, invs)
 	return invs[0], err
 }
 
 // loadInvoiceDetails fills in the lines and transactions of invoices.
-func loadInvoiceDetails(ctx context.Context, q querier, invs []billing.Invoice) error {
+func loadInvoiceDetails(ctx context.Context, d Dialect, q querier, invs []billing.Invoice) error {
 	if len(invs) == 0 {
 		return nil
 	}
@@ -575,7 +575,7 @@ func loadInvoiceDetails(ctx context.Context, q querier, invs []billing.Invoice) 
 	for i, inv := range invs {
 		at[inv.ID], ids[i] = i, inv.ID
 	}
-	err := queryIn(ctx, q, `SELECT l.invoice_id, `+lineItemCols+lineItemFrom+`
+	err := queryIn(ctx, d, q, `SELECT l.invoice_id, `+lineItemCols+lineItemFrom+`
 		WHERE l.invoice_id IN (%s) ORDER BY l.invoice_id, l.position`, nil, ids, func(scan func(...any) error) error {
 		var invID int64
 		l, err := scanLineItem(scan, &invID)
@@ -589,7 +589,7 @@ func loadInvoiceDetails(ctx context.Context, q querier, invs []billing.Invoice) 
 	if err != nil {
 		return fmt.Errorf("load line items: %w", err)
 	}
-	err = queryIn(ctx, q, `SELECT t.invoice_id, `+transactionCols+` FROM transactions t WHERE t.invoice_id IN (%s) ORDER BY t.invoice_id, t.id`, nil, ids,
+	err = queryIn(ctx, d, q, `SELECT t.invoice_id, `+transactionCols+` FROM transactions t WHERE t.invoice_id IN (%s) ORDER BY t.invoice_id, t.id`, nil, ids,
 		func(scan func(...any) error) error {
 			var invID int64
 			t, err := scanTransaction(scan, &invID)

@@ -207,7 +207,7 @@ func (s *Store) recomputeBatch(ctx context.Context, acct int64, marks []dirtyMar
 		}
 	}
 	if len(read) > 0 {
-		stored, err := histories(ctx, s.r, read)
+		stored, err := histories(ctx, s.dialect, s.r, read)
 		if err != nil {
 			return batchResult{}, err
 		}
@@ -256,7 +256,7 @@ func (s *Store) recomputeBatch(ctx context.Context, acct int64, marks []dirtyMar
 		// lock its mark was read unchanged, then deleted with stale
 		// results saved (the crash test found it).
 		current := map[int64]dirtyMark{}
-		err = queryIn(ctx, tx, `SELECT customer_id, seq, attempts FROM dirty_customers WHERE customer_id IN (%s)`+s.forUpdate("dirty_customers"), nil, ids,
+		err = queryIn(ctx, s.dialect, tx, `SELECT customer_id, seq, attempts FROM dirty_customers WHERE customer_id IN (%s)`+s.forUpdate("dirty_customers"), nil, ids,
 			func(scan func(...any) error) error {
 				var m dirtyMark
 				err := scan(&m.id, &m.seq, &m.attempts)
@@ -292,7 +292,7 @@ func (s *Store) recomputeBatch(ctx context.Context, acct int64, marks []dirtyMar
 			return err
 		}
 		out.done = len(save)
-		return stampResults(ctx, tx, version, save)
+		return stampResults(ctx, s.dialect, tx, version, save)
 	}
 	if len(marks) >= bulkSave {
 		// Thousands of rows: written as a bulk write is (bulkTx), which
@@ -365,7 +365,7 @@ func (s *Store) saveResults(ctx context.Context, tx *sql.Tx, acct int64, ids []i
 		return err
 	}
 	for _, table := range []string{"mrr_points", "activities", "subscription_steps", "dirty_customers"} {
-		if err := queryInExec(ctx, tx, `DELETE FROM `+table+` WHERE customer_id IN (%s)`, ids); err != nil {
+		if err := queryInExec(ctx, s.dialect, tx, `DELETE FROM `+table+` WHERE customer_id IN (%s)`, nil, ids); err != nil {
 			return fmt.Errorf("clear %s: %w", table, err)
 		}
 	}
@@ -522,7 +522,7 @@ func (s *Store) RefreshStatuses(ctx context.Context, now time.Time) (int, error)
 		return 0, err
 	}
 	points := map[int64][]ResultPoint{}
-	err = queryIn(ctx, s.r, `SELECT customer_id, at, mrr, active FROM mrr_points WHERE customer_id IN (%s) ORDER BY customer_id, at`, nil, ids,
+	err = queryIn(ctx, s.dialect, s.r, `SELECT customer_id, at, mrr, active FROM mrr_points WHERE customer_id IN (%s) ORDER BY customer_id, at`, nil, ids,
 		func(scan func(...any) error) error {
 			var id, at, mrr int64
 			var active int
@@ -536,7 +536,7 @@ func (s *Store) RefreshStatuses(ctx context.Context, now time.Time) (int, error)
 		return 0, fmt.Errorf("read timelines for statuses: %w", err)
 	}
 	steps := map[int64][]ResultStep{}
-	err = queryIn(ctx, s.r, `SELECT customer_id, subscription_uuid, at, live, plan_uuid FROM subscription_steps WHERE customer_id IN (%s)`, nil, ids,
+	err = queryIn(ctx, s.dialect, s.r, `SELECT customer_id, subscription_uuid, at, live, plan_uuid FROM subscription_steps WHERE customer_id IN (%s)`, nil, ids,
 		func(scan func(...any) error) error {
 			var id, at int64
 			var st ResultStep
