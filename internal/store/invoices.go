@@ -378,22 +378,11 @@ func (s *Store) insertInvoices(ctx context.Context, tx *sql.Tx, acct int64, b *i
 			}
 		}
 	}
-	invIDs, err := s.allocIDs(ctx, tx, "invoices", len(invs))
+	ids, err := s.allocIDsOf(ctx, tx, []idAlloc{{"invoices", len(invs)}, {"line_items", nLines}, {"subscriptions", nSubs}, {"cancellations", nCancel}})
 	if err != nil {
 		return err
 	}
-	lineIDs, err := s.allocIDs(ctx, tx, "line_items", nLines)
-	if err != nil {
-		return err
-	}
-	subIDs, err := s.allocIDs(ctx, tx, "subscriptions", nSubs)
-	if err != nil {
-		return err
-	}
-	cancelIDs, err := s.allocIDs(ctx, tx, "cancellations", nCancel)
-	if err != nil {
-		return err
-	}
+	invIDs, lineIDs, subIDs, cancelIDs := ids[0], ids[1], ids[2], ids[3]
 	b.cancellations = make(map[int64]int64, nCancel)
 	created := millis(now())
 	var subRows, invRows, lineRows, txRows, cancelRows [][]any
