@@ -11,41 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
-// inChunk bounds the parameters of one IN list, well under both backends'
-// limits (SQLite 32766, PostgreSQL 65535).
-const inChunk = 500
-
-// queryIn runs query once per chunk of values, with `%s` in query replaced
-// by the chunk's placeholders (numbered after the fixed args), and hands
-// each row to scan.
-func queryIn[T any](ctx context.Context, q querier, query string, fixed []any, values []T, scan func(scan func(...any) error) error) error {
-	for start := 0; start < len(values); start += inChunk {
-		chunk := values[start:min(start+inChunk, len(values))]
-		args := append([]any{}, fixed...)
-		marks := make([]string, len(chunk))
-		for i, v := range chunk {
-			args = append(args, v)
-			marks[i] = fmt.Sprintf("$%d", len(args))
-		}
-		rows, err := q.QueryContext(ctx, fmt.Sprintf(query, strings.Join(marks, ",")), args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			if err := scan(rows.Scan); err != nil {
-				rows.Close()
-				return err
-			}
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // uniq returns the distinct non-empty values in first-seen order.
 func uniq(values []string) []string {
 	seen := make(map[string]bool, len(values))
@@ -71,39 +36,80 @@ func boolInt(b bool) int {
 // a time (IMMEDIATE transactions on one connection), so max(id) is safe
 // there; PostgreSQL hands out identity values from the column's sequence.
 func (s *Store) allocIDs(ctx context.Context, tx querier, table string, n int) ([]int64, error) {
-	ids := make([]int64, 0, n)
-	if n == 0 {
-		return ids, nil
+	ids, err := s.allocIDsOf(ctx, tx, []idAlloc{{table, n}})
+	if err != nil {
+		return nil, err
 	}
+	return ids[0], nil
+}
+
+// idAlloc is n ids of a table to reserve.
+type idAlloc struct {
+	table string
+	n     int
+}
+
+// allocIDsOf reserves the ids of several tables as allocIDs does, on
+// PostgreSQL in one round trip: an import of one customer's invoices
+// took one per table.
+func (s *Store) allocIDsOf(ctx context.Context, tx querier, want []idAlloc) ([][]int64, error) {
+	out := make([][]int64, len(want))
 	if s.dialect == SQLite {
-		// A table of public ids (AUTOINCREMENT: customers, subscription
-		// events) never hands out an id again, even one whose row was
-		// deleted: its high-water mark is in sqlite_sequence.
-		var top int64
-		if err := tx.QueryRowContext(ctx, `SELECT MAX(COALESCE((SELECT MAX(id) FROM `+table+`), 0),
-			COALESCE((SELECT seq FROM sqlite_sequence WHERE name = $1), 0))`, table).Scan(&top); err != nil {
-			return nil, fmt.Errorf("allocate %s ids: %w", table, err)
+		for i, w := range want {
+			out[i] = make([]int64, 0, w.n)
+			if w.n == 0 {
+				continue
+			}
+			// A table of public ids (AUTOINCREMENT: customers,
+			// subscription events) never hands out an id again, even
+			// one whose row was deleted: its high-water mark is in
+			// sqlite_sequence.
+			var top int64
+			if err := tx.QueryRowContext(ctx, `SELECT MAX(COALESCE((SELECT MAX(id) FROM `+w.table+`), 0),
+				COALESCE((SELECT seq FROM sqlite_sequence WHERE name = $1), 0))`, w.table).Scan(&top); err != nil {
+				return nil, fmt.Errorf("allocate %s ids: %w", w.table, err)
+			}
+			for k := range w.n {
+				out[i] = append(out[i], top+1+int64(k))
+			}
 		}
-		for i := range n {
-			ids = append(ids, top+1+int64(i))
-		}
-		return ids, nil
+		return out, nil
 	}
 	// One row holding them all, as text: a row per id took a bulk import
-	// a tenth of a second per table.
-	var list string
-	if err := tx.QueryRowContext(ctx, `SELECT array_agg(nextval(pg_get_serial_sequence($1, 'id')))::text FROM generate_series(1, $2)`,
-		table, n).Scan(&list); err != nil {
-		return nil, fmt.Errorf("allocate %s ids: %w", table, err)
+	// a tenth of a second per table. One text for any number of tables
+	// and ids (arrays of names and counts), so pgx prepares it once.
+	tables, counts := make([]string, len(want)), make([]int64, len(want))
+	total := 0
+	for i, w := range want {
+		tables[i], counts[i] = w.table, int64(w.n)
+		out[i] = make([]int64, 0, w.n)
+		total += w.n
 	}
-	for f := range strings.SplitSeq(strings.Trim(list, "{}"), ",") {
-		id, err := strconv.ParseInt(f, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("allocate %s ids: %w", table, err)
-		}
-		ids = append(ids, id)
+	if total == 0 {
+		return out, nil
 	}
-	return ids, nil
+	err := scanRows(ctx, tx, `SELECT w.i, (SELECT array_agg(x.id)::text FROM
+			(SELECT nextval(pg_get_serial_sequence(w.t, 'id')) AS id FROM generate_series(1, w.n)) x)
+		FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS w(t, n, i) WHERE w.n > 0`, []any{tables, counts},
+		func(scan func(...any) error) error {
+			var i int
+			var list string
+			if err := scan(&i, &list); err != nil {
+				return err
+			}
+			for f := range strings.SplitSeq(strings.Trim(list, "{}"), ",") {
+				id, err := strconv.ParseInt(f, 10, 64)
+				if err != nil {
+					return err
+				}
+				out[i-1] = append(out[i-1], id)
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("allocate ids: %w", err)
+	}
+	return out, nil
 }
 
 // maxParams keeps one statement's parameters under both backends' limits.
@@ -217,31 +223,37 @@ func (s *Store) insertStatement(table string, cols []string, n int, suffix strin
 
 // lookupIn selects cols of the rows of table in one data source whose
 // keyCol is among keys, handing each row to scan. Columns in cols are
-// qualified with `t.`. On PostgreSQL the keys go in as one array joined
-// through unnest, which keeps the index lookup even before the planner
-// has statistics of a freshly filled table (a long IN list would be
-// scanned sequentially there).
+// qualified with `t.`. On PostgreSQL the keys go in as one array, each
+// looked up by itself (a lateral subquery that OFFSET 0 keeps from being
+// flattened into a join): that keeps the index lookup whatever the
+// planner's statistics. A long IN list was scanned sequentially in a
+// freshly filled table; and a plain join with unnest, once pgx's cached
+// statement got PostgreSQL's generic plan (from the sixth run on), hashed
+// every row of the data source's table, on every import: the import of a
+// book slowed down with its size.
 func (s *Store) lookupIn(ctx context.Context, q querier, cols, table, keyCol string, dsID int64, keys []string, scan func(scan func(...any) error) error) error {
+	return s.lookupInHeld(ctx, q, false, cols, table, keyCol, dsID, keys, scan)
+}
+
+// lookupInHeld is lookupIn that, with hold, locks the rows it finds FOR
+// KEY SHARE on PostgreSQL (against a delete until the transaction ends),
+// as a foreign key's check of a row inserted under them would: a write
+// without the checks (uncheckedTx) holds its parents so.
+func (s *Store) lookupInHeld(ctx context.Context, q querier, hold bool, cols, table, keyCol string, dsID int64, keys []string,
+	scan func(scan func(...any) error) error) error {
 	if len(keys) == 0 {
 		return nil
 	}
 	if s.dialect == Postgres {
-		return scanRows(ctx, q, `SELECT `+cols+` FROM unnest($2::text[]) AS k(v) JOIN `+table+` t
-			ON t.data_source_id = $1 AND t.`+keyCol+` = k.v`, []any{dsID, keys}, scan)
-	}
-	for start := 0; start < len(keys); start += inChunk {
-		chunk := keys[start:min(start+inChunk, len(keys))]
-		args := make([]any, 0, len(chunk)+1)
-		args = append(args, dsID)
-		for _, k := range chunk {
-			args = append(args, k)
+		lock := ""
+		if hold {
+			lock = ` FOR KEY SHARE`
 		}
-		marks := strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")
-		if err := scanRows(ctx, q, `SELECT `+cols+` FROM `+table+` t WHERE t.data_source_id = ? AND t.`+keyCol+` IN (`+marks+`)`, args, scan); err != nil {
-			return err
-		}
+		return scanRows(ctx, q, `SELECT `+cols+` FROM unnest($2::text[]) AS k(v) CROSS JOIN LATERAL
+			(SELECT * FROM `+table+` t WHERE t.data_source_id = $1 AND t.`+keyCol+` = k.v OFFSET 0`+lock+`) t`, []any{dsID, keys}, scan)
 	}
-	return nil
+	return queryIn(ctx, s.dialect, q, `SELECT `+cols+` FROM `+table+` t WHERE t.data_source_id = $1 AND t.`+keyCol+` IN (%s)`,
+		[]any{dsID}, keys, scan)
 }
 
 func scanRows(ctx context.Context, q querier, query string, args []any, scan func(scan func(...any) error) error) error {

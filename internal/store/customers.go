@@ -290,7 +290,7 @@ func (s *Store) ListCustomers(ctx context.Context, acct int64, f CustomerFilter,
 	if err != nil {
 		return l, err
 	}
-	if err := loadIdentities(ctx, s.reads(), l.Items); err != nil {
+	if err := loadIdentities(ctx, s.dialect, s.reads(), l.Items); err != nil {
 		return l, err
 	}
 	return l, nil
@@ -343,7 +343,7 @@ func (s *Store) searchFilters(ctx context.Context, acct int64, f CustomerFilter,
 		// of many is checked customer by customer as the list reads them
 		// (SQLite: a set of 40,000 ids took 15 ms to build for a page).
 		var size int
-		if err := queryIn(ctx, s.reads(), `SELECT count(*) FROM customer_plans WHERE account_id = $1 AND plan_uuid IN (%s)`, []any{acct}, uuids,
+		if err := queryIn(ctx, s.dialect, s.reads(), `SELECT count(*) FROM customer_plans WHERE account_id = $1 AND plan_uuid IN (%s)`, []any{acct}, uuids,
 			func(scan func(...any) error) error { return scan(&size) }); err != nil {
 			return out, fmt.Errorf("count the plan's customers: %w", err)
 		}
@@ -479,40 +479,34 @@ func (s *Store) Customer(ctx context.Context, acct int64, uuid string) (billing.
 		return c, err
 	}
 	cs := []billing.Customer{c}
-	err = loadIdentities(ctx, s.r, cs)
+	err = loadIdentities(ctx, s.dialect, s.r, cs)
 	return cs[0], err
 }
 
 // loadIdentities fills in the identities of the customers, own first.
-func loadIdentities(ctx context.Context, q querier, cs []billing.Customer) error {
-	if len(cs) == 0 {
-		return nil
-	}
+func loadIdentities(ctx context.Context, d Dialect, q querier, cs []billing.Customer) error {
 	byID := make(map[int64]int, len(cs))
-	args := make([]any, len(cs))
-	marks := make([]string, len(cs))
+	ids := make([]int64, len(cs))
 	for i, c := range cs {
 		byID[c.ID] = i
-		args[i] = c.ID
-		marks[i] = fmt.Sprintf("$%d", i+1)
+		ids[i] = c.ID
 	}
-	rows, err := q.QueryContext(ctx, `SELECT ci.customer_id, ds.uuid, ci.external_id FROM customer_identities ci
+	err := queryIn(ctx, d, q, `SELECT ci.customer_id, ds.uuid, ci.external_id FROM customer_identities ci
 		JOIN data_sources ds ON ds.id = ci.data_source_id
-		WHERE ci.customer_id IN (`+strings.Join(marks, ",")+`) ORDER BY ci.id`, args...)
-	if err != nil {
-		return fmt.Errorf("load customer identities: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+		WHERE ci.customer_id IN (%s) ORDER BY ci.id`, nil, ids, func(scan func(...any) error) error {
 		var id int64
 		var ident billing.Identity
-		if err := rows.Scan(&id, &ident.DataSourceUUID, &ident.ExternalID); err != nil {
-			return fmt.Errorf("load customer identities: %w", err)
+		if err := scan(&id, &ident.DataSourceUUID, &ident.ExternalID); err != nil {
+			return err
 		}
 		i := byID[id]
 		cs[i].Identities = append(cs[i].Identities, ident)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load customer identities: %w", err)
 	}
-	return rows.Err()
+	return nil
 }
 
 // UpdateCustomer reads the customer, lets change edit it and writes the
@@ -566,7 +560,7 @@ func (s *Store) updateCustomer(ctx context.Context, tx *sql.Tx, acct int64, uuid
 		return c, err
 	}
 	cs := []billing.Customer{c}
-	if err := loadIdentities(ctx, tx, cs); err != nil {
+	if err := loadIdentities(ctx, s.dialect, tx, cs); err != nil {
 		return c, err
 	}
 	c = cs[0]
@@ -586,7 +580,7 @@ func (s *Store) updateCustomer(ctx context.Context, tx *sql.Tx, acct int64, uuid
 	if err != nil {
 		return c, fmt.Errorf("update customer: %w", err)
 	}
-	return c, stampResults(ctx, tx, version, []int64{c.ID})
+	return c, stampResults(ctx, s.dialect, tx, version, []int64{c.ID})
 }
 
 // DeleteCustomer removes a customer and everything under it.
@@ -643,7 +637,7 @@ func (s *Store) fillSearchKeys(ctx context.Context) error {
 			for i, r := range rows {
 				ids[i] = r.id
 			}
-			keys, err := externalKeys(ctx, tx, ids)
+			keys, err := externalKeys(ctx, s.dialect, tx, ids)
 			if err != nil {
 				return err
 			}
@@ -666,9 +660,9 @@ func (s *Store) fillSearchKeys(ctx context.Context) error {
 
 // externalKeys is what customers.external_keys holds for each customer:
 // the folded external ids of its identities, one a line, its own first.
-func externalKeys(ctx context.Context, q querier, ids []int64) (map[int64]string, error) {
+func externalKeys(ctx context.Context, d Dialect, q querier, ids []int64) (map[int64]string, error) {
 	keys := make(map[int64]string, len(ids))
-	err := queryIn(ctx, q, `SELECT customer_id, external_id FROM customer_identities WHERE customer_id IN (%s) ORDER BY id`, nil, ids,
+	err := queryIn(ctx, d, q, `SELECT customer_id, external_id FROM customer_identities WHERE customer_id IN (%s) ORDER BY id`, nil, ids,
 		func(scan func(...any) error) error {
 			var id int64
 			var ext string
@@ -775,7 +769,7 @@ func (s *Store) saveNow(ctx context.Context, tx *sql.Tx, cs []customerNow, due i
 	for i, c := range cs {
 		ids[i] = c.id
 	}
-	keys, err := externalKeys(ctx, tx, ids)
+	keys, err := externalKeys(ctx, s.dialect, tx, ids)
 	if err != nil {
 		return err
 	}
@@ -841,7 +835,7 @@ func (s *Store) saveNow(ctx context.Context, tx *sql.Tx, cs []customerNow, due i
 			plans = append(plans, []any{c.id, c.acct, p})
 		}
 	}
-	if err := queryInExec(ctx, tx, `DELETE FROM customer_plans WHERE customer_id IN (%s)`, saved); err != nil {
+	if err := queryInExec(ctx, s.dialect, tx, `DELETE FROM customer_plans WHERE customer_id IN (%s)`, nil, saved); err != nil {
 		return fmt.Errorf("clear customer plans: %w", err)
 	}
 	if err := s.bulkInsert(ctx, tx, "customer_plans", []string{"customer_id", "account_id", "plan_uuid"}, plans); err != nil {

@@ -1,10 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
+	"slices"
 
 	"github.com/tally-analytics/tally/internal/billing"
 )
@@ -24,31 +24,19 @@ func (s *Store) CustomersByID(ctx context.Context, acct int64, ids []int64) ([]b
 	if len(ids) > MaxCustomersByID {
 		return nil, fmt.Errorf("customers by id: %d ids, at most %d", len(ids), MaxCustomersByID)
 	}
-	args := make([]any, 0, len(ids)+1)
-	args = append(args, acct)
-	marks := make([]string, len(ids))
-	for i, id := range ids {
-		args = append(args, id)
-		marks[i] = "$" + strconv.Itoa(i+2)
-	}
-	rows, err := s.reads().QueryContext(ctx, `SELECT `+customerCols()+customerFrom+
-		`WHERE c.account_id = $1 AND c.id IN (`+strings.Join(marks, ", ")+`) ORDER BY c.id`, args...)
+	var out []billing.Customer
+	err := queryIn(ctx, s.dialect, s.reads(), `SELECT `+customerCols()+customerFrom+`WHERE c.account_id = $1 AND c.id IN (%s) ORDER BY c.id`,
+		[]any{acct}, ids, func(scan func(...any) error) error {
+			c, err := scanCustomer(scanFunc(scan))
+			out = append(out, c)
+			return err
+		})
 	if err != nil {
 		return nil, fmt.Errorf("customers by id: %w", err)
 	}
-	defer rows.Close()
-	var out []billing.Customer
-	for rows.Next() {
-		c, err := scanCustomer(rows)
-		if err != nil {
-			return nil, fmt.Errorf("customers by id: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("customers by id: %w", err)
-	}
-	if err := loadIdentities(ctx, s.reads(), out); err != nil {
+	// SQLite's chunks are each in order; the answer is in order whole.
+	slices.SortFunc(out, func(a, b billing.Customer) int { return cmp.Compare(a.ID, b.ID) })
+	if err := loadIdentities(ctx, s.dialect, s.reads(), out); err != nil {
 		return nil, err
 	}
 	return out, nil

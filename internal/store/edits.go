@@ -79,7 +79,7 @@ func jsonText(v json.RawMessage) any {
 func (s *Store) EditHistories(ctx context.Context, acct int64, o EditObject, ids []int64) (map[int64][]EditRecord, error) {
 	_, column, _ := o.table()
 	out := map[int64][]EditRecord{}
-	err := queryIn(ctx, s.reads(), `SELECT `+column+`, field, original_value, edited_value, author, edited_at FROM edit_histories
+	err := queryIn(ctx, s.dialect, s.reads(), `SELECT `+column+`, field, original_value, edited_value, author, edited_at FROM edit_histories
 		WHERE account_id = $1 AND `+column+` IN (%s) ORDER BY id`, []any{acct}, ids, func(scan func(...any) error) error {
 		var id, at int64
 		var r EditRecord

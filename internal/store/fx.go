@@ -32,7 +32,7 @@ func (s *Store) SaveFXRates(ctx context.Context, rates []FXRate) error {
 // FXRates loads every rate of the given currencies, oldest first.
 func (s *Store) FXRates(ctx context.Context, currencies []string) ([]FXRate, error) {
 	var out []FXRate
-	err := queryIn(ctx, s.r, `SELECT currency, day, per_eur FROM fx_rates WHERE currency IN (%s) ORDER BY currency, day`, nil, currencies,
+	err := queryIn(ctx, s.dialect, s.r, `SELECT currency, day, per_eur FROM fx_rates WHERE currency IN (%s) ORDER BY currency, day`, nil, currencies,
 		func(scan func(...any) error) error {
 			var r FXRate
 			var day int64

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	mathrand "math/rand/v2"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -172,11 +171,11 @@ func (ks KnownSet) bulk() bool {
 }
 
 // histories loads the histories of the given customers.
-func histories(ctx context.Context, q querier, ids []int64) (map[int64]*History, error) {
+func histories(ctx context.Context, d Dialect, q querier, ids []int64) (map[int64]*History, error) {
 	out := make(map[int64]*History, len(ids))
 	subs := map[int64]*HistorySubscription{}
 	bySource := map[string]*HistorySubscription{} // "<data source id>/<external id>"
-	err := queryIn(ctx, q, `SELECT c.id, c.uuid FROM customers c WHERE c.id IN (%s)`, nil, ids, func(scan func(...any) error) error {
+	err := queryIn(ctx, d, q, `SELECT c.id, c.uuid FROM customers c WHERE c.id IN (%s)`, nil, ids, func(scan func(...any) error) error {
 		h := &History{}
 		if err := scan(&h.CustomerID, &h.CustomerUUID); err != nil {
 			return err
@@ -187,7 +186,7 @@ func histories(ctx context.Context, q querier, ids []int64) (map[int64]*History,
 	if err != nil {
 		return nil, fmt.Errorf("load customers: %w", err)
 	}
-	err = queryIn(ctx, q, `SELECT s.customer_id, s.id, s.uuid, s.external_id, s.data_source_id, COALESCE(sc.group_id, 0)
+	err = queryIn(ctx, d, q, `SELECT s.customer_id, s.id, s.uuid, s.external_id, s.data_source_id, COALESCE(sc.group_id, 0)
 		FROM subscriptions s LEFT JOIN subscription_connections sc ON sc.subscription_id = s.id
 		WHERE s.customer_id IN (%s) ORDER BY s.id`, nil, ids, func(scan func(...any) error) error {
 		var cid, dsID int64
@@ -205,7 +204,7 @@ func histories(ctx context.Context, q querier, ids []int64) (map[int64]*History,
 	}
 	// metrics.md rule 5: an invoice with a refund and no payment documents
 	// a refund and carries no MRR. A failed refund documents nothing.
-	err = queryIn(ctx, q, `SELECT l.subscription_id, l.uuid, i.uuid, l.type, p.uuid, p.external_id, p.name, p.interval_unit, p.interval_count,
+	err = queryIn(ctx, d, q, `SELECT l.subscription_id, l.uuid, i.uuid, l.type, p.uuid, p.external_id, p.name, p.interval_unit, p.interval_count,
 		l.service_period_start, l.service_period_end, l.amount_in_cents, l.quantity, l.tax_amount_in_cents, l.transaction_fees_in_cents,
 		i.currency, l.prorated, COALESCE(l.proration_type, ''), l.event_order, l.id,
 		CASE WHEN EXISTS (SELECT 1 FROM transactions t WHERE t.invoice_id = i.id AND t.type = 'refund' AND t.result = 'successful' AND t.disabled_at IS NULL)
@@ -231,7 +230,7 @@ func histories(ctx context.Context, q querier, ids []int64) (map[int64]*History,
 	}
 	// A line's cancelled_at goes with its line: it counts while the line
 	// and its invoice are enabled.
-	err = queryIn(ctx, q, `SELECT ca.subscription_id, ca.cancelled_at, ca.id FROM cancellations ca JOIN subscriptions s ON s.id = ca.subscription_id
+	err = queryIn(ctx, d, q, `SELECT ca.subscription_id, ca.cancelled_at, ca.id FROM cancellations ca JOIN subscriptions s ON s.id = ca.subscription_id
 		LEFT JOIN line_items li ON li.id = ca.line_item_id LEFT JOIN invoices li_i ON li_i.id = li.invoice_id
 		WHERE s.customer_id IN (%s) AND (ca.line_item_id IS NULL OR (li.disabled_at IS NULL AND li_i.disabled_at IS NULL)) ORDER BY ca.id`, nil, ids, func(scan func(...any) error) error {
 		var sid, at, id int64
@@ -249,7 +248,7 @@ func histories(ctx context.Context, q querier, ids []int64) (map[int64]*History,
 	}
 	// metrics.md rule 9: a subscription_cancelled event (not withdrawn by a
 	// subscription_event_retracted) cancels at its effective date.
-	err = queryIn(ctx, q, `SELECT e.data_source_id, e.subscription_external_id, e.effective_date, e.id FROM subscription_events e
+	err = queryIn(ctx, d, q, `SELECT e.data_source_id, e.subscription_external_id, e.effective_date, e.id FROM subscription_events e
 		WHERE e.customer_id IN (%s) AND e.event_type = 'subscription_cancelled' AND e.disabled_at IS NULL
 		  AND NOT EXISTS (SELECT 1 FROM subscription_events r WHERE r.retracted_event_id = e.id AND r.event_type = 'subscription_event_retracted'
 		                  AND r.disabled_at IS NULL)
@@ -268,7 +267,7 @@ func histories(ctx context.Context, q querier, ids []int64) (map[int64]*History,
 	if err != nil {
 		return nil, fmt.Errorf("load cancellation events: %w", err)
 	}
-	err = queryIn(ctx, q, `SELECT DISTINCT customer_id, currency FROM invoices WHERE customer_id IN (%s) AND disabled_at IS NULL ORDER BY customer_id, currency`, nil, ids,
+	err = queryIn(ctx, d, q, `SELECT DISTINCT customer_id, currency FROM invoices WHERE customer_id IN (%s) AND disabled_at IS NULL ORDER BY customer_id, currency`, nil, ids,
 		func(scan func(...any) error) error {
 			var id int64
 			var cur string
@@ -342,29 +341,13 @@ func strPtrOrNil(s string) *string {
 	return &s
 }
 
-// queryInExec runs a statement with `%s` replaced by chunks of ids.
-func queryInExec(ctx context.Context, q querier, stmt string, ids []int64) error {
-	for start := 0; start < len(ids); start += inChunk {
-		chunk := ids[start:min(start+inChunk, len(ids))]
-		marks := make([]string, len(chunk))
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			marks[i], args[i] = fmt.Sprintf("$%d", i+1), id
-		}
-		if _, err := q.ExecContext(ctx, fmt.Sprintf(stmt, strings.Join(marks, ",")), args...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // CustomerHistory loads one customer's history.
 func (s *Store) CustomerHistory(ctx context.Context, acct int64, customerUUID string) (*History, error) {
 	id, err := resolveCustomer(ctx, s.r, acct, CustomerRef{UUID: customerUUID})
 	if err != nil {
 		return nil, err
 	}
-	hs, err := histories(ctx, s.r, []int64{id})
+	hs, err := histories(ctx, s.dialect, s.r, []int64{id})
 	if err != nil {
 		return nil, err
 	}
@@ -382,8 +365,8 @@ func nextResultsVersion(ctx context.Context, tx *sql.Tx, acct int64) (version, s
 }
 
 // stampResults gives the customers results version v.
-func stampResults(ctx context.Context, tx *sql.Tx, v int64, ids []int64) error {
-	return queryInExec(ctx, tx, `UPDATE customers SET results_version = `+strconv.FormatInt(v, 10)+` WHERE id IN (%s)`, ids)
+func stampResults(ctx context.Context, d Dialect, tx *sql.Tx, v int64, ids []int64) error {
+	return queryInExec(ctx, d, tx, `UPDATE customers SET results_version = $1 WHERE id IN (%s)`, []any{v}, ids)
 }
 
 // customersRemoved records that customers of the account were deleted, so

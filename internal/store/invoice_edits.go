@@ -39,7 +39,7 @@ func (s *Store) invoiceWithDetails(ctx context.Context, q querier, acct int64, r
 		return inv, err
 	}
 	invs := []billing.Invoice{inv}
-	err = loadInvoiceDetails(ctx, q, invs)
+	err = loadInvoiceDetails(ctx, s.dialect, q, invs)
 	return invs[0], err
 }
 

@@ -134,7 +134,7 @@ func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID, cu
 	for i, inv := range invs {
 		named[i] = [2]string{inv.DataSourceUUID, inv.CustomerExternalID}
 	}
-	return s.accountTx(ctx, acct, func(tx *sql.Tx) error {
+	return s.uncheckedTx(ctx, acct, func(tx *sql.Tx, conn *sql.Conn) error {
 		for i := range invs {
 			invs[i].DataSourceUUID, invs[i].CustomerExternalID = named[i][0], named[i][1]
 		}
@@ -160,7 +160,7 @@ func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID, cu
 			bad = true
 		}
 		// Which identity, hence data source, each invoice belongs to.
-		b := &invoiceBatch{invs: invs, owners: make([]invoiceOwner, len(invs)), faults: invoiceFaults{
+		b := &invoiceBatch{invs: invs, owners: make([]invoiceOwner, len(invs)), hold: true, faults: invoiceFaults{
 			invoice:     fail,
 			line:        func(i, _ int, field, msg string) { fail(i, "line_items."+field, msg) },
 			transaction: func(i, _ int, field, msg string) { fail(i, "transactions."+field, msg) },
@@ -186,7 +186,11 @@ func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID, cu
 		if bad {
 			return &InvoiceBatchError{Errors: errs}
 		}
-		if err := s.insertInvoices(ctx, tx, acct, b, refs); err != nil {
+		wctx := ctx
+		if conn != nil {
+			wctx = withCopyConn(ctx, conn)
+		}
+		if err := s.insertInvoices(wctx, tx, acct, b, refs); err != nil {
 			return err
 		}
 		return markDirty(ctx, tx, `$1`, customerID)
@@ -202,6 +206,10 @@ type invoiceBatch struct {
 	// cancellations is set by insertInvoices: the id of the cancellation
 	// each cancelled line made, by line id.
 	cancellations map[int64]int64
+	// hold: the batch is written without foreign-key checks beside other
+	// writes (uncheckedTx), so the checks lock the plans and subscriptions
+	// its lines name.
+	hold bool
 }
 
 // invoiceOwner is whom an invoice of a batch belongs to: a customer and
@@ -317,7 +325,7 @@ func (s *Store) checkInvoices(ctx context.Context, tx *sql.Tx, b *invoiceBatch) 
 			}); err != nil {
 			return refs, fmt.Errorf("check transaction external ids: %w", err)
 		}
-		lr, err := s.lookupLineRefs(ctx, tx, dsID, lines)
+		lr, err := s.lookupLineRefs(ctx, tx, dsID, lines, b.hold)
 		if err != nil {
 			return refs, err
 		}
@@ -370,22 +378,11 @@ func (s *Store) insertInvoices(ctx context.Context, tx *sql.Tx, acct int64, b *i
 			}
 		}
 	}
-	invIDs, err := s.allocIDs(ctx, tx, "invoices", len(invs))
+	ids, err := s.allocIDsOf(ctx, tx, []idAlloc{{"invoices", len(invs)}, {"line_items", nLines}, {"subscriptions", nSubs}, {"cancellations", nCancel}})
 	if err != nil {
 		return err
 	}
-	lineIDs, err := s.allocIDs(ctx, tx, "line_items", nLines)
-	if err != nil {
-		return err
-	}
-	subIDs, err := s.allocIDs(ctx, tx, "subscriptions", nSubs)
-	if err != nil {
-		return err
-	}
-	cancelIDs, err := s.allocIDs(ctx, tx, "cancellations", nCancel)
-	if err != nil {
-		return err
-	}
+	invIDs, lineIDs, subIDs, cancelIDs := ids[0], ids[1], ids[2], ids[3]
 	b.cancellations = make(map[int64]int64, nCancel)
 	created := millis(now())
 	var subRows, invRows, lineRows, txRows, cancelRows [][]any
@@ -543,7 +540,7 @@ func (s *Store) ListInvoices(ctx context.Context, acct int64, f InvoiceFilter, p
 	if err != nil {
 		return l, err
 	}
-	return l, loadInvoiceDetails(ctx, s.reads(), l.Items)
+	return l, loadInvoiceDetails(ctx, s.dialect, s.reads(), l.Items)
 }
 
 // Invoice finds one invoice of the account by UUID.
@@ -553,12 +550,12 @@ func (s *Store) Invoice(ctx context.Context, acct int64, uuid string) (billing.I
 		return inv, err
 	}
 	invs := []billing.Invoice{inv}
-	err = loadInvoiceDetails(ctx, s.r, invs)
+	err = loadInvoiceDetails(ctx, s.dialect, s.r, invs)
 	return invs[0], err
 }
 
 // loadInvoiceDetails fills in the lines and transactions of invoices.
-func loadInvoiceDetails(ctx context.Context, q querier, invs []billing.Invoice) error {
+func loadInvoiceDetails(ctx context.Context, d Dialect, q querier, invs []billing.Invoice) error {
 	if len(invs) == 0 {
 		return nil
 	}
@@ -567,7 +564,7 @@ func loadInvoiceDetails(ctx context.Context, q querier, invs []billing.Invoice) 
 	for i, inv := range invs {
 		at[inv.ID], ids[i] = i, inv.ID
 	}
-	err := queryIn(ctx, q, `SELECT l.invoice_id, `+lineItemCols+lineItemFrom+`
+	err := queryIn(ctx, d, q, `SELECT l.invoice_id, `+lineItemCols+lineItemFrom+`
 		WHERE l.invoice_id IN (%s) ORDER BY l.invoice_id, l.position`, nil, ids, func(scan func(...any) error) error {
 		var invID int64
 		l, err := scanLineItem(scan, &invID)
@@ -581,7 +578,7 @@ func loadInvoiceDetails(ctx context.Context, q querier, invs []billing.Invoice) 
 	if err != nil {
 		return fmt.Errorf("load line items: %w", err)
 	}
-	err = queryIn(ctx, q, `SELECT t.invoice_id, `+transactionCols+` FROM transactions t WHERE t.invoice_id IN (%s) ORDER BY t.invoice_id, t.id`, nil, ids,
+	err = queryIn(ctx, d, q, `SELECT t.invoice_id, `+transactionCols+` FROM transactions t WHERE t.invoice_id IN (%s) ORDER BY t.invoice_id, t.id`, nil, ids,
 		func(scan func(...any) error) error {
 			var invID int64
 			t, err := scanTransaction(scan, &invID)

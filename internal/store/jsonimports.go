@@ -377,7 +377,7 @@ func (r *importRun) identities(ctx context.Context, exts []string) (map[string]i
 		ids = append(ids, o.customerID)
 	}
 	uuids := map[int64]string{}
-	err = queryIn(ctx, r.tx, `SELECT id, uuid FROM customers WHERE id IN (%s)`, nil, ids, func(scan func(...any) error) error {
+	err = queryIn(ctx, r.s.dialect, r.tx, `SELECT id, uuid FROM customers WHERE id IN (%s)`, nil, ids, func(scan func(...any) error) error {
 		var id int64
 		var u string
 		err := scan(&id, &u)
@@ -422,7 +422,7 @@ func (r *importRun) storedTransactions(ctx context.Context) error {
 	// Each invoice's customer by the external id of its identity, as the
 	// groups are keyed.
 	owners := map[int64]invoiceOwner{}
-	err = queryIn(ctx, r.tx, `SELECT ci.id, ci.external_id, c.id, c.uuid FROM customer_identities ci JOIN customers c ON c.id = ci.customer_id
+	err = queryIn(ctx, r.s.dialect, r.tx, `SELECT ci.id, ci.external_id, c.id, c.uuid FROM customer_identities ci JOIN customers c ON c.id = ci.customer_id
 		WHERE ci.id IN (%s)`, nil, identIDs, func(scan func(...any) error) error {
 		o := invoiceOwner{ident: r.ds}
 		if err := scan(&o.ident.id, &o.ident.externalID, &o.customerID, &o.customerUUID); err != nil {

@@ -73,7 +73,9 @@ type lineRefs struct {
 }
 
 // lookupLineRefs reads what lines, all of the data source dsID, refer to.
-func (s *Store) lookupLineRefs(ctx context.Context, q querier, dsID int64, lines []*billing.LineItem) (lineRefs, error) {
+// With hold, it locks the plans and subscriptions it finds against a
+// delete (see lookupInHeld).
+func (s *Store) lookupLineRefs(ctx context.Context, q querier, dsID int64, lines []*billing.LineItem, hold bool) (lineRefs, error) {
 	r := lineRefs{lines: map[string]int64{}, plans: map[string]int64{}, subs: map[string]subRef{}, info: map[string]planRef{},
 		byExt: map[string]string{}}
 	var lineExt, planUUIDs, planExts, subExt []string
@@ -107,10 +109,10 @@ func (s *Store) lookupLineRefs(ctx context.Context, q querier, dsID int64, lines
 		return err
 	}
 	const planCols = "t.uuid, t.id, t.external_id, t.name, t.interval_unit, t.interval_count"
-	if err := s.lookupIn(ctx, q, planCols, "plans", "uuid", dsID, uniq(planUUIDs), plan); err != nil {
+	if err := s.lookupInHeld(ctx, q, hold, planCols, "plans", "uuid", dsID, uniq(planUUIDs), plan); err != nil {
 		return r, fmt.Errorf("find plans: %w", err)
 	}
-	if err := s.lookupIn(ctx, q, planCols, "plans", "external_id", dsID, uniq(planExts), func(scan func(...any) error) error {
+	if err := s.lookupInHeld(ctx, q, hold, planCols, "plans", "external_id", dsID, uniq(planExts), func(scan func(...any) error) error {
 		var p planRef
 		err := scan(&p.uuid, &p.id, &p.externalID, &p.name, &p.intervalUnit, &p.intervalCount)
 		r.plans[p.uuid], r.info[p.uuid], r.byExt[p.externalID] = p.id, p, p.uuid
@@ -118,7 +120,7 @@ func (s *Store) lookupLineRefs(ctx context.Context, q querier, dsID int64, lines
 	}); err != nil {
 		return r, fmt.Errorf("find plans: %w", err)
 	}
-	if err := s.lookupIn(ctx, q, "t.external_id, t.id, t.customer_id, t.uuid", "subscriptions", "external_id", dsID, uniq(subExt),
+	if err := s.lookupInHeld(ctx, q, hold, "t.external_id, t.id, t.customer_id, t.uuid", "subscriptions", "external_id", dsID, uniq(subExt),
 		func(scan func(...any) error) error {
 			var ext string
 			var sub subRef
@@ -308,7 +310,7 @@ func (s *Store) UpdateLineItem(ctx context.Context, acct int64, accountCurrency 
 // the data source's lock (lockDataSources), as an import does, so that
 // two writers cannot both create one subscription.
 func (s *Store) saveLine(ctx context.Context, tx *sql.Tx, acct int64, h lineHome, l *billing.LineItem, position int) error {
-	refs, err := s.lookupLineRefs(ctx, tx, h.dataSourceID, []*billing.LineItem{l})
+	refs, err := s.lookupLineRefs(ctx, tx, h.dataSourceID, []*billing.LineItem{l}, false)
 	if err != nil {
 		return err
 	}

@@ -113,7 +113,7 @@ func (s *Store) DeleteSegment(ctx context.Context, acct int64, uuid string) erro
 // UUIDs of no group of the account (a segment's plan_group filter).
 func (s *Store) ResolvePlanGroups(ctx context.Context, acct int64, uuids []string) (plans map[string][]string, unknown []string, err error) {
 	plans = map[string][]string{}
-	err = queryIn(ctx, s.reads(), `SELECT g.uuid, COALESCE(p.uuid, '') FROM plan_groups g
+	err = queryIn(ctx, s.dialect, s.reads(), `SELECT g.uuid, COALESCE(p.uuid, '') FROM plan_groups g
 		LEFT JOIN plan_group_plans gp ON gp.plan_group_id = g.id LEFT JOIN plans p ON p.id = gp.plan_id
 		WHERE g.account_id = $1 AND g.uuid IN (%s) ORDER BY g.id, gp.position`, []any{acct}, uniq(uuids),
 		func(scan func(...any) error) error {
@@ -144,7 +144,7 @@ func (s *Store) ResolvePlanGroups(ctx context.Context, acct int64, uuids []strin
 // account, and the others (a segment's data_source filter).
 func (s *Store) ResolveDataSources(ctx context.Context, acct int64, uuids []string) (known, unknown []string, err error) {
 	found := map[string]bool{}
-	err = queryIn(ctx, s.reads(), `SELECT uuid FROM data_sources WHERE account_id = $1 AND uuid IN (%s) ORDER BY id`, []any{acct}, uniq(uuids),
+	err = queryIn(ctx, s.dialect, s.reads(), `SELECT uuid FROM data_sources WHERE account_id = $1 AND uuid IN (%s) ORDER BY id`, []any{acct}, uniq(uuids),
 		func(scan func(...any) error) error {
 			var u string
 			if err := scan(&u); err != nil {

@@ -9,17 +9,18 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	"modernc.org/sqlite"
@@ -61,6 +62,10 @@ type Store struct {
 	dialect Dialect
 	w       *sql.DB
 	r       *sql.DB
+	// unchecked is PostgreSQL's pool for writes that run without the
+	// foreign keys' triggers (see uncheckedTx); nil for SQLite and where
+	// the role may not set session_replication_role.
+	unchecked *sql.DB
 	// ckpt is SQLite's background checkpointer (nil for PostgreSQL).
 	ckpt *checkpointer
 	// path is the SQLite file ("" for PostgreSQL).
@@ -69,10 +74,7 @@ type Store struct {
 	onRead func(query string, args []any)
 	// closed makes a second Close a no-op.
 	closed sync.Once
-	// noReplica: PostgreSQL refused this role session_replication_role
-	// (see bulkTx).
-	noReplica atomic.Bool
-	bg        background
+	bg     background
 	// group commits SQLite's concurrent writes together (groupcommit.go).
 	group groupCommit
 }
@@ -111,10 +113,24 @@ func (s *Store) Go(f func(ctx context.Context)) bool {
 // postgres:// URL. It does not migrate; call Migrate.
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		db, err := sql.Open("pgx", dsn)
+		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
+		// Each statement is planned for its arguments (pgx still prepares
+		// it once per connection). A cached generic plan is made from
+		// the statistics of the moment, and in a database filling up
+		// (before autovacuum's first ANALYZE, up to a minute) those say
+		// every table is nearly empty: the plan then picks any index
+		// that matches, say invoices' by data source for a lookup by
+		// external id, or a sequential scan, and keeps it as the tables
+		// grow. An import of a book into a new database spent two thirds
+		// of PostgreSQL's time so. An operator's own setting (in the
+		// URL's options) wins.
+		if _, set := cfg.RuntimeParams["plan_cache_mode"]; !set && !strings.Contains(cfg.RuntimeParams["options"], "plan_cache_mode") {
+			cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+		}
+		db := stdlib.OpenDB(*cfg)
 		db.SetMaxOpenConns(16)
 		db.SetMaxIdleConns(16)
 		db.SetConnMaxIdleTime(5 * time.Minute)
@@ -122,7 +138,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 			db.Close()
 			return nil, fmt.Errorf("connect to postgres: %w", err)
 		}
-		return &Store{dialect: Postgres, w: db, r: db}, nil
+		s := &Store{dialect: Postgres, w: db, r: db}
+		s.unchecked = openUnchecked(ctx, *cfg)
+		return s, nil
 	}
 	path := strings.TrimPrefix(dsn, "sqlite:")
 	if path == "" {
@@ -194,6 +212,9 @@ func (s *Store) Close() error {
 			err = s.ckpt.stop()
 		}
 		err = errors.Join(err, s.w.Close())
+		if s.unchecked != nil {
+			err = errors.Join(err, s.unchecked.Close())
+		}
 		if s.r != s.w {
 			err = errors.Join(err, s.r.Close())
 		}
@@ -392,50 +413,38 @@ func (s *Store) runTx(ctx context.Context, tx *sql.Tx, acct int64, lock accountL
 // item; on PostgreSQL a trigger and a row lock for each).
 //
 //   - SQLite: foreign_keys is off for the transaction. SQLite has one
-//     writer, so no parent can go meanwhile.
-//   - PostgreSQL: session_replication_role is replica, which skips the
-//     foreign keys' triggers, where the role may set it (a superuser, or
-//     one granted SET on it: PostgreSQL 15's GRANT SET ON PARAMETER);
-//     otherwise the checks run. Without them nothing would hold a parent
-//     (a plan, a subscription) against a concurrent delete, so a write
-//     that asks alone (alone) runs with no other write of its account, as
-//     a delete does; one that does not only inserts rows under customers,
-//     which are deleted only alone.
-//
-// Both settings are per connection and no-ops inside a transaction: they
-// are set before BEGIN and undone after the end, and a connection on which
-// they cannot be undone is discarded, never handed to another write.
+//     writer, so no parent can go meanwhile. The pragma is per connection
+//     and a no-op inside a transaction: it is set before BEGIN and undone
+//     after the end, and a connection on which it cannot be undone is
+//     discarded, never handed to another write.
+//   - PostgreSQL: the transaction runs on the unchecked pool (see
+//     uncheckedTx) where there is one; otherwise the checks run. Without
+//     them nothing would hold a parent (a plan, a subscription) against a
+//     concurrent delete, so a write that asks alone (alone) runs with no
+//     other write of its account, as a delete does; one that does not
+//     only inserts rows under customers, which are deleted only alone.
 func (s *Store) bulkTx(ctx context.Context, acct int64, alone bool, fn func(*sql.Tx, *sql.Conn) error) error {
 	return s.retried(ctx, func() error {
-		conn, err := s.w.Conn(ctx)
+		db := s.w
+		if s.unchecked != nil {
+			db = s.unchecked
+		}
+		conn, err := db.Conn(ctx)
 		if err != nil {
 			return fmt.Errorf("bulk write connection: %w", err)
 		}
 		defer conn.Close()
-		off, on := `PRAGMA foreign_keys = OFF`, `PRAGMA foreign_keys = ON`
-		if s.dialect == Postgres {
-			off, on = `SET session_replication_role = replica`, `RESET session_replication_role`
-		}
-		checksOff := s.dialect == SQLite || !s.noReplica.Load()
-		if checksOff {
-			if _, err := conn.ExecContext(ctx, off); err != nil {
-				var pg *pgconn.PgError
-				if !errors.As(err, &pg) || pg.Code != "42501" { // insufficient_privilege
-					return fmt.Errorf("bulk write: %w", err)
-				}
-				s.noReplica.Store(true)
-				checksOff = false
+		lock := sharedAccount
+		if s.dialect == SQLite {
+			if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+				return fmt.Errorf("bulk write: %w", err)
 			}
-		}
-		if checksOff {
 			defer func() {
-				if _, err := conn.ExecContext(context.WithoutCancel(ctx), on); err != nil {
+				if _, err := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`); err != nil {
 					_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 				}
 			}()
-		}
-		lock := sharedAccount
-		if alone && checksOff && s.dialect == Postgres {
+		} else if alone && s.unchecked != nil {
 			lock = aloneInAccount
 		}
 		tx, err := conn.BeginTx(ctx, nil)
@@ -444,6 +453,60 @@ func (s *Store) bulkTx(ctx context.Context, acct int64, alone bool, fn func(*sql
 		}
 		return s.runTx(ctx, tx, acct, lock, func(tx *sql.Tx) error { return fn(tx, conn) })
 	})
+}
+
+// uncheckedTx is accountTx for a write that inserts rows only under
+// parents it holds: on PostgreSQL it runs, where the role may, without the
+// foreign keys' triggers, whose per-row parent lookup and row lock were
+// most of an invoice import's and a recomputation's time (a line item has
+// five). Like a bulk write's (bulkTx), it must hold every parent of what
+// it inserts against a concurrent delete itself: parents deleted only by
+// a write alone in its account (accounts, data sources, customers and
+// their identities) are held by the account's shared lock; any other (a
+// plan, a subscription) fn locks FOR KEY SHARE when it reads it, as the
+// trigger would have; and rows it inserted itself no one else sees. It
+// must delete nothing that other rows reference: the cascades are
+// triggers too. fn gets a connection as bulkTx's does (nil on SQLite,
+// whose foreign keys stay on: one writer, and cheap checks).
+func (s *Store) uncheckedTx(ctx context.Context, acct int64, fn func(*sql.Tx, *sql.Conn) error) error {
+	if s.unchecked == nil {
+		return s.accountTx(ctx, acct, func(tx *sql.Tx) error { return fn(tx, nil) })
+	}
+	return s.retried(ctx, func() error {
+		conn, err := s.unchecked.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("write connection: %w", err)
+		}
+		defer conn.Close()
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		return s.runTx(ctx, tx, acct, sharedAccount, func(tx *sql.Tx) error { return fn(tx, conn) })
+	})
+}
+
+// openUnchecked opens PostgreSQL's pool for uncheckedTx and bulkTx: its
+// connections have session_replication_role replica from the start, which
+// skips the foreign keys' triggers (and so their cascades). That takes a
+// superuser, or a role granted SET on it (PostgreSQL 15's GRANT SET ON
+// PARAMETER); nil when the server refuses it, and the writes keep their
+// checks. A pool of its own, rather than setting the role per
+// transaction, because changing the role empties the connection's plan
+// cache, and every statement is planned again.
+func openUnchecked(ctx context.Context, cfg pgx.ConnConfig) *sql.DB {
+	cfg.RuntimeParams = maps.Clone(cfg.RuntimeParams)
+	cfg.RuntimeParams["session_replication_role"] = "replica"
+	db := stdlib.OpenDB(cfg)
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	var role string
+	if err := db.QueryRowContext(ctx, `SHOW session_replication_role`).Scan(&role); err != nil || role != "replica" {
+		db.Close()
+		return nil
+	}
+	return db
 }
 
 // retryable reports whether err aborted a PostgreSQL transaction for a

@@ -29,14 +29,14 @@ func scanSubscription(row interface{ Scan(...any) error }) (billing.Subscription
 
 // loadCancellations fills in each subscription's cancellation history,
 // oldest first.
-func loadCancellations(ctx context.Context, q querier, subs []billing.Subscription) error {
+func loadCancellations(ctx context.Context, d Dialect, q querier, subs []billing.Subscription) error {
 	at := make(map[int64]int, len(subs))
 	ids := make([]int64, len(subs))
 	for i, s := range subs {
 		at[s.ID], ids[i] = i, s.ID
 		subs[i].CancellationDates = []time.Time{}
 	}
-	err := queryIn(ctx, q, `SELECT subscription_id, cancelled_at FROM cancellations WHERE subscription_id IN (%s)
+	err := queryIn(ctx, d, q, `SELECT subscription_id, cancelled_at FROM cancellations WHERE subscription_id IN (%s)
 		ORDER BY subscription_id, cancelled_at, id`, nil, ids, func(scan func(...any) error) error {
 		var id, ms int64
 		if err := scan(&id, &ms); err != nil {
@@ -69,7 +69,7 @@ func (s *Store) CustomerSubscriptions(ctx context.Context, acct int64, customerU
 	if err != nil {
 		return l, err
 	}
-	return l, loadCancellations(ctx, s.r, l.Items)
+	return l, loadCancellations(ctx, s.dialect, s.r, l.Items)
 }
 
 // subscription finds one subscription of the account by UUID.
@@ -79,7 +79,7 @@ func (s *Store) subscription(ctx context.Context, q querier, acct int64, uuid st
 		return sub, err
 	}
 	subs := []billing.Subscription{sub}
-	err = loadCancellations(ctx, q, subs)
+	err = loadCancellations(ctx, s.dialect, q, subs)
 	return subs[0], err
 }
 
