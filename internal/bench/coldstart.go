@@ -84,11 +84,6 @@ func (s *summary) addRate(name string, r IngestResult, target string) {
 	s.rows = append(s.rows, summaryRow{name, target, fmt.Sprintf("%.0f invoices/s", r.Rate())})
 }
 
-// addText adds a figure already written out.
-func (s *summary) addText(name, value, target string) {
-	s.rows = append(s.rows, summaryRow{name, target, value})
-}
-
 func (s *summary) print(out io.Writer, b benchBook) {
 	fmt.Fprintf(out, "\nsummary (%d customers, %d invoices):\n", len(b.customers), b.invoices)
 	if b.imported > 0 {
