@@ -237,7 +237,7 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 		if err != nil {
 			return err
 		}
-		sum.addRate(fmt.Sprintf("ingestion, %d clients, one customer per request", o.IngestClients), r, "≥ 10,000 invoices/s (SQLite)")
+		sum.addRate(fmt.Sprintf("ingestion, %d clients, one customer per request", max(1, o.IngestClients)), r, "≥ 10,000 invoices/s (SQLite)")
 	}
 	fmt.Fprintf(out, "peak memory: %s\n", peakMemory())
 	sum.print(out, b)

@@ -37,13 +37,13 @@ func TestRun(t *testing.T) {
 			for _, reuse := range []bool{false, true} {
 				var out bytes.Buffer
 				o := Options{Customers: 12, InvoicesPerCustomer: 4, Seed: 1, Samples: 2, FilteredSamples: 1, PageSamples: 1,
-					Out: &out, Reuse: reuse, Reopen: open, IngestCustomers: 6, IngestClients: 2}
+					Out: &out, Reuse: reuse, Reopen: open, IngestCustomers: 6, IngestClients: 1}
 				if err := Run(t.Context(), s, o); err != nil {
 					t.Fatalf("reuse %v: %v\n%s", reuse, err, &out)
 				}
 				text := out.String()
 				for _, want := range []string{"full recompute", "incremental recompute, p50", "metrics/cash-flow, 5 years by month, warm p99",
-					"metrics/retention, 5 years by month, warm p99", "cold start, slowest endpoint", "ingestion, 2 clients",
+					"metrics/retention, 5 years by month, warm p99", "cold start, slowest endpoint", "ingestion, 1 clients",
 					"cold start, first answer of a new server process", "metrics/cmrr"} {
 					if !strings.Contains(text, want) {
 						t.Fatalf("reuse %v: no %q in:\n%s", reuse, want, text)
