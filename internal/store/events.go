@@ -282,14 +282,19 @@ type EventFilter struct {
 // ListEvents lists the account's events newest first. Page.AfterID is
 // the id the page continues below (0: from the newest).
 func (s *Store) ListEvents(ctx context.Context, acct int64, f EventFilter, p Page) (Listed[billing.SubscriptionEvent], error) {
-	var inSource string
+	bySource, every := `$2 = ''`, true
 	if f.DataSourceUUID != "" {
-		var err error
-		if inSource, err = s.sourceIDs(ctx, acct, f.DataSourceUUID, ""); err != nil {
+		inSource, all, err := s.sourceIDs(ctx, acct, f.DataSourceUUID, "")
+		if err != nil {
 			return Listed[billing.SubscriptionEvent]{}, err
 		}
+		// Every data source of the account: every event (sourceIDs).
+		bySource, every = `e.data_source_id `+inSource+` AND $2 <> ''`, all
+		if all {
+			bySource = `$2 <> ''`
+		}
 	}
-	where := `WHERE ` + byAccount(`e.account_id`, f.DataSourceUUID != "") + ` AND ` + filter(f.DataSourceUUID, `$2`, `e.data_source_id `+inSource) + ` AND ` + eq(`e.customer_external_id`, `$3`, f.CustomerExternalID) + `
+	where := `WHERE ` + byAccount(`e.account_id`, !every) + ` AND ` + bySource + ` AND ` + eq(`e.customer_external_id`, `$3`, f.CustomerExternalID) + `
 		AND ` + eq(`e.subscription_external_id`, `$4`, f.SubscriptionExternalID) + ` AND ` + eq(`e.plan_external_id`, `$5`, f.PlanExternalID) + `
 		AND ` + eq(`e.external_id`, `$6`, f.ExternalID) + ` AND ` + eq(`e.event_type`, `$7`, f.EventType) + `
 		AND e.event_date >= $8 AND e.event_date < $9 AND e.effective_date >= $10 AND e.effective_date < $11`

@@ -518,15 +518,20 @@ func scanInvoice(row interface{ Scan(...any) error }) (billing.Invoice, error) {
 // ListInvoices lists the account's invoices in import order, with their
 // lines and transactions.
 func (s *Store) ListInvoices(ctx context.Context, acct int64, f InvoiceFilter, p Page) (Listed[billing.Invoice], error) {
-	var inSource string
+	bySource, every := `$3 = ''`, true
 	if f.DataSourceUUID != "" {
-		var err error
-		if inSource, err = s.sourceIDs(ctx, acct, f.DataSourceUUID, ""); err != nil {
+		inSource, all, err := s.sourceIDs(ctx, acct, f.DataSourceUUID, "")
+		if err != nil {
 			return Listed[billing.Invoice]{}, err
 		}
+		// Every data source of the account: every invoice (sourceIDs).
+		bySource, every = `i.data_source_id `+inSource+` AND $3 <> ''`, all
+		if all {
+			bySource = `$3 <> ''`
+		}
 	}
-	where := `WHERE ` + byAccount(`i.account_id`, f.CustomerUUID != "" || f.DataSourceUUID != "") + ` AND ` + filter(f.CustomerUUID, `$2`, `i.customer_id = (SELECT fc.id FROM customers fc WHERE fc.account_id = $1 AND fc.uuid = $2)`) +
-		` AND ` + filter(f.DataSourceUUID, `$3`, `i.data_source_id `+inSource) + ` AND ` + eq(`i.external_id`, `$4`, f.ExternalID)
+	where := `WHERE ` + byAccount(`i.account_id`, f.CustomerUUID != "" || !every) + ` AND ` + filter(f.CustomerUUID, `$2`, `i.customer_id = (SELECT fc.id FROM customers fc WHERE fc.account_id = $1 AND fc.uuid = $2)`) +
+		` AND ` + bySource + ` AND ` + eq(`i.external_id`, `$4`, f.ExternalID)
 	if !f.WithDisabled {
 		where += ` AND i.disabled_at IS NULL`
 	}

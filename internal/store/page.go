@@ -70,25 +70,39 @@ func filter(value, param, cond string) string {
 // tell it how many rows one data source holds (a join on the UUID reads
 // to it as "half the account" with two data sources, and it walked the
 // whole account).
-func (s *Store) sourceIDs(ctx context.Context, acct int64, uuid, system string) (string, error) {
+//
+// every says that the filter selects every data source of the account,
+// so that it selects every row of a list of the account's rows: a list
+// then leaves it out (issue 14: at 10,000 customers in one data source, a
+// customer list filtered on it read the data source's every customer
+// into a set, 24 ms, and crossed it with any other set of ids, 20 s with
+// a plan's).
+func (s *Store) sourceIDs(ctx context.Context, acct int64, uuid, system string) (cond string, every bool, err error) {
 	var ids []string
-	err := scanRows(ctx, s.reads(), `SELECT id FROM data_sources WHERE account_id = $1 AND `+eq(`uuid`, `$2`, uuid)+
-		` AND `+eq(`system`, `$3`, system), []any{acct, uuid, system}, func(scan func(...any) error) error {
-		var id int64
-		err := scan(&id)
-		ids = append(ids, strconv.FormatInt(id, 10))
-		return err
-	})
+	all := 0
+	err = scanRows(ctx, s.reads(), `SELECT id, uuid, system FROM data_sources WHERE account_id = $1`, []any{acct},
+		func(scan func(...any) error) error {
+			var id int64
+			var u, sys string
+			if err := scan(&id, &u, &sys); err != nil {
+				return err
+			}
+			all++
+			if (uuid == "" || u == uuid) && (system == "" || sys == system) {
+				ids = append(ids, strconv.FormatInt(id, 10))
+			}
+			return nil
+		})
 	if err != nil {
-		return "", fmt.Errorf("find data sources: %w", err)
+		return "", false, fmt.Errorf("find data sources: %w", err)
 	}
 	switch len(ids) {
 	case 0:
-		return "= 0", nil
+		return "= 0", false, nil
 	case 1:
-		return "= " + ids[0], nil
+		return "= " + ids[0], all == 1, nil
 	}
-	return "IN (" + strings.Join(ids, ",") + ")", nil
+	return "IN (" + strings.Join(ids, ",") + ")", len(ids) == all, nil
 }
 
 // reads is what list queries run on: the reader pool, or, when a test has
