@@ -150,3 +150,70 @@ func TestCustomerIDFiltersCombine(t *testing.T) {
 		}
 	})
 }
+
+// Issue 14: an activity list's cursor narrows the dates the list reads
+// from (and one type reads activities_type on SQLite); the pages must
+// still be the list in order, activities of one date (here three of
+// every tenth date) going by UUID, whichever the filters and the order.
+func TestActivityPagesFollowTheList(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		acct, _ := seedScale(t, s, "acme", 300)
+		// Two more activities on each tenth customer's date, one a churn.
+		if _, err := s.DB().ExecContext(ctx, `INSERT INTO activities (account_id, customer_id, uuid, at, type, amount, mrr_after,
+			subscription_external_ids, causes)
+			SELECT account_id, customer_id, uuid || '_' || k.t, at, k.t, 100, 100, '[]', '[]'
+			FROM activities CROSS JOIN (SELECT 'churn' AS t UNION ALL SELECT 'expansion') k
+			WHERE account_id = $1 AND customer_id % 10 = 0`, acct); err != nil {
+			t.Fatal(err)
+		}
+		from, to := int64(1100), int64(1250)
+		c, err := s.ListCustomers(ctx, acct, store.CustomerFilter{ExternalID: "c120"}, store.Page{Limit: 1})
+		if err != nil || len(c.Items) != 1 {
+			t.Fatalf("c120: %v %v", c.Items, err)
+		}
+		for _, f := range []store.ActivityFilter{{}, {Type: "churn"}, {Type: "new_biz", From: &from}, {Type: "churn", To: &to},
+			{From: &from, To: &to}, {Type: "churn", From: &from, To: &to}, {CustomerUUID: c.Items[0].UUID}} {
+			for _, desc := range []bool{false, true} {
+				f.Descending = desc
+				whole, err := s.ListActivities(ctx, acct, f, store.Page{Limit: 10000})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(whole.Items) == 0 {
+					t.Fatalf("%+v: no activities", f)
+				}
+				var want, got []string
+				for i, a := range whole.Items {
+					want = append(want, a.UUID)
+					if i > 0 {
+						prev := whole.Items[i-1]
+						before := prev.At.Before(a.At) || (prev.At.Equal(a.At) && prev.UUID < a.UUID)
+						if before == desc {
+							t.Fatalf("%+v: %s before %s", f, prev.UUID, a.UUID)
+						}
+					}
+				}
+				g := f
+				for {
+					l, err := s.ListActivities(ctx, acct, g, store.Page{Limit: 7})
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, a := range l.Items {
+						got = append(got, a.UUID)
+					}
+					if !l.HasMore {
+						break
+					}
+					last := l.Items[len(l.Items)-1]
+					at := last.At.UnixMilli()
+					g.AfterAt, g.AfterUUID = &at, last.UUID
+				}
+				if !cmp.Equal(got, want) {
+					t.Errorf("%+v: pages of 7 list %d activities, the whole list %d: %s", f, len(got), len(want), cmp.Diff(want, got))
+				}
+			}
+		}
+	})
+}
