@@ -298,7 +298,10 @@ func (s *Store) ListEvents(ctx context.Context, acct int64, f EventFilter, p Pag
 		AND ` + eq(`e.subscription_external_id`, `$4`, f.SubscriptionExternalID) + ` AND ` + eq(`e.plan_external_id`, `$5`, f.PlanExternalID) + `
 		AND ` + eq(`e.external_id`, `$6`, f.ExternalID) + ` AND ` + eq(`e.event_type`, `$7`, f.EventType) + `
 		AND e.event_date >= $8 AND e.event_date < $9 AND e.effective_date >= $10 AND e.effective_date < $11`
+	count := `SELECT count(*) FROM subscription_events e ` + where
 	if !f.WithDisabled {
+		// As ListInvoices: the matching events less the disabled ones.
+		count = `SELECT (` + count + `) - (` + count + ` AND e.disabled_at IS NOT NULL)`
 		where += ` AND e.disabled_at IS NULL`
 	}
 	span := func(r *[2]int64) (int64, int64) {
@@ -314,7 +317,7 @@ func (s *Store) ListEvents(ctx context.Context, acct int64, f EventFilter, p Pag
 	if before == 0 {
 		before = 1 << 62
 	}
-	return list(ctx, s.reads(), "subscription events", `SELECT count(*) FROM subscription_events e `+where,
+	return list(ctx, s.reads(), "subscription events", count,
 		`SELECT `+eventCols+eventFrom+where+` AND e.id < $12 ORDER BY e.id DESC LIMIT $13 OFFSET $14`, args, before, p,
 		func(row interface{ Scan(...any) error }) (billing.SubscriptionEvent, int64, error) {
 			e, err := scanEvent(row)

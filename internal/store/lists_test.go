@@ -85,6 +85,47 @@ func TestListsOfEveryDataSource(t *testing.T) {
 			t.Errorf("customers of the system named customer 2: %v of %d, want [c2] of 1", got, total)
 		}
 
+		// Totals count a disabled invoice or event only with WithDisabled
+		// (they are counted apart, in invoices_disabled and
+		// subscription_events_disabled).
+		invs, err := s.ListInvoices(ctx, a.ID, store.InvoiceFilter{}, page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SetInvoiceDisabled(ctx, a.ID, store.InvoiceRef{UUID: invs.Items[0].UUID}, true, "test"); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := s.ListEvents(ctx, a.ID, store.EventFilter{}, page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SetEventDisabled(ctx, a.ID, store.EventRef{ID: evs.Items[0].ID}, true, "test"); err != nil {
+			t.Fatal(err)
+		}
+		for _, with := range []bool{false, true} {
+			want := map[bool]int{false: 2, true: 3}[with]
+			for _, uuid := range []string{"", ds.UUID} {
+				invs, err := s.ListInvoices(ctx, a.ID, store.InvoiceFilter{DataSourceUUID: uuid, WithDisabled: with}, page)
+				if err != nil {
+					t.Fatal(err)
+				}
+				evs, err := s.ListEvents(ctx, a.ID, store.EventFilter{DataSourceUUID: uuid, WithDisabled: with}, page)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if invs.Total != want || evs.Total != want {
+					t.Errorf("data source %q, with disabled %v: %d invoices and %d events, want %d of each", uuid, with, invs.Total, evs.Total, want)
+				}
+			}
+		}
+		// Enabled again, for the lists below.
+		if _, err := s.SetInvoiceDisabled(ctx, a.ID, store.InvoiceRef{UUID: invs.Items[0].UUID}, false, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SetEventDisabled(ctx, a.ID, store.EventRef{ID: evs.Items[0].ID}, false, "test"); err != nil {
+			t.Fatal(err)
+		}
+
 		for _, uuid := range []string{ds.UUID, "ds_nope"} {
 			want := 3
 			if uuid != ds.UUID {

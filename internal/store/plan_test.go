@@ -170,13 +170,15 @@ func planProblems(t *testing.T, s *store.Store, query string, args []any, filter
 	walk = func(n map[string]any) {
 		rel, _ := n["Relation Name"].(string)
 		typ, _ := n["Node Type"].(string)
-		if bigTables[rel] != "" {
+		// A partial index of the disabled rows (invoices_disabled, …)
+		// holds few, however it is read: the totals count them apart.
+		index, _ := n["Index Name"].(string)
+		if bigTables[rel] != "" && !strings.HasSuffix(index, "_disabled") {
 			cond, _ := n["Index Cond"].(string)
 			if typ == "Bitmap Heap Scan" {
 				cond, _ = n["Recheck Cond"].(string)
 			}
 			if typ == "Seq Scan" || cond == "" || (filtered && !narrows(cond, dates)) {
-				index, _ := n["Index Name"].(string)
 				problems = append(problems, fmt.Sprintf("%s on %s using %s (%s)", typ, rel, index, cond))
 			}
 		}
