@@ -130,7 +130,8 @@ func planProblems(t *testing.T, s *store.Store, query string, args []any, filter
 				t.Fatal(err)
 			}
 			m := scan.FindStringSubmatch(detail)
-			if m == nil || bigTables[m[2]] == "" {
+			// A partial index of the disabled rows holds few (see below).
+			if m == nil || bigTables[m[2]] == "" || strings.Contains(detail, "_disabled ") {
 				continue
 			}
 			if m[1] == "SCAN" || (filtered && !narrows(m[3], dates)) {
