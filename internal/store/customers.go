@@ -277,13 +277,16 @@ func (s *Store) ListCustomers(ctx context.Context, acct int64, f CustomerFilter,
 	cond = ids.resolve(cond+more.cond, s.dialect)
 	where := `WHERE c.account_id = $1` + cond
 	count := `SELECT count(*) FROM customers c ` + where
-	if more.plans != "" && !more.narrowed && f.DataSourceUUID == "" && f.ExternalID == "" && f.Status == "" && f.System == "" && f.Email == "" {
+	// A data source or a system of every customer narrows nothing.
+	everySource := f.DataSourceUUID == "" || bySource == `$2 <> ''`
+	everySystem := f.System == "" || bySystem == `$5 <> ''`
+	if more.plans != "" && !more.narrowed && everySource && everySystem && f.ExternalID == "" && f.Status == "" && f.Email == "" {
 		// The plan alone: its customers are counted in its own index (the
 		// count through the customers took 45 ms for a plan of 40,000). A
 		// customer is on one plan once; on two of the plans a name or an
 		// external id resolved to, once.
 		count = `SELECT count(DISTINCT cp.customer_id) FROM customer_plans cp WHERE cp.account_id = $1 AND cp.plan_uuid IN (` + more.plans + `)
-			AND $2 = '' AND $3 = '' AND $4 = '' AND $5 = '' AND $6 = ''`
+			AND ($2 = '' OR $2 <> '') AND $3 = '' AND $4 = '' AND ($5 = '' OR $5 <> '') AND $6 = ''`
 		if !strings.Contains(more.plans, ",") {
 			count = strings.Replace(count, "DISTINCT cp.customer_id", "*", 1)
 		}

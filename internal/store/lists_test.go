@@ -46,6 +46,15 @@ func TestListsOfEveryDataSource(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// c0 and c2 on a plan now (as a recomputation writes it).
+		plan := billing.Plan{DataSourceUUID: ds.UUID, Name: "Gold", IntervalCount: 1, IntervalUnit: "month"}
+		if err := s.CreatePlan(ctx, a.ID, &plan); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.DB().ExecContext(ctx, `INSERT INTO customer_plans (customer_id, account_id, plan_uuid)
+			SELECT id, account_id, $2 FROM customers WHERE account_id = $1 AND external_id <> 'c1'`, a.ID, plan.UUID); err != nil {
+			t.Fatal(err)
+		}
 		page := store.Page{Limit: 2}
 		customers := func(f store.CustomerFilter) ([]string, int) {
 			t.Helper()
@@ -60,17 +69,17 @@ func TestListsOfEveryDataSource(t *testing.T) {
 			return ext, l.Total
 		}
 		for _, f := range []store.CustomerFilter{{}, {ExternalID: "c1"}, {Query: "customer"}, {ExternalID: "c2", Query: "customer 2"},
-			{Sort: store.SortNameDesc}, {ExternalID: "c9"}} {
+			{Sort: store.SortNameDesc}, {ExternalID: "c9"}, {Plan: plan.UUID}, {Plan: plan.UUID, Sort: store.SortMRR}} {
 			want, wantTotal := customers(f)
 			for _, g := range []store.CustomerFilter{{DataSourceUUID: ds.UUID}, {System: "Stripe"}, {DataSourceUUID: ds.UUID, System: "Stripe"}} {
-				g.ExternalID, g.Query, g.Sort = f.ExternalID, f.Query, f.Sort
+				g.ExternalID, g.Query, g.Sort, g.Plan = f.ExternalID, f.Query, f.Sort, f.Plan
 				got, total := customers(g)
 				if !cmp.Equal(got, want) || total != wantTotal {
 					t.Errorf("customers %+v: %v of %d, want %v of %d", g, got, total, want, wantTotal)
 				}
 			}
 			for _, g := range []store.CustomerFilter{{DataSourceUUID: "ds_nope"}, {System: "Chargebee"}} {
-				g.ExternalID, g.Query, g.Sort = f.ExternalID, f.Query, f.Sort
+				g.ExternalID, g.Query, g.Sort, g.Plan = f.ExternalID, f.Query, f.Sort, f.Plan
 				if got, total := customers(g); len(got) != 0 || total != 0 {
 					t.Errorf("customers %+v: %v of %d, want none", g, got, total)
 				}
@@ -80,6 +89,9 @@ func TestListsOfEveryDataSource(t *testing.T) {
 		// name holds "customer 2"; pages of two.
 		if got, total := customers(store.CustomerFilter{DataSourceUUID: ds.UUID}); !cmp.Equal(got, []string{"c0", "c1"}) || total != 3 {
 			t.Errorf("customers of the data source: %v of %d, want [c0 c1] of 3", got, total)
+		}
+		if got, total := customers(store.CustomerFilter{DataSourceUUID: ds.UUID, Plan: plan.UUID}); !cmp.Equal(got, []string{"c0", "c2"}) || total != 2 {
+			t.Errorf("customers of the data source on the plan: %v of %d, want [c0 c2] of 2", got, total)
 		}
 		if got, total := customers(store.CustomerFilter{System: "Stripe", Query: "customer 2"}); !cmp.Equal(got, []string{"c2"}) || total != 1 {
 			t.Errorf("customers of the system named customer 2: %v of %d, want [c2] of 1", got, total)
