@@ -181,21 +181,26 @@ func (s *Store) Contact(ctx context.Context, acct int64, uuid string) (Contact, 
 // order. An unknown customer is a *MissingError; an unknown data source
 // selects none.
 func (s *Store) ListContacts(ctx context.Context, acct int64, f ContactFilter, p Page) (Listed[Contact], error) {
-	narrowed := f.CustomerUUID != "" || f.DataSourceUUID != "" || f.Email != "" || f.ExternalID != ""
+	// A data source that is the account's only one selects every contact
+	// (sourceIDs): left out, or the list read its every contact and
+	// sorted them (30 ms for 10,000).
+	inSource, every := "", true
+	if f.DataSourceUUID != "" {
+		var err error
+		if inSource, every, err = s.sourceIDs(ctx, acct, f.DataSourceUUID, ""); err != nil {
+			return Listed[Contact]{}, err
+		}
+		if inSource == "= 0" {
+			return Listed[Contact]{}, nil
+		}
+	}
+	narrowed := f.CustomerUUID != "" || !every || f.Email != "" || f.ExternalID != ""
 	w := newCRMWhere(acct, "k.account_id", narrowed)
 	if err := crmCustomerFilter(ctx, s.reads(), acct, w, "ci.customer_id", f.CustomerUUID); err != nil {
 		return Listed[Contact]{}, err
 	}
-	if f.DataSourceUUID != "" {
-		var ds int64
-		err := s.reads().QueryRowContext(ctx, `SELECT id FROM data_sources WHERE account_id = $1 AND uuid = $2`, acct, f.DataSourceUUID).Scan(&ds)
-		if errors.Is(err, sql.ErrNoRows) {
-			return Listed[Contact]{}, nil
-		}
-		if err != nil {
-			return Listed[Contact]{}, fmt.Errorf("list contacts: %w", err)
-		}
-		w.add("k.data_source_id = ?", ds)
+	if !every {
+		w.conds = append(w.conds, "k.data_source_id "+inSource)
 	}
 	if f.Email != "" {
 		w.add("k.email_key = ?", emailKey(f.Email))

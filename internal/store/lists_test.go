@@ -16,8 +16,8 @@ import (
 
 // Issue 14: a data source filter that names every data source of the
 // account (its only one, or its only system) is left out of the query,
-// and must list what the unfiltered list lists, total included; one that
-// names none lists nothing.
+// and must list what the unfiltered list lists, total included (customers,
+// invoices, events, contacts); one that names none lists nothing.
 func TestListsOfEveryDataSource(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
@@ -38,6 +38,9 @@ func TestListsOfEveryDataSource(t *testing.T) {
 			inv := billing.Invoice{ExternalID: fmt.Sprint("i", i), Date: day, Currency: "USD",
 				LineItems: []billing.LineItem{{Type: billing.LineOneTime, AmountInCents: 100, Quantity: 1}}}
 			if err := s.ImportInvoices(ctx, a.ID, c.UUID, "USD", []billing.Invoice{inv}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CreateContact(ctx, a.ID, store.ContactOwner{CustomerUUID: c.UUID, DataSourceUUID: ds.UUID}, &store.Contact{}); err != nil {
 				t.Fatal(err)
 			}
 			e := billing.SubscriptionEvent{DataSourceUUID: ds.UUID, CustomerExternalID: c.ExternalID, SubscriptionExternalID: fmt.Sprint("s", i),
@@ -138,6 +141,23 @@ func TestListsOfEveryDataSource(t *testing.T) {
 			t.Fatal(err)
 		}
 
+		for _, uuid := range []string{ds.UUID, "ds_nope"} {
+			want := 3
+			if uuid != ds.UUID {
+				want = 0
+			}
+			cs, err := s.ListContacts(ctx, a.ID, store.ContactFilter{DataSourceUUID: uuid}, page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var owners []string
+			for _, c := range cs.Items {
+				owners = append(owners, c.CustomerExternalID)
+			}
+			if wantOwners := []string{"c0", "c1"}[:min(want, 2)]; !slices.Equal(owners, wantOwners) || cs.HasMore != (want > 2) {
+				t.Errorf("contacts of %s: %v (more %v), want %v", uuid, owners, cs.HasMore, wantOwners)
+			}
+		}
 		for _, uuid := range []string{ds.UUID, "ds_nope"} {
 			want := 3
 			if uuid != ds.UUID {
