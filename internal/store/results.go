@@ -350,9 +350,12 @@ func (s *Store) activityWhere(f ActivityFilter, args *[]any) (where string, few 
 		set = ` AND ` + set
 	}
 	where = `WHERE ` + byAccount(`a.account_id`, f.CustomerUUID != "" || few) + ` AND ` + filter(f.CustomerUUID, `$2`, `a.customer_id = (SELECT fc.id FROM customers fc WHERE fc.account_id = $1 AND fc.uuid = $2)`) + ` AND ` + eq(`a.type`, `$3`, f.Type) + ` AND a.at >= $4 AND a.at < $5`
-	if f.Type != "" && f.From == nil && f.To == nil && f.AfterAt == nil {
+	if s.dialect == SQLite && f.Type != "" && f.From == nil && f.To == nil && f.AfterAt == nil {
 		// The dates filter nothing: SQLite would walk the account's
 		// activities by date (activities_account) rather than by type.
+		// Not on PostgreSQL, which costs "+a.at" as a filter that keeps
+		// almost nothing and sorted the type's every activity instead
+		// of reading activities_type in order (90 ms for 25,000 churns).
 		where = strings.Replace(where, `a.at >= $4 AND a.at < $5`, `+a.at >= $4 AND +a.at < $5`, 1)
 	}
 	return where + set, few
