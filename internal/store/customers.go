@@ -28,11 +28,15 @@ func customerCols() string {
 }
 
 // statusExpr is a customer's status at Unix ms at: Active while a
-// customer, Cancelled after having been one, a New Lead before.
+// customer, Cancelled after having been one, a New Lead before. "Having
+// been one" is a row or none of a subquery with LIMIT 1, not EXISTS:
+// PostgreSQL, costing EXISTS for every customer of a list (not the page
+// its LIMIT keeps), hashed the account's every MRR point first (40 ms at
+// 100,000 customers, for each page).
 func statusExpr(at string) string {
 	return `CASE WHEN (SELECT p.active FROM mrr_points p WHERE p.customer_id = c.id AND p.at <= ` + at + `
 			ORDER BY p.at DESC LIMIT 1) = 1 THEN 'Active'
-		WHEN EXISTS (SELECT 1 FROM mrr_points p WHERE p.customer_id = c.id AND p.active = 1 AND p.at <= ` + at + `) THEN 'Cancelled'
+		WHEN (SELECT 1 FROM mrr_points p WHERE p.customer_id = c.id AND p.active = 1 AND p.at <= ` + at + ` LIMIT 1) IS NOT NULL THEN 'Cancelled'
 		ELSE 'New Lead' END`
 }
 
