@@ -43,7 +43,7 @@ func TestRun(t *testing.T) {
 				}
 				text := out.String()
 				for _, want := range []string{"full recompute", "incremental recompute, p50", "metrics/cash-flow, 5 years by month, warm p99",
-					"metrics/retention, 5 years by month, warm p99", "cold start, slowest endpoint", "ingestion, 1 clients",
+					"metrics/retention, 5 years by month, warm p99", "cold start, slowest endpoint", "ingestion, 1 clients", "lists, slowest case p99",
 					"cold start, first answer of a new server process", "metrics/cmrr"} {
 					if !strings.Contains(text, want) {
 						t.Fatalf("reuse %v: no %q in:\n%s", reuse, want, text)
