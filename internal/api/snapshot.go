@@ -13,6 +13,7 @@ import (
 	"github.com/tally-analytics/tally/internal/billing"
 	"github.com/tally-analytics/tally/internal/metrics"
 	"github.com/tally-analytics/tally/internal/segment"
+	"github.com/tally-analytics/tally/internal/wire"
 )
 
 // A snapshot is what the results cache holds for an account, encoded
@@ -82,21 +83,20 @@ func (w *snapWriter) at(t time.Time, prev *int64) {
 }
 
 type snapReader struct {
-	b    []byte
-	strs []string
-	err  error
+	wire.Reader
+	strs []string // the strings read so far, by number
 }
 
 // newSnapReader checks data's header and checksum.
 func newSnapReader(data []byte, kind byte) *snapReader {
 	if len(data) < 7 || data[0] != 'T' || data[1] != kind || data[2] != snapshotFormat {
-		return &snapReader{err: errSnapshot}
+		return &snapReader{Reader: wire.Reader{Bad: true}}
 	}
 	body := data[:len(data)-4]
 	if crc32.ChecksumIEEE(body) != binary.LittleEndian.Uint32(data[len(data)-4:]) {
-		return &snapReader{err: errSnapshot}
+		return &snapReader{Reader: wire.Reader{Bad: true}}
 	}
-	return &snapReader{b: body[3:]}
+	return &snapReader{Reader: wire.Reader{B: body[3:]}}
 }
 
 // done is the encoding, with its checksum.
@@ -104,70 +104,30 @@ func (w *snapWriter) done() []byte {
 	return binary.LittleEndian.AppendUint32(w.b, crc32.ChecksumIEEE(w.b))
 }
 
-func (r *snapReader) uint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *snapReader) int() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-// count reads a length, bounded by what is left to read (each element
-// takes a byte at least), so that damaged data cannot ask for a huge
-// allocation.
-func (r *snapReader) count() int {
-	n := r.uint()
-	if n > uint64(len(r.b)) {
-		r.fail()
-		return 0
-	}
-	return int(n)
-}
-
-func (r *snapReader) bool() bool {
-	if len(r.b) == 0 {
-		r.fail()
-		return false
-	}
-	v := r.b[0]
-	r.b = r.b[1:]
-	return v != 0
-}
+func (r *snapReader) bool() bool { return r.Byte() != 0 }
 
 func (r *snapReader) str() string {
-	n := r.uint()
+	n := r.Uint()
 	if n > 0 {
 		if n > uint64(len(r.strs)) {
-			r.fail()
+			r.Fail()
 			return ""
 		}
 		return r.strs[n-1]
 	}
-	l := r.count()
-	if r.err != nil {
+	l := r.Count(1)
+	if r.Bad {
 		return ""
 	}
-	s := string(r.b[:l])
-	r.b = r.b[l:]
+	s := string(r.B[:l])
+	r.B = r.B[l:]
 	r.strs = append(r.strs, s)
 	return s
 }
 
 // strSlice reads strList's list: nil when empty, as the store's reads leave it.
 func (r *snapReader) strSlice() []string {
-	n := r.count()
+	n := r.Count(1)
 	if n == 0 {
 		return nil
 	}
@@ -179,15 +139,8 @@ func (r *snapReader) strSlice() []string {
 }
 
 func (r *snapReader) at(prev *int64) time.Time {
-	*prev += r.int()
+	*prev += r.Int()
 	return time.UnixMilli(*prev).UTC()
-}
-
-func (r *snapReader) fail() {
-	if r.err == nil {
-		r.err = errSnapshot
-	}
-	r.b = nil
 }
 
 // encodeResults encodes the cached customers and book, the Book of
@@ -284,35 +237,35 @@ func (w *snapWriter) value(v any) {
 }
 
 func (r *snapReader) value() any {
-	switch r.uint() {
+	switch r.Uint() {
 	case 0:
 		return nil
 	case 1:
 		return r.bool()
 	case 2:
-		if len(r.b) < 8 {
-			r.fail()
+		if len(r.B) < 8 {
+			r.Fail()
 			return nil
 		}
-		v := math.Float64frombits(binary.LittleEndian.Uint64(r.b))
-		r.b = r.b[8:]
+		v := math.Float64frombits(binary.LittleEndian.Uint64(r.B))
+		r.B = r.B[8:]
 		return v
 	case 3:
 		return r.str()
 	case 4:
-		n := r.count()
-		if r.err != nil {
+		n := r.Count(1)
+		if r.Bad {
 			return nil
 		}
 		var v any
-		if err := json.Unmarshal(r.b[:n], &v); err != nil {
-			r.fail()
+		if err := json.Unmarshal(r.B[:n], &v); err != nil {
+			r.Fail()
 			return nil
 		}
-		r.b = r.b[n:]
+		r.B = r.B[n:]
 		return v
 	}
-	r.fail()
+	r.Fail()
 	return nil
 }
 
@@ -320,37 +273,37 @@ func (r *snapReader) value() any {
 // makes them from the store's rows, and the Book of their histories.
 func decodeResults(data []byte) (snapshotState, error) {
 	r := newSnapReader(data, 'R')
-	n := r.count()
+	n := r.Count(1)
 	out := make([]*cachedCustomer, 0, n)
 	var id int64
 	for range n {
-		if r.err != nil {
+		if r.Bad {
 			break
 		}
-		id += r.int()
-		c := &cachedCustomer{id: id, version: r.int(), country: r.str()}
+		id += r.Int()
+		c := &cachedCustomer{id: id, version: r.Int(), country: r.str()}
 		var at int64
-		if k := r.count(); k > 0 {
+		if k := r.Count(1); k > 0 {
 			c.history.Timeline = make([]metrics.Point, k)
 			for i := range c.history.Timeline {
-				c.history.Timeline[i] = metrics.Point{At: r.at(&at), MRR: r.int(), Active: r.bool(), FX: r.int()}
+				c.history.Timeline[i] = metrics.Point{At: r.at(&at), MRR: r.Int(), Active: r.bool(), FX: r.Int()}
 			}
 		}
 		at = 0
-		if k := r.count(); k > 0 {
+		if k := r.Count(1); k > 0 {
 			c.history.Movements = make([]metrics.Movement, k)
 			for i := range c.history.Movements {
-				c.history.Movements[i] = metrics.Movement{At: r.at(&at), Type: r.str(), Amount: r.int(), MRRAfter: r.int()}
+				c.history.Movements[i] = metrics.Movement{At: r.at(&at), Type: r.str(), Amount: r.Int(), MRRAfter: r.Int()}
 			}
 		}
-		if k := r.count(); k > 0 {
+		if k := r.Count(1); k > 0 {
 			c.subs = make([]metrics.SubscriptionSteps, k)
 			for i := range c.subs {
 				sub := metrics.SubscriptionSteps{ID: r.str(), ExternalID: r.str(), Group: r.str()}
 				at = 0
-				sub.Steps = make([]metrics.Step, r.count())
+				sub.Steps = make([]metrics.Step, r.Count(1))
 				for j := range sub.Steps {
-					st := metrics.Step{At: r.at(&at), MRR: r.int(), Live: r.bool(), Plan: r.str(), FX: r.int()}
+					st := metrics.Step{At: r.at(&at), MRR: r.Int(), Live: r.bool(), Plan: r.str(), FX: r.Int()}
 					sub.Steps[j] = st
 					c.addPlan(st.Plan)
 				}
@@ -358,34 +311,34 @@ func decodeResults(data []byte) (snapshotState, error) {
 			}
 		}
 		c.facts = segment.Facts{Country: c.country, DataSources: r.strSlice(), Currencies: r.strSlice(), Tags: r.strSlice()}
-		if k := r.count(); k > 0 {
+		if k := r.Count(1); k > 0 {
 			c.facts.Custom = make(map[string]billing.CustomAttribute, k)
 			for range k {
 				key := r.str()
 				c.facts.Custom[key] = billing.CustomAttribute{Type: r.str(), Source: r.str(), Value: r.value()}
 			}
 		}
-		if k := r.count(); k > 0 {
+		if k := r.Count(1); k > 0 {
 			c.quantities = make(map[string]int64, k)
 			for range k {
 				key := r.str()
-				c.quantities[key] = r.int()
+				c.quantities[key] = r.Int()
 			}
 		}
 		out = append(out, c)
 	}
-	if r.err != nil {
+	if r.Bad {
 		return snapshotState{}, errSnapshot
 	}
 	st := snapshotState{customers: out}
 	if r.bool() {
-		book, rest, err := metrics.DecodeBook(r.b)
+		book, rest, err := metrics.DecodeBook(r.B)
 		if err != nil {
 			return snapshotState{}, errSnapshot
 		}
-		st.book, r.b = book, rest
+		st.book, r.B = book, rest
 	}
-	if r.err != nil || len(r.b) != 0 {
+	if r.Bad || len(r.B) != 0 {
 		return snapshotState{}, errSnapshot
 	}
 	return st, nil
@@ -476,51 +429,51 @@ type cashSnapshot struct {
 // into the next.
 func decodeCash(data []byte, currency string, loc *time.Location) (cashSnapshot, error) {
 	r := newSnapReader(data, 'C')
-	n, all, allLines := r.count(), r.count(), r.count()
+	n, all, allLines := r.Count(1), r.Count(1), r.Count(1)
 	out := make(map[int64][]metrics.CashTransaction, n)
 	txs, lines := make([]metrics.CashTransaction, all), make([]metrics.CashLine, allLines)
 	var id int64
 	next, nextLine := 0, 0
 	for range n {
-		if r.err != nil {
+		if r.Bad {
 			break
 		}
-		id += r.int()
-		k := r.count()
+		id += r.Int()
+		k := r.Count(1)
 		if k > len(txs)-next {
-			r.fail()
+			r.Fail()
 			break
 		}
 		mine := txs[next : next+k : next+k]
 		next += k
 		var at int64
 		for i := range mine {
-			t := metrics.CashTransaction{Customer: id + r.int(), Country: r.str(), At: r.at(&at), Type: r.str(), Successful: r.bool()}
+			t := metrics.CashTransaction{Customer: id + r.Int(), Country: r.str(), At: r.at(&at), Type: r.str(), Successful: r.bool()}
 			if r.bool() {
-				v := r.int()
+				v := r.Int()
 				t.Amount = &v
 			}
 			t.Currency = r.str()
-			l := r.count()
+			l := r.Count(1)
 			if l > len(lines)-nextLine {
-				r.fail()
+				r.Fail()
 				break
 			}
 			t.Lines = lines[nextLine : nextLine+l : nextLine+l] // as cashInput makes them: empty, not nil
 			nextLine += l
 			for j := range t.Lines {
-				t.Lines[j] = metrics.CashLine{Amount: r.int(), OneTime: r.bool(), Plan: r.str()}
+				t.Lines[j] = metrics.CashLine{Amount: r.Int(), OneTime: r.bool(), Plan: r.str()}
 			}
 			mine[i] = t
 		}
 		out[id] = mine
 	}
 	if next != len(txs) || nextLine != len(lines) {
-		r.fail()
+		r.Fail()
 	}
 	st := cashSnapshot{byCustomer: out}
 	if r.bool() {
-		book, rest, err := metrics.DecodeCashBook(r.b, currency, loc, func(i int) *metrics.CashTransaction {
+		book, rest, err := metrics.DecodeCashBook(r.B, currency, loc, func(i int) *metrics.CashTransaction {
 			if i < len(txs) {
 				return &txs[i]
 			}
@@ -529,9 +482,9 @@ func decodeCash(data []byte, currency string, loc *time.Location) (cashSnapshot,
 		if err == nil && len(rest) == 0 {
 			st.book = book
 		}
-		r.b = nil // another currency's or time zone's book: not used
+		r.B = nil // another currency's or time zone's book: not used
 	}
-	if r.err != nil || len(r.b) != 0 {
+	if r.Bad || len(r.B) != 0 {
 		return cashSnapshot{}, errSnapshot
 	}
 	return st, nil

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/bits"
+
+	"github.com/tally-analytics/tally/internal/wire"
 )
 
 // A Book's encoding lets a server that starts up take an account's Book
@@ -60,113 +62,75 @@ func (b *Book) AppendBinary(dst []byte) ([]byte, error) {
 	return dst, nil
 }
 
-// bookReader reads a Book's encoding, noting the first fault.
-type bookReader struct {
-	b   []byte
-	bad bool
-}
-
-func (r *bookReader) uint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *bookReader) int() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-// count is a length, at most what is left to read over per (the least
-// bytes an element takes), so that damaged data asks for no huge slice.
-func (r *bookReader) count(per int) int {
-	n := r.uint()
-	if n > uint64(len(r.b)/per) {
-		r.fail()
-		return 0
-	}
-	return int(n)
-}
-
-func (r *bookReader) fail() { r.bad, r.b = true, nil }
+// bookReader reads a Book's encoding.
+type bookReader struct{ wire.Reader }
 
 // DecodeBook reads a Book that AppendBinary encoded at the start of
 // data, and returns what follows it.
 func DecodeBook(data []byte) (*Book, []byte, error) {
-	r := &bookReader{b: data}
+	r := &bookReader{wire.Reader{B: data}}
 	b := &Book{}
-	if n := r.count(1); n > 0 {
+	if n := r.Count(1); n > 0 {
 		b.levels = make([]level, n)
 	}
 	for i := range b.levels {
-		l := &layer{keys: make([]int64, r.count(1))}
+		l := &layer{keys: make([]int64, r.Count(1))}
 		var prev int64
 		for j := range l.keys {
-			prev += r.int()
+			prev += r.Int()
 			l.keys[j] = prev
 		}
 		lv := level{layer: l}
-		if n := r.count(8); n > 0 {
+		if n := r.Count(8); n > 0 {
 			if n != (len(l.keys)+63)/64 {
-				r.fail()
+				r.Fail()
 				break
 			}
 			lv.dropped = make([]uint64, n)
 			for j := range lv.dropped {
-				lv.dropped[j] = binary.LittleEndian.Uint64(r.b)
-				r.b = r.b[8:]
+				lv.dropped[j] = binary.LittleEndian.Uint64(r.B)
+				r.B = r.B[8:]
 				lv.nDropped += bits.OnesCount64(lv.dropped[j])
 			}
 		}
-		l.changes = make([]change, r.count(5))
+		l.changes = make([]change, r.Count(5))
 		prev = 0
 		for j := range l.changes {
-			prev += r.int()
-			c := change{at: prev, idx: r.index(len(l.keys)), mrr: r.int(), fx: r.int(), active: int8(r.int())}
+			prev += r.Int()
+			c := change{at: prev, idx: r.index(len(l.keys)), mrr: r.Int(), fx: r.Int(), active: int8(r.Int())}
 			if c.active < 0 {
-				c.prevFlip, c.nextFlip = r.int(), r.int()
+				c.prevFlip, c.nextFlip = r.Int(), r.Int()
 			}
-			if r.bad {
+			if r.Bad {
 				break
 			}
 			c.customer = l.keys[c.idx]
 			l.changes[j] = c
 		}
-		l.moves = make([]move, r.count(4))
+		l.moves = make([]move, r.Count(4))
 		prev = 0
 		for j := range l.moves {
-			prev += r.int()
-			m := move{at: prev, idx: r.index(len(l.keys)), amount: r.int()}
-			if r.bad || len(r.b) == 0 {
-				r.fail()
+			prev += r.Int()
+			m := move{at: prev, idx: r.index(len(l.keys)), amount: r.Int(), kind: r.Byte()}
+			if r.Bad {
 				break
 			}
-			m.kind, r.b = r.b[0], r.b[1:]
 			m.customer = l.keys[m.idx]
 			l.moves[j] = m
 		}
 		b.levels[i] = lv
 	}
-	if r.bad {
+	if r.Bad {
 		return nil, nil, errBookEncoding
 	}
-	return b, r.b, nil
+	return b, r.B, nil
 }
 
 // index reads a customer's index in a layer of n keys.
 func (r *bookReader) index(n int) int32 {
-	v := r.uint()
+	v := r.Uint()
 	if v >= uint64(n) {
-		r.fail()
+		r.Fail()
 		return 0
 	}
 	return int32(v)

@@ -7,6 +7,8 @@ import (
 	"math/big"
 	"slices"
 	"time"
+
+	"github.com/tally-analytics/tally/internal/wire"
 )
 
 // A CashBook's encoding lets a server that starts up take an account's
@@ -121,33 +123,25 @@ func DecodeCashBook(data []byte, currency string, loc *time.Location, at TxAt) (
 	if loc == nil {
 		loc = time.UTC
 	}
-	r := &bookReader{b: data}
+	r := &bookReader{wire.Reader{B: data}}
 	str := func() string {
-		n := r.count(1)
-		if r.bad {
+		n := r.Count(1)
+		if r.Bad {
 			return ""
 		}
-		s := string(r.b[:n])
-		r.b = r.b[n:]
+		s := string(r.B[:n])
+		r.B = r.B[n:]
 		return s
 	}
-	flag := func() bool {
-		if len(r.b) == 0 {
-			r.fail()
-			return false
-		}
-		v := r.b[0]
-		r.b = r.b[1:]
-		return v != 0
-	}
+	flag := func() bool { return r.Byte() != 0 }
 	tx := func() *CashTransaction {
-		i := r.uint()
-		if r.bad {
+		i := r.Uint()
+		if r.Bad {
 			return nil
 		}
 		t := at(int(min(i, 1<<31)))
 		if t == nil {
-			r.fail()
+			r.Fail()
 		}
 		return t
 	}
@@ -155,10 +149,10 @@ func DecodeCashBook(data []byte, currency string, loc *time.Location, at TxAt) (
 		return nil, nil, errCashBookEncoding
 	}
 	b := NewCashBook(currency, loc)
-	b.classes = make([]cashClass, r.count(4))
+	b.classes = make([]cashClass, r.Count(4))
 	for i := range b.classes {
 		c := cashClass{country: str(), currency: str(), lineless: flag(), planless: flag()}
-		if n := r.count(1); n > 0 {
+		if n := r.Count(1); n > 0 {
 			c.plans = make([]string, n)
 			for j := range c.plans {
 				c.plans[j] = str()
@@ -167,15 +161,15 @@ func DecodeCashBook(data []byte, currency string, loc *time.Location, at TxAt) (
 		b.classes[i] = c
 		b.classIndex[string(c.appendKey(nil))] = int32(i)
 	}
-	for range r.count(2) {
+	for range r.Count(2) {
 		cur := str()
-		ds := make([]fxDay, r.count(2))
+		ds := make([]fxDay, r.Count(2))
 		for i := range ds {
-			ds[i].day = int32(r.int())
+			ds[i].day = int32(r.Int())
 			if flag() {
 				rate, ok := new(big.Rat).SetString(str())
 				if !ok {
-					r.fail()
+					r.Fail()
 				}
 				ds[i].rate = rate
 			}
@@ -183,35 +177,33 @@ func DecodeCashBook(data []byte, currency string, loc *time.Location, at TxAt) (
 		b.fx[cur] = ds
 	}
 	class := func() int32 {
-		c := r.uint()
+		c := r.Uint()
 		if c >= uint64(len(b.classes)) {
-			r.fail()
+			r.Fail()
 			return 0
 		}
 		return int32(c)
 	}
-	b.days = make([]*cashDay, 0, r.count(2))
+	b.days = make([]*cashDay, 0, r.Count(2))
 	var day int32
 	for range cap(b.days) {
-		if r.bad {
+		if r.Bad {
 			break
 		}
-		day += int32(r.int())
-		cells := make([]cashCell, r.count(3))
+		day += int32(r.Int())
+		cells := make([]cashCell, r.Count(3))
 		for i := range cells {
-			c := cashCell{class: class(), utcDay: int32(r.int())}
-			c.items = make([]bookItem, r.count(5))
+			c := cashCell{class: class(), utcDay: int32(r.Int())}
+			c.items = make([]bookItem, r.Count(5))
 			var prevAt int64
 			for j := range c.items {
-				prevAt += r.int()
+				prevAt += r.Int()
 				it := bookItem{at: prevAt, class: c.class}
 				it.tx = tx()
-				it.amount, it.nonRec = r.int(), r.int()
-				if r.bad || len(r.b) == 0 {
-					r.fail()
+				it.amount, it.nonRec, it.flags = r.Int(), r.Int(), r.Byte()
+				if r.Bad {
 					break
 				}
-				it.flags, r.b = r.b[0], r.b[1:]
 				it.customer = it.tx.Customer
 				c.items[j] = it
 				c.sums.addItem(&it)
@@ -220,7 +212,7 @@ func DecodeCashBook(data []byte, currency string, loc *time.Location, at TxAt) (
 			cells[i] = c
 		}
 		var fails []cashFail
-		if n := r.count(3); n > 0 {
+		if n := r.Count(3); n > 0 {
 			fails = make([]cashFail, n)
 			for i := range fails {
 				f := cashFail{tx: tx()}
@@ -231,13 +223,13 @@ func DecodeCashBook(data []byte, currency string, loc *time.Location, at TxAt) (
 				fails[i] = f
 			}
 		}
-		if r.bad {
+		if r.Bad {
 			break
 		}
 		b.days = append(b.days, b.newDay(day, cells, fails))
 	}
-	if r.bad {
+	if r.Bad {
 		return nil, nil, errCashBookEncoding
 	}
-	return b, r.b, nil
+	return b, r.B, nil
 }
