@@ -100,6 +100,14 @@ func callJSON(client *http.Client, key, method, url string, body any) (int, map[
 	}
 	defer res.Body.Close()
 	var out map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&out)
+	err = json.NewDecoder(res.Body).Decode(&out)
+	var syntax *json.SyntaxError
+	var kind *json.UnmarshalTypeError
+	if err != nil && !errors.Is(err, io.EOF) && !errors.As(err, &syntax) && !errors.As(err, &kind) {
+		// A body cut short (a server killed while writing it): the
+		// client never got the answer. Other bodies (none, not JSON, not
+		// an object) leave out nil.
+		return res.StatusCode, nil, err
+	}
 	return res.StatusCode, out, nil
 }
