@@ -240,8 +240,8 @@ func Run(ctx context.Context, s *store.Store, o Options) error {
 	if o.IngestCustomers > 0 {
 		ingestOpts := o
 		ingestOpts.Customers = o.IngestCustomers
-		r, err := Ingest(ctx, s, IngestOptions{Options: ingestOpts, Clients: o.IngestClients, Account: fmt.Sprintf("bench-ingest-%d", run)})
-		if err != nil {
+		var r IngestResult
+		if err := ingest(ctx, s, IngestOptions{Options: ingestOpts, Clients: o.IngestClients, Account: fmt.Sprintf("bench-ingest-%d", run)}, &r); err != nil {
 			return err
 		}
 		sum.addRate(fmt.Sprintf("ingestion, %d clients, one customer per request", max(1, o.IngestClients)), r, "≥ 10,000 invoices/s (SQLite)")

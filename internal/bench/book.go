@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/tally-analytics/tally/internal/auth"
 	"github.com/tally-analytics/tally/internal/billing"
 	"github.com/tally-analytics/tally/internal/store"
 )
@@ -33,24 +34,13 @@ func prepare(ctx context.Context, s *store.Store, o Options, rng *rand.Rand) (be
 		return reuse(ctx, s, o)
 	}
 	out := o.Out
-	acct, _, err := s.EnsureAccount(ctx, "bench")
-	if err != nil {
-		return benchBook{}, err
-	}
-	ds, err := s.CreateDataSource(ctx, acct.ID, "bench", billing.SystemImportAPI)
+	acct, ds, err := benchSource(ctx, s, "bench")
 	if err != nil {
 		return benchBook{}, err
 	}
 	b := benchBook{acct: acct}
-	for i, p := range benchPlans {
-		pl := billing.Plan{DataSourceUUID: ds.UUID, Name: fmt.Sprintf("Plan %d", i+1), IntervalCount: 1, IntervalUnit: p.unit}
-		if p.unit == "month" && p.months == 3 {
-			pl.IntervalCount = 3
-		}
-		if err := s.CreatePlan(ctx, acct.ID, &pl); err != nil {
-			return benchBook{}, err
-		}
-		b.plans = append(b.plans, planInfo{pl.UUID, p.months, p.price})
+	if b.plans, err = createPlans(ctx, s, acct.ID, ds.UUID); err != nil {
+		return benchBook{}, err
 	}
 	// The book: five years, 2021–2025; each customer starts in a random
 	// month and renews, sometimes changing plan, sometimes churning.
@@ -76,6 +66,40 @@ func prepare(ctx context.Context, s *store.Store, o Options, rng *rand.Rand) (be
 	fmt.Fprintf(out, "imported %d invoices in %s (%.0f invoices/s)\n", b.invoices, b.imported.Round(time.Millisecond),
 		float64(b.invoices)/b.imported.Seconds())
 	return b, nil
+}
+
+// benchSource makes the named account, if need be, and a data source
+// "bench" in it, where a run sends its book.
+func benchSource(ctx context.Context, s *store.Store, account string) (billing.Account, billing.DataSource, error) {
+	acct, _, err := s.EnsureAccount(ctx, account)
+	if err != nil {
+		return acct, billing.DataSource{}, err
+	}
+	ds, err := s.CreateDataSource(ctx, acct.ID, "bench", billing.SystemImportAPI)
+	return acct, ds, err
+}
+
+// fullKey makes a full-access API key of the account.
+func fullKey(ctx context.Context, s *store.Store, acct int64) (string, error) {
+	key := auth.NewKey()
+	return key, s.CreateAPIKey(ctx, acct, auth.Prefix(key), auth.Hash(key), billing.AccessFull)
+}
+
+// createPlans makes the book's plans (benchPlans) in the data source,
+// named "Plan 1", "Plan 2", … as reuse finds them.
+func createPlans(ctx context.Context, s *store.Store, acct int64, dsUUID string) ([]planInfo, error) {
+	var plans []planInfo
+	for i, p := range benchPlans {
+		pl := billing.Plan{DataSourceUUID: dsUUID, Name: fmt.Sprintf("Plan %d", i+1), IntervalCount: 1, IntervalUnit: p.unit}
+		if p.unit == "month" && p.months == 3 {
+			pl.IntervalCount = 3
+		}
+		if err := s.CreatePlan(ctx, acct, &pl); err != nil {
+			return nil, err
+		}
+		plans = append(plans, planInfo{pl.UUID, p.months, p.price})
+	}
+	return plans, nil
 }
 
 // reuse finds the book of an earlier run: its account, plans (by the

@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"github.com/tally-analytics/tally/internal/api"
-	"github.com/tally-analytics/tally/internal/auth"
-	"github.com/tally-analytics/tally/internal/billing"
 	"github.com/tally-analytics/tally/internal/recompute"
 	"github.com/tally-analytics/tally/internal/store"
 )
@@ -62,8 +60,11 @@ func (r IngestResult) Rate() float64 { return float64(r.Invoices) / r.Took.Secon
 // timed part (clients and server share the process) is written there.
 func Ingest(ctx context.Context, s *store.Store, o IngestOptions) (IngestResult, error) {
 	var res IngestResult
-	err := ingest(ctx, s, o, &res)
-	return res, err
+	if err := ingest(ctx, s, o, &res); err != nil {
+		return res, err
+	}
+	fmt.Fprintf(o.Out, "peak memory: %s\n", peakMemory())
+	return res, nil
 }
 
 func ingest(ctx context.Context, s *store.Store, o IngestOptions, res *IngestResult) error {
@@ -72,29 +73,22 @@ func ingest(ctx context.Context, s *store.Store, o IngestOptions, res *IngestRes
 	if o.Account == "" {
 		o.Account = "bench"
 	}
-	acct, _, err := s.EnsureAccount(ctx, o.Account)
+	acct, ds, err := benchSource(ctx, s, o.Account)
 	if err != nil {
 		return err
 	}
-	ds, err := s.CreateDataSource(ctx, acct.ID, "bench", billing.SystemImportAPI)
+	key, err := fullKey(ctx, s, acct.ID)
 	if err != nil {
-		return err
-	}
-	key := auth.NewKey()
-	if err := s.CreateAPIKey(ctx, acct.ID, auth.Prefix(key), auth.Hash(key), billing.AccessFull); err != nil {
 		return err
 	}
 	// The plans exist before the clients start, as Run's do.
+	made, err := createPlans(ctx, s, acct.ID, ds.UUID)
+	if err != nil {
+		return err
+	}
 	var plans []string
-	for i, p := range benchPlans {
-		pl := billing.Plan{DataSourceUUID: ds.UUID, Name: fmt.Sprintf("Plan %d", i+1), IntervalCount: 1, IntervalUnit: p.unit}
-		if p.unit == "month" && p.months == 3 {
-			pl.IntervalCount = 3
-		}
-		if err := s.CreatePlan(ctx, acct.ID, &pl); err != nil {
-			return err
-		}
-		plans = append(plans, pl.UUID)
+	for _, p := range made {
+		plans = append(plans, p.uuid)
 	}
 	fmt.Fprintf(out, "generating %d customers × %d invoices, one customer per request, %d clients…\n",
 		o.Customers, o.InvoicesPerCustomer, clients)
@@ -237,7 +231,6 @@ func ingest(ctx context.Context, s *store.Store, o IngestOptions, res *IngestRes
 		return fmt.Errorf("metrics after ingestion differ from a full recompute's:\n%s\n%s", live, full)
 	}
 	fmt.Fprintf(out, "metrics current at the last answer: June 2024's metrics/all equals a full recompute's\n")
-	fmt.Fprintf(out, "peak memory: %s\n", peakMemory())
 	return nil
 }
 

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/tally-analytics/tally/internal/api"
-	"github.com/tally-analytics/tally/internal/auth"
-	"github.com/tally-analytics/tally/internal/billing"
 	"github.com/tally-analytics/tally/internal/store"
 )
 
@@ -38,16 +36,12 @@ type JSONImportOptions struct {
 // encoded before the clock starts (they are the client's work).
 func JSONImport(ctx context.Context, s *store.Store, o JSONImportOptions) error {
 	out := o.Out
-	acct, _, err := s.EnsureAccount(ctx, "bench")
+	acct, ds, err := benchSource(ctx, s, "bench")
 	if err != nil {
 		return err
 	}
-	ds, err := s.CreateDataSource(ctx, acct.ID, "bench", billing.SystemImportAPI)
+	key, err := fullKey(ctx, s, acct.ID)
 	if err != nil {
-		return err
-	}
-	key := auth.NewKey()
-	if err := s.CreateAPIKey(ctx, acct.ID, auth.Prefix(key), auth.Hash(key), billing.AccessFull); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "generating %d customers × %d invoices in requests of %d customers…\n", o.Customers, o.InvoicesPerCustomer, o.PerRequest)
