@@ -170,7 +170,12 @@ func (s *Store) bulkInsertWith(ctx context.Context, tx querier, table string, co
 // connection it holds (Store.bulkTx): bulkInsert may COPY on it.
 type copyConnKey struct{}
 
+// withCopyConn marks ctx with conn; a nil conn (a transaction on a pool,
+// not a connection of its own) leaves ctx as it is.
 func withCopyConn(ctx context.Context, conn *sql.Conn) context.Context {
+	if conn == nil {
+		return ctx
+	}
 	return context.WithValue(ctx, copyConnKey{}, conn)
 }
 

@@ -34,6 +34,19 @@ func markDirtySeq(ctx context.Context, tx querier, seq int64, selectIDs string, 
 	return nil
 }
 
+// markDirtyIDs marks the customers of ids for recomputation at seq, as
+// markDirtySeq does, through the one IN-list helper.
+func markDirtyIDs(ctx context.Context, d Dialect, tx querier, seq int64, ids []int64) error {
+	err := queryInExec(ctx, d, tx, `INSERT INTO dirty_customers (customer_id, account_id, seq)
+		SELECT c.id, c.account_id, $1 FROM customers c WHERE c.id IN (%s)
+		ON CONFLICT (customer_id) DO UPDATE SET seq = excluded.seq, failed_at = NULL, retry_at = NULL, attempts = 0, error = NULL`,
+		[]any{seq}, ids)
+	if err != nil {
+		return fmt.Errorf("mark customers for recomputation: %w", err)
+	}
+	return nil
+}
+
 // HistoryLine is one subscription line of a customer's history.
 type HistoryLine struct {
 	SubscriptionID int64

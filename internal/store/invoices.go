@@ -186,11 +186,7 @@ func (s *Store) ImportInvoices(ctx context.Context, acct int64, customerUUID, cu
 		if bad {
 			return &InvoiceBatchError{Errors: errs}
 		}
-		wctx := ctx
-		if conn != nil {
-			wctx = withCopyConn(ctx, conn)
-		}
-		if err := s.insertInvoices(wctx, tx, acct, b, refs); err != nil {
+		if err := s.insertInvoices(withCopyConn(ctx, conn), tx, acct, b, refs); err != nil {
 			return err
 		}
 		return markDirty(ctx, tx, `$1`, customerID)

@@ -675,18 +675,7 @@ func (r *importRun) write(ctx context.Context) error {
 			}
 		}
 	}
-	for start := 0; start < len(touched); start += inChunk {
-		part := touched[start:min(start+inChunk, len(touched))]
-		marks := make([]string, len(part))
-		args := make([]any, len(part))
-		for i, id := range part {
-			marks[i], args[i] = fmt.Sprintf("$%d", i+1), id
-		}
-		if err := markDirtySeq(ctx, tx, imp.Known.Seq, strings.Join(marks, ","), args...); err != nil {
-			return err
-		}
-	}
-	return nil
+	return markDirtyIDs(ctx, s.dialect, tx, imp.Known.Seq, touched)
 }
 
 // newCustomers writes the customers (and their own identities) of the
@@ -696,14 +685,11 @@ func (r *importRun) newCustomers(ctx context.Context, fresh []int) error {
 		return nil
 	}
 	imp, tx, s := r.imp, r.tx, r.s
-	ids, err := s.allocIDs(ctx, tx, "customers", len(fresh))
+	both, err := s.allocIDsOf(ctx, tx, []idAlloc{{"customers", len(fresh)}, {"customer_identities", len(fresh)}})
 	if err != nil {
 		return err
 	}
-	identIDs, err := s.allocIDs(ctx, tx, "customer_identities", len(fresh))
-	if err != nil {
-		return err
-	}
+	ids, identIDs := both[0], both[1]
 	rows, idents := make([][]any, len(fresh)), make([][]any, len(fresh))
 	for k, g := range fresh {
 		c := imp.Groups[g].Customer

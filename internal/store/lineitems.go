@@ -63,10 +63,9 @@ func scanLineItem(scan func(...any) error, lead ...any) (billing.LineItem, error
 // it alike (lineRefs.check).
 type lineRefs struct {
 	lines map[string]int64  // external id → the id of the stored line holding it
-	plans map[string]int64  // plan UUID → id, for the data source's plans among those named
 	subs  map[string]subRef // subscription external id → the stored subscription
-	// info is each plan of plans in full (a bulk import's histories name
-	// them); byExt the UUID of a plan named by external id (a bulk
+	// info is, by UUID, each of the data source's plans among those
+	// named; byExt the UUID of a plan named by external id (a bulk
 	// import's lines may).
 	info  map[string]planRef
 	byExt map[string]string
@@ -76,7 +75,7 @@ type lineRefs struct {
 // With hold, it locks the plans and subscriptions it finds against a
 // delete (see lookupInHeld).
 func (s *Store) lookupLineRefs(ctx context.Context, q querier, dsID int64, lines []*billing.LineItem, hold bool) (lineRefs, error) {
-	r := lineRefs{lines: map[string]int64{}, plans: map[string]int64{}, subs: map[string]subRef{}, info: map[string]planRef{},
+	r := lineRefs{lines: map[string]int64{}, subs: map[string]subRef{}, info: map[string]planRef{},
 		byExt: map[string]string{}}
 	var lineExt, planUUIDs, planExts, subExt []string
 	for _, l := range lines {
@@ -102,22 +101,18 @@ func (s *Store) lookupLineRefs(ctx context.Context, q querier, dsID int64, lines
 		}); err != nil {
 		return r, fmt.Errorf("check line item external ids: %w", err)
 	}
+	// A plan found by UUID or by external id is known by both.
 	plan := func(scan func(...any) error) error {
 		var p planRef
 		err := scan(&p.uuid, &p.id, &p.externalID, &p.name, &p.intervalUnit, &p.intervalCount)
-		r.plans[p.uuid], r.info[p.uuid] = p.id, p
+		r.info[p.uuid], r.byExt[p.externalID] = p, p.uuid
 		return err
 	}
 	const planCols = "t.uuid, t.id, t.external_id, t.name, t.interval_unit, t.interval_count"
 	if err := s.lookupInHeld(ctx, q, hold, planCols, "plans", "uuid", dsID, uniq(planUUIDs), plan); err != nil {
 		return r, fmt.Errorf("find plans: %w", err)
 	}
-	if err := s.lookupInHeld(ctx, q, hold, planCols, "plans", "external_id", dsID, uniq(planExts), func(scan func(...any) error) error {
-		var p planRef
-		err := scan(&p.uuid, &p.id, &p.externalID, &p.name, &p.intervalUnit, &p.intervalCount)
-		r.plans[p.uuid], r.info[p.uuid], r.byExt[p.externalID] = p.id, p, p.uuid
-		return err
-	}); err != nil {
+	if err := s.lookupInHeld(ctx, q, hold, planCols, "plans", "external_id", dsID, uniq(planExts), plan); err != nil {
 		return r, fmt.Errorf("find plans: %w", err)
 	}
 	if err := s.lookupInHeld(ctx, q, hold, "t.external_id, t.id, t.customer_id, t.uuid", "subscriptions", "external_id", dsID, uniq(subExt),
@@ -155,7 +150,7 @@ func (r lineRefs) check(l *billing.LineItem, self, customerID int64, what, prefi
 	if !l.HasSubscription() {
 		return
 	}
-	if _, ok := r.plans[l.PlanUUID]; !ok {
+	if _, ok := r.info[l.PlanUUID]; !ok {
 		if l.PlanUUID == "" && l.PlanExternalID != "" {
 			fail(prefix+"plan_external_id", fmt.Sprintf("%s: no plan with the external ID %s in the invoice's data source.", what, l.PlanExternalID))
 		} else {
@@ -337,7 +332,7 @@ func (s *Store) saveLine(ctx context.Context, tx *sql.Tx, acct int64, h lineHome
 				return uniqueAs(err, "subscription_external_id", "create subscription")
 			}
 		}
-		l.SubscriptionUUID, subID, planID = sub.uuid, sub.id, refs.plans[l.PlanUUID]
+		l.SubscriptionUUID, subID, planID = sub.uuid, sub.id, refs.info[l.PlanUUID].id
 	}
 	values := []any{nullStr(l.ExternalID), l.Type, subID, nullStr(l.SubscriptionSetExternalID), planID,
 		nullMillis(l.ServicePeriodStart), nullMillis(l.ServicePeriodEnd), l.AmountInCents, l.Quantity, boolInt(l.Prorated),

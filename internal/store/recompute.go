@@ -302,12 +302,7 @@ func (s *Store) recomputeBatch(ctx context.Context, acct int64, marks []dirtyMar
 		// Without foreign-key checks on PostgreSQL: the save inserts
 		// rows only under its customers, held by the account's lock,
 		// and deletes only rows nothing references.
-		err = s.uncheckedTx(ctx, acct, func(tx *sql.Tx, conn *sql.Conn) error {
-			if conn != nil {
-				return saveBatch(withCopyConn(ctx, conn), tx)
-			}
-			return saveBatch(ctx, tx)
-		})
+		err = s.uncheckedTx(ctx, acct, func(tx *sql.Tx, conn *sql.Conn) error { return saveBatch(withCopyConn(ctx, conn), tx) })
 	}
 	out.saving = time.Since(start)
 	return out, err
