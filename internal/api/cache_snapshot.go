@@ -58,8 +58,6 @@ func (a *accountResults) loadResults(ctx context.Context, s *store.Store, acct, 
 		var ok bool
 		if snap, version, ok = loadSnapshot(ctx, s, acct, snapshotResults, resets, decodeResults); ok {
 			since, a.snap.changed = version, 0
-		} else {
-			snap = snapshotState{}
 		}
 	}
 	if since < 0 {
@@ -163,8 +161,11 @@ func (a *accountResults) startSnapshot(s *store.Store, st *snapState, kind strin
 // request arriving meanwhile waits for its account's load, as it would
 // have loaded it itself.
 func (a *API) Warm(ctx context.Context) error {
+	if a.results.snapMin < 0 {
+		return nil
+	}
 	ids, err := a.store.SnapshotAccounts(ctx)
-	if err != nil || a.results.snapMin < 0 {
+	if err != nil {
 		return err
 	}
 	for _, id := range ids {

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"encoding/binary"
+	"hash/crc32"
 	"reflect"
 	"testing"
 	"time"
@@ -68,22 +70,34 @@ func TestSnapshotCodecs(t *testing.T) {
 	if !reflect.DeepEqual(st.book, mrrBook) {
 		t.Fatalf("the book decoded differs")
 	}
+	// signed is body with a valid checksum: damage that a checksum
+	// cannot see (a faulty writer's) reaches the decoders.
+	signed := func(body []byte) []byte {
+		return binary.LittleEndian.AppendUint32(append([]byte(nil), body...), crc32.ChecksumIEEE(body))
+	}
 	for _, data := range [][]byte{encodeResults(cs, mrrBook), encodeResults(cs, nil), encodeCash(cash, book), encodeCash(cash, nil)} {
-		for n := range data {
-			_, _ = decodeResults(data[:n])
-			_, _ = decodeCash(data[:n], "USD", nil)
+		body := data[:len(data)-4]
+		for n := 3; n < len(body); n++ {
+			_, _ = decodeResults(signed(body[:n]))
+			_, _ = decodeCash(signed(body[:n]), "USD", nil)
 			for _, b := range []byte{0, 1, 0x7f, 0x80, 0xff} {
-				damaged := append([]byte(nil), data...)
+				damaged := signed(body)
 				damaged[n] = b
-				_, _ = decodeResults(damaged)
-				_, _ = decodeCash(damaged, "USD", nil)
+				_, _ = decodeResults(signed(damaged[:len(damaged)-4]))
+				_, _ = decodeCash(signed(damaged[:len(damaged)-4]), "USD", nil)
 			}
 		}
-		if _, err := decodeResults(data[:len(data)-1]); err == nil && data[1] == 'R' {
-			t.Fatalf("a truncated results snapshot decoded")
-		}
-		if _, err := decodeCash(data[:len(data)-1], "USD", nil); err == nil {
-			t.Fatalf("a truncated snapshot decoded as cash")
+		// Truncated by a byte, checksum and all, or one byte changed
+		// under a checksum that no longer matches: refused.
+		flipped := append([]byte(nil), data...)
+		flipped[len(body)/2] ^= 0x55
+		for _, bad := range [][]byte{signed(body[:len(body)-1]), flipped, data[:len(data)-1]} {
+			if _, err := decodeResults(bad); err == nil {
+				t.Fatalf("a damaged snapshot (%d bytes) decoded as results", len(bad))
+			}
+			if _, err := decodeCash(bad, "USD", nil); err == nil {
+				t.Fatalf("a damaged snapshot (%d bytes) decoded as cash", len(bad))
+			}
 		}
 	}
 }

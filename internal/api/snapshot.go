@@ -479,10 +479,14 @@ func decodeCash(data []byte, currency string, loc *time.Location) (cashSnapshot,
 			}
 			return nil
 		})
-		if err == nil && len(rest) == 0 {
-			st.book = book
+		switch {
+		case err == nil:
+			st.book, r.B = book, rest
+		case errors.Is(err, metrics.ErrCashBookElsewhere):
+			r.B = nil // sound, but not used
+		default:
+			r.Fail()
 		}
-		r.B = nil // another currency's or time zone's book: not used
 	}
 	if r.Bad || len(r.B) != 0 {
 		return cashSnapshot{}, errSnapshot

@@ -126,7 +126,7 @@ func DecodeBook(data []byte) (*Book, []byte, error) {
 	return b, r.B, nil
 }
 
-// index reads a customer's index in a layer of n keys.
+// index reads an index into n things (a layer's keys, a book's classes).
 func (r *bookReader) index(n int) int32 {
 	v := r.Uint()
 	if v >= uint64(n) {

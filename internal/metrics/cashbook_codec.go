@@ -22,6 +22,10 @@ import (
 
 var errCashBookEncoding = errors.New("cash book: not a CashBook's encoding, or damaged")
 
+// ErrCashBookElsewhere is DecodeCashBook's answer for a book built for
+// another account currency or time zone: sound, but of no use.
+var ErrCashBookElsewhere = errors.New("cash book: built for another currency or time zone")
+
 // TxRef numbers a transaction of the book, as the caller holds them; ok
 // is false for one it does not hold.
 type TxRef func(tx *CashTransaction) (i int, ok bool)
@@ -145,8 +149,10 @@ func DecodeCashBook(data []byte, currency string, loc *time.Location, at TxAt) (
 		}
 		return t
 	}
-	if str() != currency || str() != loc.String() {
+	if cur, zone := str(), str(); r.Bad {
 		return nil, nil, errCashBookEncoding
+	} else if cur != currency || zone != loc.String() {
+		return nil, nil, ErrCashBookElsewhere
 	}
 	b := NewCashBook(currency, loc)
 	b.classes = make([]cashClass, r.Count(4))
@@ -176,14 +182,7 @@ func DecodeCashBook(data []byte, currency string, loc *time.Location, at TxAt) (
 		}
 		b.fx[cur] = ds
 	}
-	class := func() int32 {
-		c := r.Uint()
-		if c >= uint64(len(b.classes)) {
-			r.Fail()
-			return 0
-		}
-		return int32(c)
-	}
+	class := func() int32 { return r.index(len(b.classes)) }
 	b.days = make([]*cashDay, 0, r.Count(2))
 	var day int32
 	for range cap(b.days) {
