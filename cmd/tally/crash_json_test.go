@@ -3,10 +3,6 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -23,18 +19,8 @@ import (
 // 200 before the kill is there, and every customer reconciles.
 // TALLY_CRASH_TRIALS sets the trials per store (3 in the suite).
 func TestJSONImportCrash(t *testing.T) {
-	trials := 3
-	if v := os.Getenv("TALLY_CRASH_TRIALS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			t.Fatalf("TALLY_CRASH_TRIALS=%q: want a positive number", v)
-		}
-		trials = n
-	}
-	bin := filepath.Join(t.TempDir(), "tally")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	trials := crashTrials(t)
+	bin := binary(t)
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 2))

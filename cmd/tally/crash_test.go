@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -22,14 +21,7 @@ import (
 // the kill is there. TALLY_CRASH_TRIALS sets the trials per store (3 in the
 // suite; the figure is N=100, run by hand).
 func TestCrashRecovery(t *testing.T) {
-	trials := 3
-	if v := os.Getenv("TALLY_CRASH_TRIALS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			t.Fatalf("TALLY_CRASH_TRIALS=%q: want a positive number", v)
-		}
-		trials = n
-	}
+	trials := crashTrials(t)
 	bin := binary(t)
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)

@@ -46,7 +46,7 @@ Usage:
   tally recompute [--db …] [--account NAME]
   tally demo [--db …] [--account NAME] [--seed 1] [--anchor YYYY-MM-DD]
                                      load a sample business through the API
-  tally bench [--db EMPTY-DB] [--customers 10000] [--invoices 20] [--seed 1] [--reuse] [--json-import [--per-request 1000] [--concurrency 1]] [--ingest [--clients 8]]
+  tally bench [--db EMPTY-DB] [--customers 10000] [--invoices 20] [--seed 1] [--reuse] [--clients 8] [--ingest-customers N] [--json-import [--per-request 1000] [--concurrency 1]] [--ingest]
   tally backup  [--db …] FILE        a consistent copy of a live SQLite database
   tally restore [--db …] FILE        replace the (stopped) SQLite database with a backup
   tally version

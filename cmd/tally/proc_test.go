@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +21,21 @@ var built struct {
 	once sync.Once
 	dir  string
 	err  error
+}
+
+// crashTrials is the trials per store of a crash test: TALLY_CRASH_TRIALS,
+// 3 by default (the suite's).
+func crashTrials(t *testing.T) int {
+	t.Helper()
+	v := os.Getenv("TALLY_CRASH_TRIALS")
+	if v == "" {
+		return 3
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("TALLY_CRASH_TRIALS=%q: want a positive number", v)
+	}
+	return n
 }
 
 // binary is the tally binary built from this package once per test
