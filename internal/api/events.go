@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/tally-analytics/tally/internal/billing"
-	"github.com/tally-analytics/tally/internal/recompute"
 	"github.com/tally-analytics/tally/internal/store"
 )
 
@@ -239,18 +238,15 @@ func (a *API) createEvent(w http.ResponseWriter, r *http.Request) error {
 // committed MRR converts it at. Without one it is refused here, with the
 // import's message, instead of failing every later cmrr request.
 func (a *API) eventRate(r *http.Request, e *billing.SubscriptionEvent) error {
-	acct := account(r)
-	if e.Currency == nil || *e.Currency == acct.Currency || e.AmountInCents == nil || *e.AmountInCents == 0 {
+	if !priced(e) {
 		return nil
 	}
-	msg, err := missingRate(recompute.NewStoreRates(r.Context(), a.store), *e.Currency, acct.Currency, []time.Time{e.EventDate})
-	if err != nil {
-		return err
-	}
-	if msg != "" {
-		return errField("currency", msg)
-	}
-	return nil
+	return a.rateCheck(r, *e.Currency, e.EventDate)
+}
+
+// priced tells whether an event carries an amount rule 20 converts.
+func priced(e *billing.SubscriptionEvent) bool {
+	return e.Currency != nil && e.AmountInCents != nil && *e.AmountInCents != 0
 }
 
 func (a *API) updateEvent(w http.ResponseWriter, r *http.Request) error {

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
-	"time"
 
 	"github.com/tally-analytics/tally/internal/billing"
 	"github.com/tally-analytics/tally/internal/recompute"
@@ -415,10 +414,7 @@ func (a *API) decodeBulk(r *http.Request, in *jsonImportIn) (*bulkImport, error)
 		return "Line item"
 	}
 	imp.CheckStored = func(currency string, t *billing.Transaction) (string, string, error) {
-		if currency == acct.Currency {
-			return "", "", nil
-		}
-		msg, err := missingRate(rates, currency, acct.Currency, []time.Time{t.Date})
+		msg, err := rateMessage(rates, currency, acct.Currency, t.Date)
 		return "currency", msg, err
 	}
 
@@ -432,13 +428,14 @@ func (a *API) decodeBulk(r *http.Request, in *jsonImportIn) (*bulkImport, error)
 			ein.apply(&e, o.errs)
 			e.DataSourceUUID = r.PathValue("uuid")
 			billing.ValidateEvent(&e, o.errs)
-			if len(o.errs) == 0 {
-				if err := a.eventRate(r, &e); err != nil {
-					var ae *Error
-					if !errors.As(err, &ae) {
-						return nil, err
-					}
-					o.errs["currency"] = fieldMessage(ae, "currency")
+			if len(o.errs) == 0 && priced(&e) {
+				// The import's one set of rates, as its invoices'.
+				msg, err := rateMessage(rates, *e.Currency, acct.Currency, e.EventDate)
+				if err != nil {
+					return nil, err
+				}
+				if msg != "" {
+					o.errs["currency"] = msg
 				}
 			}
 		}
@@ -461,14 +458,6 @@ func (a *API) decodeBulk(r *http.Request, in *jsonImportIn) (*bulkImport, error)
 
 func lineName(n int) string        { return "Line item #" + itoa(int64(n+1)) }
 func transactionName(n int) string { return "transactions (#" + itoa(int64(n+1)) + ")" }
-
-// fieldMessage is the message an *Error gives field.
-func fieldMessage(e *Error, field string) string {
-	if m, ok := e.Body.(map[string]billing.FieldErrors); ok {
-		return m["errors"][field]
-	}
-	return "invalid"
-}
 
 // render builds status_details from the decoding's findings and the
 // store's, and the import's status. It starts afresh each time: the store

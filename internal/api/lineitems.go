@@ -104,15 +104,21 @@ var (
 // into an invoice in currency (metrics.md rule 20), as an import makes it:
 // a 422 naming the missing rate of day.
 func (a *API) rateCheck(r *http.Request, currency string, day time.Time) error {
-	acct := account(r)
-	if currency == acct.Currency {
-		return nil
-	}
-	msg, err := missingRate(recompute.NewStoreRates(r.Context(), a.store), currency, acct.Currency, []time.Time{day})
+	msg, err := rateMessage(recompute.NewStoreRates(r.Context(), a.store), currency, account(r).Currency, day)
 	if err == nil && msg != "" {
 		err = errField("currency", msg)
 	}
 	return err
+}
+
+// rateMessage is rule 20's message for an amount in currency on day when
+// rates have no rate to the account's currency, "" when they have one or
+// none is needed (the account's own currency).
+func rateMessage(rates *recompute.StoreRates, currency, accountCurrency string, day time.Time) (string, error) {
+	if currency == accountCurrency {
+		return "", nil
+	}
+	return missingRate(rates, currency, accountCurrency, []time.Time{day})
 }
 
 func (a *API) lineItemWire(r *http.Request, l store.InvoiceLine, histories bool) (lineItemOut, error) {
