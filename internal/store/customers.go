@@ -870,14 +870,7 @@ func (s *Store) saveNow(ctx context.Context, tx *sql.Tx, cs []customerNow, due i
 		cs = nil
 	}
 	// The statement is the same for every customer with facts, and for
-	// every one without: each is prepared once (parsing it per customer
-	// took half the time of saving a bulk import's customers on SQLite).
-	stmts := map[bool]*sql.Stmt{}
-	defer func() {
-		for _, st := range stmts {
-			st.Close()
-		}
-	}()
+	// every one without: the connection prepares each once.
 	for _, c := range cs {
 		set, changed := ``, ``
 		args := []any{c.id, c.status, c.until, c.mrr, keys[c.id]}
@@ -891,14 +884,7 @@ func (s *Store) saveNow(ctx context.Context, tx *sql.Tx, cs []customerNow, due i
 			args = append(args, due)
 			q += ` AND status_until <= $` + strconv.Itoa(len(args))
 		}
-		st := stmts[c.facts]
-		if st == nil {
-			if st, err = tx.PrepareContext(ctx, q); err != nil {
-				return fmt.Errorf("save customer status: %w", err)
-			}
-			stmts[c.facts] = st
-		}
-		res, err := st.ExecContext(ctx, args...)
+		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("save customer status: %w", err)
 		}
